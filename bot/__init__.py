@@ -1,0 +1,1 @@
+"""The runtime: settings, command line, platform adapters, web server."""

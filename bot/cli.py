@@ -1,0 +1,116 @@
+"""The command line: `python -m bot [run|console|demo|grant|db upgrade]`."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import sys
+
+from bot.settings import Settings
+from handlers.core import Core
+from handlers.roles import GRANTABLE, Role
+from storage import orgs, people
+from storage.db import Database
+from storage.migrate import upgrade
+from storage.people import SenderInfo
+
+log = logging.getLogger("bot")
+
+
+def open_database(settings: Settings) -> Database:
+    """Connect and bring the schema up to date (every start does this)."""
+    database = Database.from_url(settings.db_url)
+    upgrade(database.engine)
+    return database
+
+
+def grant(database: Database, who: str, role_code: str, *, community: str | None = None,
+          branch: str | None = None) -> str:
+    """Give `who` ("platform:id") a role; returns a line saying what was done."""
+    platform, _, external_id = who.partition(":")
+    if not platform or not external_id:
+        raise SystemExit("give the person as platform:id, e.g. telegram:123456789")
+    role = Role.from_code(role_code)
+    if role not in GRANTABLE:
+        raise SystemExit("role must be one of: " + ", ".join(r.code for r in GRANTABLE))
+    now = dt.datetime.now(dt.UTC)
+    with database.session() as session:
+        account = people.find_account(session, platform, external_id) or people.ensure_account(
+            session, SenderInfo(platform, external_id, "", None, None), now)
+        scope = _scope(session, role, community, branch)
+        added = people.grant(session, account.person_id, role.code, now=now, **scope)
+    where = branch or community or "all communities"
+    return f"{who} {'is now' if added else 'already was'} {role.code} of {where}"
+
+
+def _scope(session: object, role: Role, community: str | None,
+           branch: str | None) -> dict[str, int | None]:
+    from sqlalchemy.orm import Session
+
+    assert isinstance(session, Session)
+    if role == Role.COMMUNITY_ADMIN:
+        if community is None:
+            return {}
+        found = orgs.community_by_name(session, community) or orgs.create_community(
+            session, community)
+        return {"community_id": found.id}
+    if branch is None:
+        raise SystemExit("building_leader and secretary need --branch NAME")
+    named = orgs.branch_by_name(session, branch)
+    if named is None:
+        raise SystemExit(f"no branch called {branch!r}")
+    return {"branch_id": named.id}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="近邻 (Jinlin) bot")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("run", help="run on Telegram, or in the console when no token is set")
+    commands.add_parser("console", help="play several users in a local console")
+    commands.add_parser("demo", help="seed a sample community, then open the console")
+    grant_cmd = commands.add_parser("grant", help="give a role, e.g. the first community admin")
+    grant_cmd.add_argument("who", help="platform:id, e.g. telegram:123456789")
+    grant_cmd.add_argument("role", choices=[r.code for r in GRANTABLE])
+    grant_cmd.add_argument("--community", help="community name (admins without one: all)")
+    grant_cmd.add_argument("--branch", help="branch name (secretary, building_leader)")
+    db_cmd = commands.add_parser("db", help="database maintenance")
+    db_cmd.add_argument("action", choices=["upgrade"])
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    command = args.command or "run"
+    database = open_database(settings)
+    if command == "db":
+        print("database is up to date")
+        return 0
+    if command == "grant":
+        print(grant(database, args.who, args.role, community=args.community,
+                    branch=args.branch))
+        return 0
+    core = Core(database, rules=settings.rules())
+    return _run(command, settings, core)
+
+
+def _run(command: str, settings: Settings, core: Core) -> int:
+    from bot import repl
+
+    if command == "demo":
+        from bot.demo import seed
+
+        return repl.run(core, seed(core))
+    if command == "console":
+        return repl.run(core)
+    if settings.telegram_token is None:
+        print("No TELEGRAM_BOT_TOKEN is set: starting the local console instead. "
+              "See README.md to connect Telegram.", file=sys.stderr)
+        return repl.run(core)
+    from bot import telegram
+
+    telegram.run(settings, core)
+    return 0

@@ -1,0 +1,1 @@
+"""Features, one module each, platform-neutral: an Incoming in, Outgoing messages back."""

@@ -1,0 +1,221 @@
+"""Setting up the organisation in chat: communities, branches, binding a group, giving roles.
+
+The first community admin is granted from the command line; from then on roles are given in
+chat by those above: an admin names secretaries, a secretary names building leaders.
+"""
+
+from __future__ import annotations
+
+from rapidfuzz import fuzz, process
+
+from handlers.context import Btn, Context
+from handlers.errors import DomainError
+from handlers.i18n import L
+from handlers.roles import GRANTABLE, Role, home_branch, require, role_in
+from handlers.router import Command, Feature, int_arg, normalize
+from handlers.text import clean_field
+from storage import orgs, people
+from storage.models import Account, Branch, Community
+
+MATCH_CUTOFF = 60
+
+
+def community(ctx: Context, args: str) -> None:
+    """`/community new <name>` (deployment admin), or list the communities."""
+    action, _, name = args.partition(" ")
+    if action.lower() == "new":
+        require(ctx, Role.COMMUNITY_ADMIN, None)
+        if not _is_global_admin(ctx):
+            raise DomainError("role_required", role="global_admin")
+        name = clean_field(name, ctx.rules.max_field_length, "community")
+        if orgs.community_by_name(ctx.session, name) is not None:
+            raise DomainError("community_exists", name=name)
+        orgs.create_community(ctx.session, name)
+        ctx.reply("community.created", name=name)
+        return
+    names = "\n".join(c.name for c in _my_communities(ctx)) or ctx.t("community.none")
+    ctx.reply("community.list", names=names)
+
+
+def branch(ctx: Context, args: str) -> None:
+    """`/branch new <name>` or `/branch new <community>/<name>` (community admin)."""
+    action, _, rest = args.partition(" ")
+    if action.lower() != "new":
+        _list_branches(ctx)
+        return
+    home, _, name = rest.rpartition("/")
+    target = _community_for_new_branch(ctx, home.strip())
+    name = clean_field(name, ctx.rules.max_field_length, "branch")
+    if any(b.name == name for b in orgs.branches(ctx.session, target.id)):
+        raise DomainError("branch_exists", name=name)
+    orgs.create_branch(ctx.session, target.id, name)
+    ctx.reply("branch.created", name=name, community=target.name)
+
+
+def _community_for_new_branch(ctx: Context, named: str) -> Community:
+    mine = _my_communities(ctx)
+    if not mine:
+        raise DomainError("role_required" if not _is_global_admin(ctx) else "no_community",
+                          role="community_admin")
+    if named:
+        found = [c for c in mine if c.name == named]
+        if not found:
+            raise DomainError("unknown_community", name=named)
+        return found[0]
+    if len(mine) > 1:
+        raise DomainError("which_community", names="、".join(c.name for c in mine))
+    return mine[0]
+
+
+def _list_branches(ctx: Context) -> None:
+    lines = [ctx.t("branch.line", name=b.name, community=c.name)
+             for c in _my_communities(ctx) for b in orgs.branches(ctx.session, c.id)]
+    ctx.reply("branch.list", lines="\n".join(lines) or ctx.t("branch.none"))
+
+
+def _is_global_admin(ctx: Context) -> bool:
+    return ctx.person.id in people.global_admins(ctx.session)
+
+
+def _my_communities(ctx: Context) -> list[Community]:
+    """The communities the sender administers."""
+    if _is_global_admin(ctx):
+        return list(orgs.communities(ctx.session))
+    ids = {g.community_id for g in people.grants_of(ctx.session, ctx.person.id)
+           if g.role == "community_admin"}
+    return [c for c in orgs.communities(ctx.session) if c.id in ids]
+
+
+def bind(ctx: Context, args: str) -> None:
+    """Bind this group to a branch the sender runs (secretary or admin)."""
+    if not ctx.in_group:
+        raise DomainError("bind_in_group")
+    allowed = _bindable(ctx)
+    if not allowed:
+        raise DomainError("role_required", role="secretary")
+    chosen = _pick_branch(allowed, args.strip())
+    if chosen is None:
+        ctx.reply("bind.which", [[Btn.of("bind.button", f"bind:{b.id}", name=b.name)]
+                                 for b in allowed[:10]])
+        return
+    _bind_to(ctx, chosen)
+
+
+def bind_button(ctx: Context, args: list[str]) -> None:
+    """A branch chosen from the list `/bind` offered."""
+    chosen = [b for b in _bindable(ctx) if b.id == int_arg(args, 0)]
+    if not chosen:
+        raise DomainError("not_your_button")
+    _bind_to(ctx, chosen[0], edit=True)
+
+
+def _bindable(ctx: Context) -> list[Branch]:
+    return [b for b in orgs.branches(ctx.session)
+            if role_in(ctx, ctx.person.id, b) >= Role.SECRETARY]
+
+
+def _pick_branch(allowed: list[Branch], wanted: str) -> Branch | None:
+    """The branch named (exactly, else the one clear fuzzy match); None means ask."""
+    if not wanted:
+        return allowed[0] if len(allowed) == 1 else None
+    exact = [b for b in allowed if b.name == wanted]
+    if exact:
+        return exact[0]
+    names = {b.id: normalize(b.name) for b in allowed}
+    scored = process.extract(normalize(wanted), names, scorer=fuzz.partial_ratio,
+                             score_cutoff=MATCH_CUTOFF, limit=2)
+    if not scored:
+        raise DomainError("unknown_branch", name=wanted)
+    if len(scored) == 2 and scored[0][1] == scored[1][1]:
+        return None
+    return next(b for b in allowed if b.id == scored[0][2])
+
+
+def _bind_to(ctx: Context, chosen: Branch, *, edit: bool = False) -> None:
+    orgs.bind_chat(ctx.session, ctx.chat, chosen.id)
+    (ctx.edit if edit else ctx.reply)("bind.done", branch=chosen.name)
+
+
+def grant_role(ctx: Context, args: str) -> None:
+    """`/grant <role> @someone` (or as a reply to them): give a role in this group's branch."""
+    role = _role(args)
+    scope = _scope_for(ctx, role)
+    target = _target(ctx, args.split()[1:])
+    if role == Role.BUILDING_LEADER and role_in(ctx, target.person_id,
+                                                home_branch(ctx)) < Role.MEMBER:
+        raise DomainError("target_not_member", person=target.display_name)
+    if not people.grant(ctx.session, target.person_id, role.code, by_person=ctx.person.id,
+                        now=ctx.now, **scope):
+        raise DomainError("already_has_role", role=role.code)
+    where = _scope_name(ctx, scope)
+    ctx.reply("grant.done", person=target.display_name, role=L(f"role.{role.code}"),
+              where=where)
+    ctx.tell(target.person_id, "grant.told", role=L(f"role.{role.code}"), where=where)
+
+
+def revoke_role(ctx: Context, args: str) -> None:
+    """`/revoke <role> @someone`: take a role back in this group's branch."""
+    role = _role(args)
+    scope = _scope_for(ctx, role)
+    target = _target(ctx, args.split()[1:])
+    if not people.revoke(ctx.session, target.person_id, role.code, **scope):
+        raise DomainError("has_no_role", role=role.code)
+    ctx.reply("revoke.done", person=target.display_name, role=L(f"role.{role.code}"),
+              where=_scope_name(ctx, scope))
+
+
+def _role(args: str) -> Role:
+    words = args.split()
+    if not words:
+        raise DomainError("grant_usage")
+    role = Role.from_code(words[0])
+    if role not in GRANTABLE:
+        raise DomainError("grant_usage")
+    return role
+
+
+def _target(ctx: Context, words: list[str]) -> Account:
+    """The person meant: a @username in the command, else the author of the replied message."""
+    platform = ctx.incoming.platform
+    names = [w for w in words if w.startswith("@")] or [f"@{m}" for m in ctx.incoming.mentions]
+    if names:
+        account = people.find_account_by_username(ctx.session, platform, names[0])
+    elif ctx.incoming.reply_to is not None:
+        account = people.find_account(ctx.session, platform, ctx.incoming.reply_to.external_id)
+    else:
+        raise DomainError("grant_usage")
+    if account is None:
+        raise DomainError("unknown_person")
+    return account
+
+
+def _scope_for(ctx: Context, role: Role) -> dict[str, int | None]:
+    """Where the role applies (this group's branch or community); checks the sender may give it."""
+    branch = home_branch(ctx) if ctx.in_group else None
+    if branch is None:
+        raise DomainError("grant_in_group")
+    needed = Role.SECRETARY if role == Role.BUILDING_LEADER else Role.COMMUNITY_ADMIN
+    require(ctx, needed, branch)
+    if role == Role.COMMUNITY_ADMIN:
+        return {"community_id": branch.community_id}
+    return {"branch_id": branch.id}
+
+
+def _scope_name(ctx: Context, scope: dict[str, int | None]) -> str:
+    if scope.get("branch_id") is not None:
+        found = orgs.branch(ctx.session, scope["branch_id"] or 0)
+        return found.name if found else ""
+    named = [c.name for c in orgs.communities(ctx.session) if c.id == scope.get("community_id")]
+    return named[0] if named else ""
+
+
+FEATURE = Feature(
+    commands=[
+        Command("bind", bind, role=Role.SECRETARY),
+        Command("grant", grant_role, role=Role.SECRETARY),
+        Command("revoke", revoke_role, role=Role.SECRETARY),
+        Command("branch", branch, role=Role.COMMUNITY_ADMIN),
+        Command("community", community, role=Role.COMMUNITY_ADMIN),
+    ],
+    buttons={"bind": bind_button},
+)

@@ -1,0 +1,90 @@
+"""Welcome, help for your role, language choice, and leaving a dialog."""
+
+from __future__ import annotations
+
+from handlers.context import Btn, Context
+from handlers.errors import DomainError
+from handlers.i18n import LANGUAGES
+from handlers.roles import home_branch, role_in
+from handlers.router import Command, Feature, int_arg
+from storage import dialogs, people
+
+
+def start(ctx: Context, _args: str) -> None:
+    """Greet the person and show what they can do."""
+    ctx.reply("start.welcome", name=_shown_name(ctx))
+    show_help(ctx, "")
+
+
+def show_help(ctx: Context, _args: str) -> None:
+    """List the commands the sender's role allows, with their Chinese keywords."""
+    role = role_in(ctx, ctx.person.id, home_branch(ctx))
+    keywords = ctx.catalogs.keywords
+    lines = []
+    for command in ctx.core.commands_for(role):
+        words = "、".join(keywords.get(command.name, []))
+        key = "help.line_with_keywords" if words else "help.line"
+        lines.append(ctx.t(key, command=command.name, keywords=words,
+                           what=ctx.t(f"menu.{command.name}")))
+    ctx.reply("help.text", role=ctx.t(f"role.{role.code}"), commands="\n".join(lines))
+
+
+def choose_language(ctx: Context, args: str) -> None:
+    """Set the language from the argument, or offer both as buttons."""
+    wanted = args.strip().lower()
+    if wanted:
+        _set_language(ctx, _language_code(wanted))
+        return
+    owner = ctx.person.id
+    ctx.reply("lang.choose", [[Btn.of(f"lang.name.{lang}", f"lang:{lang}:{owner}")
+                               for lang in LANGUAGES]])
+
+
+def _language_code(word: str) -> str:
+    aliases = {"zh": "zh_CN", "zh_cn": "zh_CN", "中文": "zh_CN", "cn": "zh_CN", "en": "en",
+               "english": "en", "英文": "en", "英语": "en"}
+    if word not in aliases:
+        raise DomainError("unknown_language", language=word[:20])
+    return aliases[word]
+
+
+def language_button(ctx: Context, args: list[str]) -> None:
+    """A language button press; only the person who asked may use it."""
+    lang, owner = args[0], int_arg(args, 1)
+    if lang not in LANGUAGES:
+        raise DomainError("button_expired")
+    if owner != ctx.person.id:
+        raise DomainError("not_your_button")
+    _set_language(ctx, lang, edit=True)
+
+
+def _set_language(ctx: Context, lang: str, *, edit: bool = False) -> None:
+    people.set_language(ctx.session, ctx.person.id, lang)
+    ctx.person.lang = lang
+    if edit:
+        ctx.edit("lang.set")
+    else:
+        ctx.reply("lang.set")
+
+
+def cancel(ctx: Context, _args: str) -> None:
+    """Leave the dialog in progress."""
+    if dialogs.current(ctx.session, ctx.person.id) is None:
+        raise DomainError("nothing_to_cancel")
+    dialogs.finish(ctx.session, ctx.person.id)
+    ctx.reply("dialog.cancelled")
+
+
+def _shown_name(ctx: Context) -> str:
+    return ctx.account.display_name or ctx.t("person.anonymous")
+
+
+FEATURE = Feature(
+    commands=[
+        Command("start", start, in_menu=False),
+        Command("help", show_help),
+        Command("lang", choose_language),
+        Command("cancel", cancel),
+    ],
+    buttons={"lang": language_button},
+)

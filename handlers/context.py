@@ -1,0 +1,141 @@
+"""What a feature sees of one incoming update: who, where, when, and how to answer."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from handlers.i18n import Catalogs, Translator, normalize_lang
+from handlers.messages import Button, ChatKind, Incoming, Outgoing
+from storage import people
+from storage.models import Account, Chat, Person
+
+if TYPE_CHECKING:
+    from handlers.core import Core
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Settings the features need, handed over by bot/ (never read from the environment here)."""
+
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+    max_name_length: int = 20
+    max_field_length: int = 50
+    max_text_length: int = 500
+
+
+@dataclass(frozen=True)
+class Btn:
+    """A button to be labelled in the reader's language: `key` names its label in locales/."""
+
+    key: str
+    data: str | None = None
+    start_payload: str | None = None
+    params: tuple[tuple[str, object], ...] = ()
+
+    @classmethod
+    def of(cls, key: str, data: str | None = None, *, start_payload: str | None = None,
+           **params: object) -> Btn:
+        return cls(key, data, start_payload, tuple(params.items()))
+
+    def render(self, t: Translator) -> Button:
+        return Button(t(self.key, **dict(self.params)), data=self.data,
+                      start_payload=self.start_payload)
+
+
+Keyboard = list[list[Btn]]
+
+
+@dataclass
+class Context:
+    """One update being handled, inside one database transaction."""
+
+    session: Session
+    incoming: Incoming
+    catalogs: Catalogs
+    rules: Rules
+    now: dt.datetime
+    account: Account
+    person: Person
+    chat: Chat
+    core: Core
+    outbox: list[Outgoing] = field(default_factory=list)
+
+    @property
+    def in_group(self) -> bool:
+        return self.incoming.chat_kind == ChatKind.GROUP
+
+    @property
+    def today(self) -> dt.date:
+        return self.local_now.date()
+
+    @property
+    def local_now(self) -> dt.datetime:
+        return self.now.astimezone(self.rules.timezone)
+
+    def local(self, moment: dt.datetime) -> dt.datetime:
+        return moment.astimezone(self.rules.timezone)
+
+    @property
+    def t(self) -> Translator:
+        """The translator for the person who sent this update."""
+        return self.translator_for(self.person, self.account)
+
+    def translator_for(self, person: Person, account: Account | None = None) -> Translator:
+        lang = person.lang or normalize_lang(account.language_code if account else None)
+        return self.catalogs.get(lang)
+
+    def reply(self, key: str, keyboard: Keyboard | None = None, **params: object) -> None:
+        """Answer in the chat the update came from, in the sender's language."""
+        self._send(self.incoming.chat_id, self.t, key, keyboard, params)
+
+    def reply_private(self, key: str, keyboard: Keyboard | None = None,
+                      **params: object) -> None:
+        """Answer the sender in their private chat with the bot."""
+        self._send(self.account.external_id, self.t, key, keyboard, params)
+
+    def toast(self, key: str, **params: object) -> None:
+        """A short answer to a button press, seen only by the one who pressed it."""
+        self.outbox.append(Outgoing(self.incoming.platform, self.incoming.chat_id,
+                                    self.t(key, **params), toast=True))
+
+    def edit(self, key: str, keyboard: Keyboard | None = None, **params: object) -> None:
+        """Replace the text of the message whose button was pressed."""
+        if self.incoming.message_id is None:
+            self.reply(key, keyboard, **params)
+            return
+        self._send(self.incoming.chat_id, self.t, key, keyboard, params,
+                   edit_message_id=self.incoming.message_id)
+
+    def tell(self, person_id: int, key: str, keyboard: Keyboard | None = None,
+             **params: object) -> bool:
+        """Message a person privately in their language; False when they have no account."""
+        account = self._preferred_account(person_id)
+        if account is None:
+            return False
+        person = self.session.get(Person, person_id)
+        assert person is not None
+        self.outbox.append(Outgoing(
+            account.platform, account.external_id,
+            self.translator_for(person, account)(key, **params),
+            self._render(keyboard, self.translator_for(person, account))))
+        return True
+
+    def _preferred_account(self, person_id: int) -> Account | None:
+        accounts = people.accounts_of(self.session, person_id)
+        same_platform = [a for a in accounts if a.platform == self.incoming.platform]
+        return (same_platform or list(accounts) or [None])[0]
+
+    def _send(self, chat_id: str, t: Translator, key: str, keyboard: Keyboard | None,
+              params: dict[str, object], edit_message_id: str | None = None) -> None:
+        self.outbox.append(Outgoing(self.incoming.platform, chat_id, t(key, **params),
+                                    self._render(keyboard, t),
+                                    edit_message_id=edit_message_id))
+
+    @staticmethod
+    def _render(keyboard: Keyboard | None, t: Translator) -> list[list[Button]]:
+        return [[b.render(t) for b in row] for row in keyboard or []]

@@ -1,0 +1,132 @@
+"""The core: one update in, a list of messages out, inside one database transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+
+from handlers import admin, basics, checkin, identity, privacy
+from handlers.context import Context, Rules
+from handlers.errors import DomainError
+from handlers.i18n import Catalogs, L
+from handlers.messages import Incoming, Outgoing
+from handlers.roles import Role
+from handlers.router import Command, Route, Router
+from storage import dialogs, orgs, people
+from storage.db import Database
+from storage.models import Person
+from storage.people import SenderInfo
+
+log = logging.getLogger(__name__)
+
+FEATURES = [basics.FEATURE, identity.FEATURE, checkin.FEATURE, admin.FEATURE, privacy.FEATURE]
+
+# Parameters whose values are codes to be shown in the reader's words.
+_CODED_PARAMS = {"role": "role.", "field": "field."}
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Core:
+    """Handles updates from any adapter; holds no platform knowledge."""
+
+    def __init__(self, db: Database, catalogs: Catalogs | None = None,
+                 rules: Rules | None = None,
+                 clock: Callable[[], dt.datetime] = utc_now) -> None:
+        self.db = db
+        self.catalogs = catalogs or Catalogs()
+        self.rules = rules or Rules()
+        self.clock = clock
+        self.router = Router(FEATURES, self.catalogs.keywords)
+
+    def handle(self, incoming: Incoming) -> list[Outgoing]:
+        """Act on one update and return what to send; a redelivered update returns nothing."""
+        with self.db.session() as session:
+            now = self.clock()
+            if incoming.update_key and not dialogs.first_time(
+                    session, incoming.platform, incoming.update_key, now):
+                return []
+            ctx = self._context(session, incoming, now)
+            route = self.router.route(ctx)
+            if route is None:
+                return []
+            self._run(ctx, route)
+            return ctx.outbox
+
+    def commands_for(self, role: Role) -> list[Command]:
+        """The commands a person with `role` may use, in menu order."""
+        return [c for c in self.router.commands.values() if c.in_menu and c.role <= role]
+
+    def _context(self, session: object, incoming: Incoming, now: dt.datetime) -> Context:
+        from sqlalchemy.orm import Session
+
+        assert isinstance(session, Session)
+        sender = incoming.sender
+        account = people.ensure_account(session, SenderInfo(
+            sender.platform, sender.external_id, sender.display_name, sender.username,
+            sender.language_code), now)
+        person = session.get(Person, account.person_id)
+        assert person is not None
+        chat = orgs.ensure_chat(session, incoming.platform, incoming.chat_id,
+                                incoming.chat_kind.value, incoming.chat_title)
+        return Context(session, incoming, self.catalogs, self.rules, now, account, person, chat,
+                       core=self)
+
+    def _run(self, ctx: Context, route: Route) -> None:
+        sent_before = len(ctx.outbox)
+        try:
+            with ctx.session.begin_nested():
+                self._dispatch(ctx, route)
+        except DomainError as error:
+            # The savepoint undid the feature's writes; drop what it meant to say as well.
+            del ctx.outbox[sent_before:]
+            self._refuse(ctx, error)
+
+    def _dispatch(self, ctx: Context, route: Route) -> None:
+        if len(route.args) > 4 * self.rules.max_text_length:
+            raise DomainError("too_long", limit=self.rules.max_text_length)
+        if route.kind == "button":
+            action, *args = route.target.split(":")
+            handler = self.router.buttons.get(action)
+            if handler is None:
+                raise DomainError("button_expired")
+            handler(ctx, args)
+        elif route.kind == "command":
+            self._command(ctx, route.target, route.args)
+        elif route.kind == "dialog":
+            step = self.router.dialogs.get(route.target)
+            if step is None:
+                dialogs.finish(ctx.session, ctx.person.id)
+                raise DomainError("unknown_text")
+            step(ctx, route.args)
+        else:
+            raise DomainError("unknown_text")
+
+    def _command(self, ctx: Context, name: str, args: str) -> None:
+        if name == "start" and args:
+            prefix = args.split("_", 1)[0]
+            payload_handler = self.router.start_payloads.get(prefix)
+            if payload_handler is None:
+                raise DomainError("bad_start_payload")
+            payload_handler(ctx, args)
+            return
+        command = self.router.commands.get(name)
+        if command is None:
+            raise DomainError("unknown_command", command=name[:30])
+        command.handler(ctx, args)
+
+    def _refuse(self, ctx: Context, error: DomainError) -> None:
+        params = {key: self._shown(key, value) for key, value in error.params.items()}
+        key = f"error.{error.code}"
+        if ctx.incoming.button_data is not None:
+            ctx.toast(key, **params)
+        else:
+            ctx.reply(key, **params)
+
+    @staticmethod
+    def _shown(key: str, value: object) -> object:
+        prefix = _CODED_PARAMS.get(key)
+        return L(f"{prefix}{value}") if prefix else value

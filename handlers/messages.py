@@ -1,0 +1,74 @@
+"""Platform-neutral messages: what adapters hand to features and what features hand back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class ChatKind(StrEnum):
+    PRIVATE = "private"
+    GROUP = "group"
+
+
+@dataclass(frozen=True)
+class Sender:
+    """One platform account as the platform shows it."""
+
+    platform: str
+    external_id: str
+    display_name: str = ""
+    username: str | None = None
+    language_code: str | None = None
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One update from a platform, already translated by its adapter.
+
+    `text` is what the person wrote, with the adapter's own mention of the bot removed
+    and a slash command's `@botname` suffix stripped. `button_data` is set instead of
+    `text` when a button was pressed; `message_id` is then the message carrying it.
+    """
+
+    platform: str
+    chat_id: str
+    chat_kind: ChatKind
+    sender: Sender
+    text: str = ""
+    button_data: str | None = None
+    message_id: str | None = None
+    update_key: str | None = None
+    mentioned: bool = False
+    reply_to_bot: bool = False
+    reply_to: Sender | None = None
+    mentions: tuple[str, ...] = ()
+    chat_title: str | None = None
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button: `data` is sent back when pressed; `start_payload` opens a private chat
+    with the bot carrying that payload (a Telegram deep link); `url` opens a page."""
+
+    label: str
+    data: str | None = None
+    start_payload: str | None = None
+    url: str | None = None
+
+
+@dataclass
+class Outgoing:
+    """One message to one chat (a group, or a person's private chat).
+
+    `edit_message_id` replaces that message's text instead of sending a new one.
+    `toast` marks the answer to a button press (a pop-up on Telegram).
+    """
+
+    platform: str
+    chat_id: str
+    text: str
+    buttons: list[list[Button]] = field(default_factory=list)
+    image: bytes | None = None
+    edit_message_id: str | None = None
+    toast: bool = False

@@ -1,0 +1,21 @@
+"""Checks on what people type before it is stored."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from handlers.errors import DomainError
+
+_INVISIBLE = {"Cc", "Cf", "Co", "Cs", "Zl", "Zp"}
+
+
+def clean_field(text: str, limit: int, field: str) -> str:
+    """Trimmed text, refused when empty, longer than `limit` or holding control characters."""
+    text = unicodedata.normalize("NFC", text).strip()
+    if not text:
+        raise DomainError("text_empty", field=field)
+    if any(unicodedata.category(ch) in _INVISIBLE for ch in text):
+        raise DomainError("text_control", field=field)
+    if len(text) > limit:
+        raise DomainError("text_too_long", field=field, limit=limit, length=len(text))
+    return text

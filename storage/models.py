@@ -1,0 +1,197 @@
+"""SQLAlchemy models: organisations, people and their accounts, roles, check-ins, dialogs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    MetaData,
+    String,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Aware datetimes stored as UTC; SQLite's naive values come back marked UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None or value.tzinfo is not None:
+            return value
+        return value.replace(tzinfo=dt.UTC)
+
+
+class Community(Base):
+    __tablename__ = "communities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+
+
+class Branch(Base):
+    __tablename__ = "branches"
+    __table_args__ = (UniqueConstraint("community_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"))
+    name: Mapped[str] = mapped_column(String(100))
+
+    community: Mapped[Community] = relationship()
+
+
+class Chat(Base):
+    """A chat the bot is in; a group chat may be bound to one branch."""
+
+    __tablename__ = "chats"
+    __table_args__ = (UniqueConstraint("platform", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(10))
+    title: Mapped[str | None] = mapped_column(String(200))
+    branch_id: Mapped[int | None] = mapped_column(ForeignKey("branches.id"), index=True)
+
+
+class Person(Base):
+    """A human, whichever platforms they use. Erased people keep an empty row for counts."""
+
+    __tablename__ = "persons"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lang: Mapped[str | None] = mapped_column(String(10))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    erased_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class Account(Base):
+    """One platform identity of a person: (platform, external id)."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (UniqueConstraint("platform", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(100))
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    username: Mapped[str | None] = mapped_column(String(100), index=True)
+    language_code: Mapped[str | None] = mapped_column(String(20))
+
+
+class MemberProfile(Base):
+    """What a Party member registered with a branch (亮身份); verified by its secretary."""
+
+    __tablename__ = "member_profiles"
+    __table_args__ = (UniqueConstraint("person_id", "branch_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    building: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20))
+    registered_here: Mapped[bool] = mapped_column(Boolean)
+    skills: Mapped[str] = mapped_column(String(500), default="")
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    submitted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+
+
+class RoleGrant(Base):
+    """A role above member: building leader or secretary of a branch, admin of a community.
+
+    A community admin with no community is an admin of every community (the deployer's).
+    """
+
+    __tablename__ = "role_grants"
+    __table_args__ = (UniqueConstraint("person_id", "role", "branch_id", "community_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    role: Mapped[str] = mapped_column(String(30))
+    branch_id: Mapped[int | None] = mapped_column(ForeignKey("branches.id"))
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("communities.id"))
+    granted_by: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+    granted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class CheckIn(Base):
+    """An identity-showing check-in: once per person, branch and local day."""
+
+    __tablename__ = "checkins"
+    __table_args__ = (UniqueConstraint("person_id", "branch_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
+    day: Mapped[dt.date] = mapped_column(Date)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    chat_id: Mapped[int | None] = mapped_column(ForeignKey("chats.id"))
+
+
+class Dialog(Base):
+    """A multi-step conversation in progress with one person (kept in SQL across restarts)."""
+
+    __tablename__ = "dialogs"
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(50))
+    step: Mapped[str] = mapped_column(String(50))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class ProcessedUpdate(Base):
+    """Platform updates already handled, so a redelivered update is not acted on twice."""
+
+    __tablename__ = "processed_updates"
+
+    platform: Mapped[str] = mapped_column(String(20), primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+__all__ = [
+    "Account",
+    "Base",
+    "Branch",
+    "Chat",
+    "CheckIn",
+    "Community",
+    "Dialog",
+    "MemberProfile",
+    "Person",
+    "ProcessedUpdate",
+    "RoleGrant",
+]

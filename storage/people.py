@@ -1,0 +1,207 @@
+"""People, their platform accounts, member profiles and roles."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from storage.models import Account, Branch, Dialog, MemberProfile, Person, RoleGrant
+
+MEMBER_STATUSES = ("pending", "verified", "rejected")
+
+
+@dataclass(frozen=True)
+class SenderInfo:
+    platform: str
+    external_id: str
+    display_name: str
+    username: str | None
+    language_code: str | None
+
+
+def ensure_account(session: Session, sender: SenderInfo, now: dt.datetime) -> Account:
+    """The account for this sender, created with a new person on first contact."""
+    account = session.scalar(
+        select(Account).where(
+            Account.platform == sender.platform, Account.external_id == sender.external_id
+        )
+    )
+    if account is None:
+        person = Person(created_at=now)
+        session.add(person)
+        session.flush()
+        account = Account(person_id=person.id, platform=sender.platform,
+                          external_id=sender.external_id)
+        session.add(account)
+    account.display_name = sender.display_name[:200]
+    account.username = sender.username.lower()[:100] if sender.username else None
+    account.language_code = sender.language_code
+    session.flush()
+    return account
+
+
+def find_account(session: Session, platform: str, external_id: str) -> Account | None:
+    return session.scalar(
+        select(Account).where(Account.platform == platform, Account.external_id == external_id)
+    )
+
+
+def find_account_by_username(session: Session, platform: str, username: str) -> Account | None:
+    return session.scalar(
+        select(Account).where(
+            Account.platform == platform, Account.username == username.lstrip("@").lower()
+        )
+    )
+
+
+def accounts_of(session: Session, person_id: int) -> Sequence[Account]:
+    return session.scalars(
+        select(Account).where(Account.person_id == person_id).order_by(Account.id)
+    ).all()
+
+
+def set_language(session: Session, person_id: int, lang: str) -> None:
+    session.execute(update(Person).where(Person.id == person_id).values(lang=lang))
+
+
+def profile(session: Session, person_id: int, branch_id: int) -> MemberProfile | None:
+    return session.scalar(
+        select(MemberProfile).where(
+            MemberProfile.person_id == person_id, MemberProfile.branch_id == branch_id
+        )
+    )
+
+
+def profiles_of(session: Session, person_id: int) -> Sequence[MemberProfile]:
+    return session.scalars(
+        select(MemberProfile).where(MemberProfile.person_id == person_id)
+        .order_by(MemberProfile.id)
+    ).all()
+
+
+def save_profile(session: Session, person_id: int, branch_id: int, fields: dict[str, object],
+                 now: dt.datetime) -> tuple[MemberProfile, bool]:
+    """Create or update a registration; returns it and whether it needs (re-)verification.
+
+    A verified member who only changes skills stays verified; any change to who they are
+    (name, building, kind, registration) goes back to the secretary.
+    """
+    existing = profile(session, person_id, branch_id)
+    if existing is None:
+        existing = MemberProfile(person_id=person_id, branch_id=branch_id, submitted_at=now,
+                                 status="pending", **fields)
+        session.add(existing)
+        session.flush()
+        return existing, True
+    identity_changed = any(getattr(existing, key) != value
+                           for key, value in fields.items() if key != "skills")
+    for key, value in fields.items():
+        setattr(existing, key, value)
+    existing.submitted_at = now
+    needs_check = existing.status != "verified" or identity_changed
+    if needs_check:
+        existing.status = "pending"
+        existing.decided_at = None
+        existing.decided_by = None
+    session.flush()
+    return existing, needs_check
+
+
+def decide_profile(session: Session, profile_id: int, status: str, by_person: int,
+                   now: dt.datetime) -> bool:
+    """Verify or reject a pending registration; False when someone already decided it."""
+    result = session.execute(
+        update(MemberProfile)
+        .where(MemberProfile.id == profile_id, MemberProfile.status == "pending")
+        .values(status=status, decided_at=now, decided_by=by_person)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def roster(session: Session, branch_id: int) -> Sequence[MemberProfile]:
+    return session.scalars(
+        select(MemberProfile).where(MemberProfile.branch_id == branch_id)
+        .order_by(MemberProfile.building, MemberProfile.name)
+    ).all()
+
+
+def grants_of(session: Session, person_id: int) -> Sequence[RoleGrant]:
+    return session.scalars(select(RoleGrant).where(RoleGrant.person_id == person_id)).all()
+
+
+def grant(session: Session, person_id: int, role: str, *, branch_id: int | None = None,
+          community_id: int | None = None, by_person: int | None = None,
+          now: dt.datetime) -> bool:
+    """Give a role; False when the person already has it in that scope."""
+    existing = session.scalar(
+        select(RoleGrant).where(
+            RoleGrant.person_id == person_id, RoleGrant.role == role,
+            RoleGrant.branch_id.is_(None) if branch_id is None
+            else RoleGrant.branch_id == branch_id,
+            RoleGrant.community_id.is_(None) if community_id is None
+            else RoleGrant.community_id == community_id,
+        )
+    )
+    if existing is not None:
+        return False
+    session.add(RoleGrant(person_id=person_id, role=role, branch_id=branch_id,
+                          community_id=community_id, granted_by=by_person, granted_at=now))
+    session.flush()
+    return True
+
+
+def revoke(session: Session, person_id: int, role: str, *, branch_id: int | None = None,
+           community_id: int | None = None) -> bool:
+    """Take a role away; False when the person did not have it."""
+    query = delete(RoleGrant).where(RoleGrant.person_id == person_id, RoleGrant.role == role)
+    if branch_id is not None:
+        query = query.where(RoleGrant.branch_id == branch_id)
+    if community_id is not None:
+        query = query.where(RoleGrant.community_id == community_id)
+    return session.execute(query).rowcount > 0  # type: ignore[attr-defined]
+
+
+def holders(session: Session, role: str, *, branch_id: int | None = None,
+            community_id: int | None = None) -> list[int]:
+    """Person ids holding `role` in exactly this scope."""
+    query = select(RoleGrant.person_id).where(RoleGrant.role == role)
+    if branch_id is not None:
+        query = query.where(RoleGrant.branch_id == branch_id)
+    if community_id is not None:
+        query = query.where(RoleGrant.community_id == community_id)
+    return list(dict.fromkeys(session.scalars(query.order_by(RoleGrant.id))))
+
+
+def global_admins(session: Session) -> list[int]:
+    query = select(RoleGrant.person_id).where(
+        RoleGrant.role == "community_admin", RoleGrant.community_id.is_(None))
+    return list(dict.fromkeys(session.scalars(query.order_by(RoleGrant.id))))
+
+
+def erase_person(session: Session, person_id: int, now: dt.datetime) -> None:
+    """Remove everything that identifies a person; their anonymous counts stay."""
+    session.execute(delete(MemberProfile).where(MemberProfile.person_id == person_id))
+    session.execute(delete(RoleGrant).where(RoleGrant.person_id == person_id))
+    session.execute(delete(Dialog).where(Dialog.person_id == person_id))
+    session.execute(delete(Account).where(Account.person_id == person_id))
+    session.execute(update(Person).where(Person.id == person_id)
+                    .values(lang=None, erased_at=now))
+
+
+def member_count(session: Session, branch_id: int) -> int:
+    return session.scalar(
+        select(func.count()).select_from(MemberProfile).where(
+            MemberProfile.branch_id == branch_id, MemberProfile.status == "verified")
+    ) or 0
+
+
+def branch_of_profile(session: Session, profile_id: int) -> tuple[MemberProfile, Branch] | None:
+    row = session.execute(
+        select(MemberProfile, Branch).join(Branch, Branch.id == MemberProfile.branch_id)
+        .where(MemberProfile.id == profile_id)
+    ).first()
+    return (row[0], row[1]) if row else None

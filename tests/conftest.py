@@ -1,0 +1,117 @@
+"""Shared fixtures: databases (SQLite always, PostgreSQL when reachable), a fixed clock, and
+the console world that most conversation tests talk through."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from bot.console import ConsoleWorld
+from handlers.core import Core
+from storage.db import Database
+from storage.migrate import upgrade
+
+POSTGRES_URL = os.environ.get("JINLIN_TEST_POSTGRES_URL",
+                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+SHANGHAI = dt.timezone(dt.timedelta(hours=8))
+
+
+@dataclass
+class Clock:
+    """A clock tests move by hand; starts on a Monday morning in Shanghai."""
+
+    now: dt.datetime = dt.datetime(2026, 11, 23, 8, 30, tzinfo=SHANGHAI)
+
+    def __call__(self) -> dt.datetime:
+        return self.now.astimezone(dt.UTC)
+
+    def advance(self, **delta: float) -> None:
+        self.now += dt.timedelta(**delta)
+
+    def set(self, *args: int) -> None:
+        self.now = dt.datetime(*args, tzinfo=SHANGHAI)  # type: ignore[misc]
+
+
+def _postgres_reason() -> str | None:
+    """Why PostgreSQL tests cannot run here, or None when they can."""
+    try:
+        engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as connection:
+            connection.execute(text("select 1"))
+        engine.dispose()
+    except Exception as error:  # any failure to connect means: skip, and say why
+        return f"PostgreSQL not reachable at {POSTGRES_URL}: {type(error).__name__}: {error}"
+    return None
+
+
+_PG_REASON: list[str | None] = []
+
+
+def postgres_skip_reason() -> str | None:
+    if not _PG_REASON:
+        _PG_REASON.append(_postgres_reason())
+    return _PG_REASON[0]
+
+
+def _postgres_database() -> Iterator[Database]:
+    """A fresh schema inside the test database, dropped afterwards."""
+    reason = postgres_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    database = Database.from_url(
+        POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"}, pool_size=20)
+    upgrade(database.engine)
+    try:
+        yield database
+    finally:
+        database.dispose()
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def _sqlite_database(tmp_path: object) -> Iterator[Database]:
+    database = Database.from_url(f"sqlite:///{tmp_path}/jinlin.sqlite3")
+    upgrade(database.engine)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def db(tmp_path: object) -> Iterator[Database]:
+    """The embedded SQLite database, migrated."""
+    yield from _sqlite_database(tmp_path)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_db(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[Database]:
+    """Each storage test runs on SQLite and on PostgreSQL (skipped, with the reason, if absent)."""
+    if request.param == "sqlite":
+        yield from _sqlite_database(tmp_path)
+    else:
+        yield from _postgres_database()
+
+
+@pytest.fixture
+def core(db: Database, clock: Clock) -> Core:
+    return Core(db, clock=clock)
+
+
+@pytest.fixture
+def world(core: Core) -> ConsoleWorld:
+    return ConsoleWorld(core)

@@ -1,0 +1,43 @@
+"""Shared openings for conversation tests: the organisation set up the way people do it."""
+
+from __future__ import annotations
+
+from bot.cli import grant
+from bot.console import ConsoleWorld
+
+GROUP = "阳光小区群"
+BRANCH = "阳光小区党支部"
+
+
+def texts(shown: list) -> list[str]:
+    """Just the texts of the messages the bot showed."""
+    return [s.text for s in shown]
+
+
+def set_up_branch(world: ConsoleWorld) -> None:
+    """The deployer grants an admin; the admin creates a branch, binds the group and names
+    王书记 its secretary by replying to her message."""
+    grant(world.core.db, f"console:{world.user('管理员').external_id}", "community_admin")
+    world.say("王书记", GROUP, "大家好，我是王书记")
+    world.say("管理员", "private", "/community new 鹭江社区")
+    world.say("管理员", "private", f"/branch new {BRANCH}")
+    world.say("管理员", GROUP, "/bind")
+    world.say("管理员", GROUP, "/grant secretary", reply_to="王书记")
+
+
+def register(world: ConsoleWorld, name: str, building: str = "3号楼2单元",
+             kind: str = "离退休", registered: str = "在册") -> None:
+    """`name` shows their identity from the group and fills in the private form."""
+    world.say(name, GROUP, "亮身份")
+    world.press(name, GROUP, "私聊继续亮身份")
+    world.say(name, "private", name)
+    world.say(name, "private", building)
+    world.press(name, "private", kind)
+    world.press(name, "private", registered)
+    world.press(name, "private", "暂无")
+
+
+def verified_member(world: ConsoleWorld, name: str, building: str = "3号楼2单元") -> None:
+    """`name` registers and 王书记 verifies them with the button."""
+    register(world, name, building)
+    world.press("王书记", "private", "核实")

@@ -1,0 +1,120 @@
+"""亮身份: registering privately, verification by the secretary, and the roster."""
+
+from __future__ import annotations
+
+from bot.console import ConsoleWorld
+from handlers.messages import ChatKind, Incoming
+from tests.story import BRANCH, GROUP, register, set_up_branch, texts, verified_member
+
+
+def test_member_registers_privately_and_secretary_verifies(world: ConsoleWorld) -> None:
+    set_up_branch(world)
+    in_group = world.say("张三", GROUP, "亮身份")
+    assert len(in_group) == 1 and in_group[0].chat_id == world.group(GROUP)
+    assert "私聊" in in_group[0].text
+    assert in_group[0].flat_buttons[0].start_payload.startswith("iam_")
+
+    world.press("张三", GROUP, "私聊继续亮身份")
+    world.say("张三", "private", "张三")
+    world.say("张三", "private", "3号楼2单元")
+    world.press("张三", "private", "离退休")
+    world.say("张三", "private", "1")  # the number of "在册" works as well as the button
+    done = world.press("张三", "private", "暂无")
+
+    assert "书记核实" in texts(done)[-1]
+    review = world.seen("private", "王书记")[-1]
+    assert "张三" in review.text and "3号楼2单元" in review.text and "离退休（在册）" in review.text
+    assert [b.label for b in review.flat_buttons] == ["核实", "驳回"]
+    # Nothing of the form reached the group beyond the pointer to the private chat.
+    assert all("3号楼2单元" not in s.text for s in world.seen(GROUP))
+
+    world.press("王书记", "private", "核实")
+    assert review.text.startswith("✅ 已核实：张三") and review.flat_buttons == []
+    assert "已核实你的党员身份" in world.seen("private", "张三")[-1].text
+
+
+def test_secretary_rejects_and_the_person_is_told(world: ConsoleWorld) -> None:
+    set_up_branch(world)
+    register(world, "李四")
+    world.press("王书记", "private", "驳回")
+    assert "没有通过" in world.seen("private", "李四")[-1].text
+    assert "签到需要先亮身份" in texts(world.say("李四", GROUP, "签到"))[0]
+
+
+def test_reregistering_updates_instead_of_duplicating(world: ConsoleWorld) -> None:
+    set_up_branch(world)
+    verified_member(world, "张三")
+    # Only the skills change: the member stays verified, no second review is asked for.
+    world.say("张三", "private", "亮身份")
+    for answer in ("张三", "3号楼2单元"):
+        world.say("张三", "private", answer)
+    world.press("张三", "private", "离退休")
+    world.press("张三", "private", "在册")
+    world.say("张三", "private", "理发")
+    assert "核实状态不变" in world.seen("private", "张三")[-1].text
+    roster = texts(world.say("王书记", "private", "名册"))[0]
+    assert roster.count("张三") == 1 and "已核实" in roster
+
+    # A new building is a change of identity: back to the secretary.
+    world.say("张三", "private", "亮身份")
+    for answer in ("张三", "5号楼"):
+        world.say("张三", "private", answer)
+    world.press("张三", "private", "离退休")
+    world.press("张三", "private", "在册")
+    world.press("张三", "private", "暂无")
+    roster = texts(world.say("王书记", "private", "名册"))[0]
+    assert roster.count("张三") == 1 and "5号楼" in roster and "待核实" in roster
+
+
+def _tap(world: ConsoleWorld, name: str, data: str, message_id: str) -> list:
+    """`name` sends a button press carrying `data` (a stale or copied button)."""
+    return world.deliver(Incoming("console", world.private_id(name), ChatKind.PRIVATE,
+                                  world.user(name), button_data=data, message_id=message_id))
+
+
+def test_a_second_tap_on_verify_is_refused_politely(world: ConsoleWorld) -> None:
+    set_up_branch(world)
+    register(world, "张三")
+    review = world.seen("private", "王书记")[-1]
+    verify_data = review.flat_buttons[0].data
+    world.press("王书记", "private", "核实")
+    # The screen lost its buttons; a stale copy (another device) changes nothing.
+    again = _tap(world, "王书记", verify_data, review.message_id)
+    assert again[0].toast and "已经处理过了" in again[0].text
+
+
+def test_only_the_branch_secretary_can_verify(world: ConsoleWorld) -> None:
+    set_up_branch(world)
+    register(world, "张三")
+    review = world.seen("private", "王书记")[-1]
+    refusal = _tap(world, "李四", review.flat_buttons[0].data, "999")
+    assert refusal[0].toast and "书记权限" in refusal[0].text
+    assert "待核实" in texts(world.say("王书记", "private", "名册"))[0]
+
+
+def test_roster_goes_privately_and_only_to_the_secretary(world: ConsoleWorld) -> None:
+    set_up_branch(world)
+    verified_member(world, "张三")
+    in_group = world.say("王书记", GROUP, "名册")
+    group_texts = [s.text for s in in_group if s.chat_id == world.group(GROUP)]
+    private_texts = [s.text for s in in_group if s.chat_id == world.private_id("王书记")]
+    assert group_texts == ["名册已私信发给你。"]
+    assert BRANCH in private_texts[0] and "3号楼2单元" in private_texts[0]
+    assert "需要书记权限" in texts(world.say("张三", GROUP, "名册"))[0]
+
+
+def test_registration_from_a_private_chat_without_a_branch_points_to_the_group(
+        world: ConsoleWorld) -> None:
+    set_up_branch(world)
+    world.say("管理员", "private", "/branch new 海景花园党支部")
+    reply = texts(world.say("路人", "private", "亮身份"))
+    assert "小区的群里" in reply[0]
+
+
+def test_cancel_leaves_the_form_and_saves_nothing(world: ConsoleWorld) -> None:
+    set_up_branch(world)
+    world.say("张三", GROUP, "亮身份")
+    world.press("张三", GROUP, "私聊继续亮身份")
+    world.say("张三", "private", "张三")
+    assert "没有保存" in texts(world.say("张三", "private", "取消"))[0]
+    assert "还没有人亮身份" in texts(world.say("王书记", "private", "名册"))[0]
