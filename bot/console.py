@@ -1,7 +1,7 @@
 """The console platform: one person plays several users in groups and private chats.
 
 `ConsoleWorld` is a real adapter (tests drive features through it, the same path production
-takes); `repl()` wraps it in a prompt for people. Buttons show as numbered choices.
+takes); bot/repl.py wraps it in a prompt for people. Buttons show as numbered choices.
 """
 
 from __future__ import annotations

@@ -14,8 +14,9 @@ from handlers.context import Rules
 class Settings(BaseSettings):
     """Every setting of a deployment. None has a secret default."""
 
+    # Empty values in .env count as unset, so copying .env.example as it is works.
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8",
-                                      extra="ignore")
+                                      extra="ignore", env_ignore_empty=True)
 
     data_dir: Path = Field(default=Path("data"), alias="JINLIN_DATA_DIR")
     database_url: str | None = Field(default=None, alias="DATABASE_URL")

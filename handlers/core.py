@@ -9,7 +9,7 @@ from collections.abc import Callable
 from handlers import admin, basics, checkin, identity, privacy
 from handlers.context import Context, Rules
 from handlers.errors import DomainError
-from handlers.i18n import Catalogs, L
+from handlers.i18n import Catalogs, L, normalize_lang
 from handlers.messages import Incoming, Outgoing
 from handlers.roles import Role
 from handlers.router import Command, Route, Router
@@ -44,6 +44,17 @@ class Core:
 
     def handle(self, incoming: Incoming) -> list[Outgoing]:
         """Act on one update and return what to send; a redelivered update returns nothing."""
+        try:
+            return self._handle(incoming)
+        except Exception:
+            # Everything was rolled back; say so rather than leave the person waiting.
+            log.exception("update from %s in %s failed", incoming.platform, incoming.chat_id)
+            lang = normalize_lang(incoming.sender.language_code)
+            return [Outgoing(incoming.platform, incoming.chat_id,
+                             self.catalogs.get(lang)("error.internal"),
+                             toast=incoming.button_data is not None)]
+
+    def _handle(self, incoming: Incoming) -> list[Outgoing]:
         with self.db.session() as session:
             now = self.clock()
             if incoming.update_key and not dialogs.first_time(

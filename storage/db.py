@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -54,10 +55,14 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        # SQLite admits one writer at a time; queueing threads here is fairer and faster than
+        # SQLite's busy handler, which sleeps and retries. Other processes still wait on it.
+        self._write_turn: AbstractContextManager[object] = (
+            threading.Lock() if engine.dialect.name == "sqlite" else nullcontext())
 
     @classmethod
-    def from_url(cls, url: str) -> Database:
-        return cls(make_engine(url))
+    def from_url(cls, url: str, **engine_options: Any) -> Database:
+        return cls(make_engine(url, **engine_options))
 
     @property
     def is_sqlite(self) -> bool:
@@ -66,8 +71,25 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A unit of work: committed when the block ends, rolled back on any error."""
-        with self._sessions() as session, session.begin():
+        with self._write_turn, self._sessions() as session, session.begin():
             yield session
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def insert_if_absent(session: Session, model: type[Any], values: dict[str, Any]) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING on SQLite and PostgreSQL; True when a row was added.
+
+    One statement instead of look-up, savepoint, insert: the unique key decides who was first.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    table = model.__table__
+    statement = insert(table).values(**values).on_conflict_do_nothing()
+    # rowcount is not reliable here across drivers; a returned key is.
+    returned = session.execute(statement.returning(*table.primary_key.columns)).first()
+    return returned is not None

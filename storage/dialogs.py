@@ -6,9 +6,9 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from storage.db import insert_if_absent
 from storage.models import Dialog, ProcessedUpdate
 
 
@@ -44,11 +44,5 @@ def finish(session: Session, person_id: int) -> None:
 
 def first_time(session: Session, platform: str, key: str, now: dt.datetime) -> bool:
     """Mark a platform update as handled; False when it was handled before."""
-    if session.get(ProcessedUpdate, (platform, key)) is not None:
-        return False
-    try:
-        with session.begin_nested():
-            session.add(ProcessedUpdate(platform=platform, key=key, at=now))
-    except IntegrityError:
-        return False
-    return True
+    return insert_if_absent(session, ProcessedUpdate, {"platform": platform, "key": key,
+                                                         "at": now})

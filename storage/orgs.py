@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage.models import Branch, Chat, Community
@@ -13,15 +14,24 @@ from storage.models import Branch, Chat, Community
 def ensure_chat(session: Session, platform: str, external_id: str, kind: str,
                 title: str | None) -> Chat:
     """The chat row for a platform chat, created on first sight."""
-    chat = session.scalar(
-        select(Chat).where(Chat.platform == platform, Chat.external_id == external_id))
+    chat = _find_chat(session, platform, external_id)
     if chat is None:
-        chat = Chat(platform=platform, external_id=external_id, kind=kind)
-        session.add(chat)
+        try:
+            with session.begin_nested():
+                chat = Chat(platform=platform, external_id=external_id, kind=kind)
+                session.add(chat)
+        except IntegrityError:  # a concurrent update saw this chat first
+            chat = _find_chat(session, platform, external_id)
+            assert chat is not None
     if title:
         chat.title = title[:200]
     session.flush()
     return chat
+
+
+def _find_chat(session: Session, platform: str, external_id: str) -> Chat | None:
+    return session.scalar(
+        select(Chat).where(Chat.platform == platform, Chat.external_id == external_id))
 
 
 def community_by_name(session: Session, name: str) -> Community | None:

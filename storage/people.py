@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage.models import Account, Branch, Dialog, MemberProfile, Person, RoleGrant
@@ -25,22 +26,31 @@ class SenderInfo:
 
 def ensure_account(session: Session, sender: SenderInfo, now: dt.datetime) -> Account:
     """The account for this sender, created with a new person on first contact."""
-    account = session.scalar(
-        select(Account).where(
-            Account.platform == sender.platform, Account.external_id == sender.external_id
-        )
-    )
+    account = find_account(session, sender.platform, sender.external_id)
     if account is None:
-        person = Person(created_at=now)
-        session.add(person)
-        session.flush()
-        account = Account(person_id=person.id, platform=sender.platform,
-                          external_id=sender.external_id)
-        session.add(account)
+        account = _create_account(session, sender, now)
     account.display_name = sender.display_name[:200]
     account.username = sender.username.lower()[:100] if sender.username else None
     account.language_code = sender.language_code
     session.flush()
+    return account
+
+
+def _create_account(session: Session, sender: SenderInfo, now: dt.datetime) -> Account:
+    """A new person with this account; if a concurrent update created it first, that one."""
+    try:
+        with session.begin_nested():
+            person = Person(created_at=now)
+            session.add(person)
+            session.flush()
+            account = Account(person_id=person.id, platform=sender.platform,
+                              external_id=sender.external_id)
+            session.add(account)
+            session.flush()
+    except IntegrityError:
+        found = find_account(session, sender.platform, sender.external_id)
+        assert found is not None
+        return found
     return account
 
 

@@ -1,0 +1,192 @@
+"""The console as a person meets it: the demo community, the REPL, and `python -m bot`."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from bot import demo, repl
+from bot.console import ConsoleWorld, Shown
+from handlers.core import Core
+from handlers.i18n import LOCALES_DIR
+from storage import orgs, people
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def names_of(core: Core, person_ids: list[int]) -> list[str]:
+    with core.db.session() as session:
+        return [a.display_name for pid in person_ids for a in people.accounts_of(session, pid)]
+
+
+def organisation(core: Core) -> dict[str, dict[str, object]]:
+    """Per branch: its bound group titles, its secretaries, its members and their status."""
+    found: dict[str, dict[str, object]] = {}
+    with core.db.session() as session:
+        for branch in orgs.branches(session):
+            found[branch.name] = {
+                "groups": [c.title for c in orgs.chats_of_branch(session, branch.id)],
+                "secretaries": people.holders(session, "secretary", branch_id=branch.id),
+                "leaders": people.holders(session, "building_leader", branch_id=branch.id),
+                "members": {p.name: (p.building, p.status)
+                            for p in people.roster(session, branch.id)},
+            }
+        found["_communities"] = {"names": [c.name for c in orgs.communities(session)]}
+    return found
+
+
+def run_repl(world: ConsoleWorld, *lines: str) -> str:
+    """Drive the REPL in-process with piped lines; returns the transcript."""
+    out = io.StringIO()
+    assert repl.run(world.core, world, stdin=io.StringIO("\n".join(lines) + "\n"),
+                    stdout=out) == 0
+    return out.getvalue()
+
+
+@pytest.fixture
+def demo_world(core: Core, capsys: pytest.CaptureFixture[str]) -> ConsoleWorld:
+    world = demo.seed(core)
+    assert "王书记" in capsys.readouterr().out
+    return world
+
+
+def test_demo_seeds_the_organisation_through_the_conversation(core: Core,
+                                                              demo_world: ConsoleWorld) -> None:
+    org = organisation(core)
+    assert org.pop("_communities") == {"names": ["鹭江社区"]}
+    sunshine, seaview = org["阳光小区党支部"], org["海景花园党支部"]
+    assert set(org) == {"阳光小区党支部", "海景花园党支部"}
+    assert sunshine["groups"] == ["阳光小区群"]
+    assert seaview["groups"] == ["海景花园群"]
+    assert names_of(core, sunshine["secretaries"]) == ["王书记"]  # type: ignore[arg-type]
+    assert names_of(core, seaview["secretaries"]) == ["陈书记"]  # type: ignore[arg-type]
+    assert names_of(core, sunshine["leaders"]) == ["张三"]  # type: ignore[arg-type]
+    assert sunshine["members"] == {"李四": ("5号楼1单元", "verified"),
+                                   "张三": ("3号楼2单元", "verified")}
+    assert seaview["members"] == {"孙丽": ("8号楼3单元", "verified")}
+    assert demo_world.chats == {}, "the seeding chatter is cleared"
+
+
+def test_demo_members_check_in_and_the_resident_is_told_to_register(
+        demo_world: ConsoleWorld) -> None:
+    [li] = demo_world.say("李四", "阳光小区群", "签到")
+    assert li.text == "党员 李四（5号楼1单元）签到，本月第 1 次"
+    [zhang] = demo_world.say("张三", "阳光小区群", "签到")
+    assert zhang.text == "党员 张三（3号楼2单元·楼栋长）签到，本月第 1 次"
+    [sun] = demo_world.say("孙丽", "海景花园群", "签到")
+    assert sun.text == "党员 孙丽（8号楼3单元）签到，本月第 1 次"
+    [resident] = demo_world.say("赵六", "阳光小区群", "签到")
+    assert "亮身份" in resident.text
+
+
+def test_demo_runs_twice_without_seeding_twice(core: Core, demo_world: ConsoleWorld,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    before = organisation(core)
+    again = demo.seed(core)
+    assert "已在数据库里" in capsys.readouterr().out
+    assert organisation(core) == before
+    assert {n: s.external_id for n, s in again.users.items()} == {
+        n: s.external_id for n, s in demo_world.users.items()}
+    [li] = again.say("李四", "阳光小区群", "签到")
+    assert "本月第 1 次" in li.text
+
+
+def test_repl_presses_buttons_by_number_and_shows_where_answers_go(
+        demo_world: ConsoleWorld) -> None:
+    transcript = run_repl(demo_world, ":as 赵六", ":in 阳光小区群", "亮身份", "3", "1",
+                          "赵六", ":as 王书记", ":dm", "名册")
+    assert "赵六 @ 阳光小区群 > 亮身份\n  [阳光小区群]\n" in transcript
+    assert "最新的消息没有第 3 个按钮。" in transcript
+    # The button is a link to the private chat: the question goes there, not to the group.
+    assert "赵六 @ 阳光小区群 > 1\n  [私聊 → 赵六]\n  向「阳光小区党支部」亮身份。" in transcript
+    # Still in the group, "赵六" is plain chatter there: the bot stays silent.
+    assert "赵六 @ 阳光小区群 > 赵六\n赵六 @ 阳光小区群 > :as 王书记" in transcript
+    assert ("王书记 @ 私聊 > 名册\n  [私聊 → 王书记]\n"
+            "  「阳光小区党支部」党员名册（2 人）") in transcript
+
+
+def test_repl_reply_grants_a_role_and_meta_commands_explain_themselves(
+        demo_world: ConsoleWorld) -> None:
+    transcript = run_repl(demo_world, ":as 王书记", ":reply 李四 /grant building_leader",
+                          ":reply 无名氏 hi", ":reply", ":lang Tom en", ":as Tom", ":dm",
+                          "/checkin", ":nope", ":users", ":groups")
+    assert "  [阳光小区群]\n  已任命 李四 为阳光小区党支部楼栋长" in transcript
+    assert "  [私聊 → 李四]\n  你已被任命为「阳光小区党支部」楼栋长" in transcript
+    assert "还没有用户 无名氏" in transcript
+    assert "用法：:reply <名字> <文字>" in transcript
+    assert "Tom 的客户端语言设为 en。" in transcript
+    assert "Tom @ 私聊 > /checkin\n  [私聊 → Tom]\n" in transcript
+    assert "没有控制台命令 :nope" in transcript
+    assert "  * Tom (u8)" in transcript
+    assert "    阳光小区群\n    海景花园群" in transcript
+
+
+def test_repl_survives_a_failing_line_and_quits_cleanly(
+        core: Core, monkeypatch: pytest.MonkeyPatch) -> None:
+    world = ConsoleWorld(core)
+    say = world.say
+
+    def flaky(name: str, where: str, text: str, **kw: str | None) -> list[Shown]:
+        if text == "boom":
+            raise RuntimeError("the core fell over")
+        return say(name, where, text, **kw)
+
+    monkeypatch.setattr(world, "say", flaky)
+    transcript = run_repl(world, "boom", "帮助", ":quit", "never read")
+    assert "张三 @ 私聊 > boom\n出错了：RuntimeError: the core fell over\n" in transcript
+    assert "张三 @ 私聊 > 帮助\n  [私聊 → 张三]\n  你的身份：居民" in transcript
+    assert "never read" not in transcript
+
+
+def test_console_chrome_has_the_same_keys_in_every_language() -> None:
+    with (LOCALES_DIR / "console.toml").open("rb") as fh:
+        catalog = tomllib.load(fh)
+    assert set(catalog) == {"zh_CN", "en"}
+    assert set(catalog["zh_CN"]) == set(catalog["en"])
+
+
+def subprocess_env(tmp_path: Path) -> dict[str, str]:
+    """The environment of a fresh checkout: no token, data in tmp, Chinese chrome."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in {"TELEGRAM_BOT_TOKEN", "DATABASE_URL", "LANG", "LC_ALL"}}
+    env.update(JINLIN_DATA_DIR=str(tmp_path / "data"), PYTHONPATH=str(ROOT),
+               PYTHONIOENCODING="utf-8", LANG="C.UTF-8", JINLIN_LOG_LEVEL="WARNING")
+    return env
+
+
+def run_bot(tmp_path: Path, *args: str, script: str) -> subprocess.CompletedProcess[str]:
+    """`python -m bot ARGS` in a tmp cwd (so no .env is read), fed `script` on stdin."""
+    command = [sys.executable, "-m", "bot", *args]
+    return subprocess.run(command, input=script, capture_output=True, cwd=tmp_path,  # noqa: S603
+                          env=subprocess_env(tmp_path), timeout=60, check=False,
+                          encoding="utf-8")
+
+
+def test_python_m_bot_demo_as_a_person_sees_it(tmp_path: Path) -> None:
+    script = "\n".join([":as 李四", ":in 阳光小区群", "签到", "签到", ":as 赵六", "签到",
+                        ":quit"]) + "\n"
+    done = run_bot(tmp_path, "demo", script=script)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "示例社区「鹭江社区」已就绪" in out
+    first = "李四 @ 阳光小区群 > 签到\n  [阳光小区群]\n  党员 李四（5号楼1单元）签到，本月第 1 次\n"
+    assert first in out
+    again = r"李四 @ 阳光小区群 > 签到\n  \[阳光小区群\]\n  你今天已于 \d\d:\d\d 签到过了"
+    assert re.search(first.replace("[", r"\[").replace("]", r"\]") + again, out)
+    assert "赵六 @ 阳光小区群 > 签到\n  [阳光小区群]\n  签到需要先亮身份" in out
+    assert "发送「亮身份」开始" in out
+    assert "Traceback" not in done.stderr
+
+
+def test_python_m_bot_without_a_token_falls_back_to_the_console(tmp_path: Path) -> None:
+    done = run_bot(tmp_path, script="帮助\n")
+    assert done.returncode == 0, done.stderr
+    assert "No TELEGRAM_BOT_TOKEN is set: starting the local console instead" in done.stderr
+    assert "张三 @ 私聊 > 帮助\n  [私聊 → 张三]\n  你的身份：居民" in done.stdout

@@ -1,0 +1,53 @@
+"""隐私 and 删除我的数据: what is stored, and erasing it with anonymous counts kept."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from bot.console import ConsoleWorld
+from storage.models import Account, CheckIn, MemberProfile
+from tests.story import GROUP, set_up_branch, texts, verified_member
+
+
+def test_privacy_is_explained_privately(world: ConsoleWorld) -> None:
+    set_up_branch(world)
+    verified_member(world, "张三")
+    shown = world.say("张三", GROUP, "隐私")
+    group = [s.text for s in shown if s.chat_id == world.group(GROUP)]
+    private = [s.text for s in shown if s.chat_id == world.private_id("张三")]
+    assert group == ["说明已私信发给你。"]
+    assert "张三，3号楼2单元" in private[0] and "谁能看到" in private[0]
+
+
+def test_forget_asks_first_then_erases_but_keeps_counts(world: ConsoleWorld) -> None:
+    set_up_branch(world)
+    verified_member(world, "张三")
+    world.say("张三", GROUP, "签到")
+    assert "请私聊我" in texts(world.say("张三", GROUP, "删除我的数据"))[0]
+
+    world.say("张三", "private", "删除我的数据")
+    world.press("张三", "private", "保留")
+    assert "张三" in texts(world.say("王书记", "private", "名册"))[0]
+
+    world.say("张三", "private", "/forget")
+    assert "已删除" in texts(world.press("张三", "private", "确定删除"))[0]
+    assert "张三" not in texts(world.say("王书记", "private", "名册"))[0]
+    with world.core.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(CheckIn)) == 1
+        assert session.scalar(select(func.count()).select_from(MemberProfile)) == 0
+        names = session.scalars(select(Account.display_name)).all()
+    assert "张三" not in names
+    # Coming back is a fresh start: not verified any more.
+    assert "发送「亮身份」开始" in texts(world.say("张三", GROUP, "签到"))[0]
+
+
+def test_only_the_person_can_confirm_their_erasure(world: ConsoleWorld) -> None:
+    set_up_branch(world)
+    verified_member(world, "张三")
+    offer = world.say("张三", "private", "/forget")[0]
+    from handlers.messages import ChatKind, Incoming
+
+    stolen = Incoming("console", world.private_id("李四"), ChatKind.PRIVATE, world.user("李四"),
+                      button_data=offer.flat_buttons[0].data, message_id="1")
+    assert world.deliver(stolen)[0].text == "这个按钮不是给你的。"
+    assert "张三" in texts(world.say("王书记", "private", "名册"))[0]
