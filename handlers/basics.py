@@ -13,6 +13,9 @@ from storage import dialogs, people
 def start(ctx: Context, _args: str) -> None:
     """Greet the person and show what they can do."""
     ctx.reply("start.welcome", name=_shown_name(ctx))
+    if not ctx.in_group:
+        # The account id is what the deployer needs for `python -m bot grant`.
+        ctx.reply("start.your_id", account=f"{ctx.account.platform}:{ctx.account.external_id}")
     show_help(ctx, "")
 
 

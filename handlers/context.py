@@ -89,11 +89,11 @@ class Context:
         lang = person.lang or normalize_lang(account.language_code if account else None)
         return self.catalogs.get(lang)
 
-    def reply(self, key: str, keyboard: Keyboard | None = None, **params: object) -> None:
+    def reply(self, key: str, keyboard: Keyboard | None = None, /, **params: object) -> None:
         """Answer in the chat the update came from, in the sender's language."""
         self._send(self.incoming.chat_id, self.t, key, keyboard, params)
 
-    def reply_private(self, key: str, keyboard: Keyboard | None = None,
+    def reply_private(self, key: str, keyboard: Keyboard | None = None, /,
                       **params: object) -> None:
         """Answer the sender in their private chat with the bot."""
         self._send(self.account.external_id, self.t, key, keyboard, params)
@@ -103,7 +103,7 @@ class Context:
         self.outbox.append(Outgoing(self.incoming.platform, self.incoming.chat_id,
                                     self.t(key, **params), toast=True))
 
-    def edit(self, key: str, keyboard: Keyboard | None = None, **params: object) -> None:
+    def edit(self, key: str, keyboard: Keyboard | None = None, /, **params: object) -> None:
         """Replace the text of the message whose button was pressed."""
         if self.incoming.message_id is None:
             self.reply(key, keyboard, **params)
@@ -111,7 +111,7 @@ class Context:
         self._send(self.incoming.chat_id, self.t, key, keyboard, params,
                    edit_message_id=self.incoming.message_id)
 
-    def tell(self, person_id: int, key: str, keyboard: Keyboard | None = None,
+    def tell(self, person_id: int, key: str, keyboard: Keyboard | None = None, /,
              **params: object) -> bool:
         """Message a person privately in their language; False when they have no account."""
         account = self._preferred_account(person_id)
@@ -126,9 +126,9 @@ class Context:
         return True
 
     def _preferred_account(self, person_id: int) -> Account | None:
-        accounts = people.accounts_of(self.session, person_id)
-        same_platform = [a for a in accounts if a.platform == self.incoming.platform]
-        return (same_platform or list(accounts) or [None])[0]
+        accounts = sorted(people.accounts_of(self.session, person_id),
+                          key=lambda a: a.platform != self.incoming.platform)
+        return accounts[0] if accounts else None
 
     def _send(self, chat_id: str, t: Translator, key: str, keyboard: Keyboard | None,
               params: dict[str, object], edit_message_id: str | None = None) -> None:

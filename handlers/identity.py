@@ -24,15 +24,15 @@ MAX_SKILLS = 200
 def register(ctx: Context, _args: str) -> None:
     """Start registering; from a group, point to a private chat."""
     if ctx.in_group:
-        branch = require_branch(ctx)
+        group_branch = require_branch(ctx)
         ctx.reply("iam.continue_privately",
-                  [[Btn.of("iam.button.continue", start_payload=f"iam_{branch.id}")]],
-                  branch=branch.name)
+                  [[Btn.of("iam.button.continue", start_payload=f"iam_{group_branch.id}")]],
+                  branch=group_branch.name)
         return
-    branch = home_branch(ctx)
-    if branch is None:
+    own_branch = home_branch(ctx)
+    if own_branch is None:
         raise DomainError("iam_needs_group")
-    _begin(ctx, branch)
+    _begin(ctx, own_branch)
 
 
 def register_from_link(ctx: Context, payload: str) -> None:

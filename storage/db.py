@@ -83,11 +83,10 @@ def insert_if_absent(session: Session, model: type[Any], values: dict[str, Any])
 
     One statement instead of look-up, savepoint, insert: the unique key decides who was first.
     """
+    from sqlalchemy.dialects import postgresql, sqlite
+
     dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = model.__table__
     statement = insert(table).values(**values).on_conflict_do_nothing()
     # rowcount is not reliable here across drivers; a returned key is.

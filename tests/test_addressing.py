@@ -1,4 +1,4 @@
-"""In a group the bot speaks only when addressed; bad input gets a clear reply and changes nothing."""
+"""The bot speaks in groups only when addressed; bad input gets a clear reply, changes nothing."""
 
 from __future__ import annotations
 
@@ -28,9 +28,13 @@ def test_help_lists_what_your_role_can_do(world: ConsoleWorld) -> None:
     set_up_branch(world)
     resident = texts(world.say("路人", GROUP, "/help"))[0]
     secretary = texts(world.say("王书记", GROUP, "/help"))[0]
-    assert "你的身份：居民" in resident and "/iam（亮身份、报到）" in resident
-    assert "/checkin" not in resident and "/members" not in resident
-    assert "你的身份：书记" in secretary and "/members" in secretary and "/checkin" in secretary
+    assert "你的身份：居民" in resident
+    assert "/iam（亮身份、报到）" in resident
+    assert "/checkin" not in resident
+    assert "/members" not in resident
+    assert "你的身份：书记" in secretary
+    assert "/members" in secretary
+    assert "/checkin" in secretary
 
 
 def test_unknown_command_and_unknown_text(world: ConsoleWorld) -> None:
@@ -43,7 +47,8 @@ def test_unknown_command_and_unknown_text(world: ConsoleWorld) -> None:
 def test_wrong_role_is_told_which_role_is_needed(world: ConsoleWorld) -> None:
     set_up_branch(world)
     assert texts(world.say("张三", GROUP, "/bind")) == ["这个操作需要书记权限。"]
-    assert texts(world.say("张三", GROUP, "/grant secretary @u9")) == ["这个操作需要社区管理员权限。"]
+    refusal = texts(world.say("张三", GROUP, "/grant secretary @u9"))
+    assert refusal == ["这个操作需要社区管理员权限。"]
 
 
 def test_missing_argument_gets_usage(world: ConsoleWorld) -> None:
@@ -71,7 +76,8 @@ def test_a_button_meant_for_someone_else(world: ConsoleWorld) -> None:
     set_up_branch(world)
     offer = world.say("张三", GROUP, "/lang")[0]
     refusal = world.press("李四", GROUP, "English")
-    assert refusal[0].toast and refusal[0].text == "这个按钮不是给你的。"
+    assert refusal[0].toast
+    assert refusal[0].text == "这个按钮不是给你的。"
     assert offer.flat_buttons, "the offer still stands for 张三"
     world.press("张三", GROUP, "English")
     assert offer.text.startswith("OK, I will talk to you in English")
@@ -82,7 +88,8 @@ def test_forged_and_stale_buttons(world: ConsoleWorld) -> None:
     for data in ("verify:abc", "verify:99999", "nonsense", "iam:kind:employed", "lang:xx:1"):
         shown = world.deliver(Incoming("console", world.private_id("张三"), ChatKind.PRIVATE,
                                        world.user("张三"), button_data=data, message_id="1"))
-        assert shown[0].toast and shown[0].text == "这个按钮已经失效了。", data
+        assert shown[0].toast, data
+        assert shown[0].text == "这个按钮已经失效了。", data
 
 
 def test_a_redelivered_update_is_acted_on_once(world: ConsoleWorld) -> None:
@@ -98,3 +105,27 @@ def test_deep_link_that_is_forged(world: ConsoleWorld) -> None:
     set_up_branch(world)
     for payload in ("iam_999", "iam_x", "zz_1"):
         assert "链接无效" in texts(world.say("张三", "private", f"/start {payload}"))[0]
+
+
+def test_start_in_private_shows_welcome_account_id_and_help(world: ConsoleWorld) -> None:
+    shown = texts(world.say("张三", "private", "/start"))
+    assert shown[0].startswith("你好，张三！")
+    assert shown[1].startswith(f"你的账号编号：console:{world.user('张三').external_id}")
+    assert "你的身份：居民" in shown[2]
+
+
+def test_a_failure_inside_a_feature_loses_nothing_and_says_sorry(
+        world: ConsoleWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    set_up_branch(world)
+    verified_member(world, "张三")
+    from storage import checkins
+
+    def broken_count(*_args: object) -> int:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(checkins, "count_between", broken_count)
+    sorry = texts(world.say("张三", GROUP, "签到"))
+    assert sorry == ["抱歉，出了点问题，没有保存任何内容。请稍后再试。"]
+    monkeypatch.undo()
+    # The half-done check-in was rolled back: trying again works as the first of the day.
+    assert "本月第 1 次" in texts(world.say("张三", GROUP, "签到"))[0]

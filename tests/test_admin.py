@@ -12,10 +12,12 @@ from tests.story import BRANCH, GROUP, set_up_branch, texts, verified_member
 
 def test_admin_sets_up_a_compound_in_chat(world: ConsoleWorld) -> None:
     grant(world.core.db, f"console:{world.user('管理员').external_id}", "community_admin")
-    assert texts(world.say("管理员", "private", "/community new 鹭江社区")) == ["已新建社区「鹭江社区」。"]
+    created = texts(world.say("管理员", "private", "/community new 鹭江社区"))
+    assert created == ["已新建社区「鹭江社区」。"]
     assert "已在「鹭江社区」新建党支部「阳光小区党支部」" in texts(
         world.say("管理员", "private", f"/branch new {BRANCH}"))[0]
-    assert texts(world.say("管理员", GROUP, "/bind"))[0].startswith("本群已绑定到「阳光小区党支部」")
+    bound = texts(world.say("管理员", GROUP, "/bind"))[0]
+    assert bound.startswith("本群已绑定到「阳光小区党支部」")
     world.say("王书记", GROUP, "大家好")
     shown = world.say("管理员", GROUP, "/grant secretary", reply_to="王书记")
     assert [s.text for s in shown] == ["已任命 王书记 为阳光小区党支部书记。",
@@ -44,7 +46,8 @@ def test_secretary_names_a_building_leader_only_among_verified_members(
     verified_member(world, "张三")
     username = world.user("张三").username
     assert "楼栋长" in texts(world.say("王书记", GROUP, f"/grant building_leader @{username}"))[0]
-    assert "已经是楼栋长" in texts(world.say("王书记", GROUP, f"/grant building_leader @{username}"))[0]
+    again = texts(world.say("王书记", GROUP, f"/grant building_leader @{username}"))
+    assert "已经是楼栋长" in again[0]
     assert "撤销" in texts(world.say("王书记", GROUP, f"/revoke building_leader @{username}"))[0]
     assert "（3号楼2单元）" in texts(world.say("张三", GROUP, "签到"))[0]
 
@@ -73,4 +76,5 @@ def test_grant_from_the_command_line(tmp_path: object) -> None:
     assert "already was" in again.stdout
     upgrade = subprocess.run([sys.executable, "-m", "bot", "db", "upgrade"], capture_output=True,
                              text=True, env=env, cwd=tmp_path, check=False, timeout=60)
-    assert upgrade.returncode == 0 and "up to date" in upgrade.stdout
+    assert upgrade.returncode == 0
+    assert "up to date" in upgrade.stdout

@@ -21,7 +21,8 @@ def test_second_check_in_the_same_day_tells_the_first_time(world: ConsoleWorld,
     verified_member(world, "张三")
     world.say("张三", GROUP, "签到")
     clock.advance(hours=3)
-    assert texts(world.say("张三", GROUP, "/checkin")) == ["你今天已于 08:30 签到过了，明天再来吧！"]
+    second = texts(world.say("张三", GROUP, "/checkin"))
+    assert second == ["你今天已于 08:30 签到过了，明天再来吧！"]
 
 
 def test_month_count_grows_by_day_and_restarts_next_month(world: ConsoleWorld,

@@ -10,7 +10,8 @@ from tests.story import BRANCH, GROUP, register, set_up_branch, texts, verified_
 def test_member_registers_privately_and_secretary_verifies(world: ConsoleWorld) -> None:
     set_up_branch(world)
     in_group = world.say("张三", GROUP, "亮身份")
-    assert len(in_group) == 1 and in_group[0].chat_id == world.group(GROUP)
+    assert len(in_group) == 1
+    assert in_group[0].chat_id == world.group(GROUP)
     assert "私聊" in in_group[0].text
     assert in_group[0].flat_buttons[0].start_payload.startswith("iam_")
 
@@ -23,13 +24,16 @@ def test_member_registers_privately_and_secretary_verifies(world: ConsoleWorld) 
 
     assert "书记核实" in texts(done)[-1]
     review = world.seen("private", "王书记")[-1]
-    assert "张三" in review.text and "3号楼2单元" in review.text and "离退休（在册）" in review.text
+    assert "张三" in review.text
+    assert "3号楼2单元" in review.text
+    assert "离退休（在册）" in review.text
     assert [b.label for b in review.flat_buttons] == ["核实", "驳回"]
     # Nothing of the form reached the group beyond the pointer to the private chat.
     assert all("3号楼2单元" not in s.text for s in world.seen(GROUP))
 
     world.press("王书记", "private", "核实")
-    assert review.text.startswith("✅ 已核实：张三") and review.flat_buttons == []
+    assert review.text.startswith("✅ 已核实：张三")
+    assert review.flat_buttons == []
     assert "已核实你的党员身份" in world.seen("private", "张三")[-1].text
 
 
@@ -53,7 +57,8 @@ def test_reregistering_updates_instead_of_duplicating(world: ConsoleWorld) -> No
     world.say("张三", "private", "理发")
     assert "核实状态不变" in world.seen("private", "张三")[-1].text
     roster = texts(world.say("王书记", "private", "名册"))[0]
-    assert roster.count("张三") == 1 and "已核实" in roster
+    assert roster.count("张三") == 1
+    assert "已核实" in roster
 
     # A new building is a change of identity: back to the secretary.
     world.say("张三", "private", "亮身份")
@@ -63,7 +68,9 @@ def test_reregistering_updates_instead_of_duplicating(world: ConsoleWorld) -> No
     world.press("张三", "private", "在册")
     world.press("张三", "private", "暂无")
     roster = texts(world.say("王书记", "private", "名册"))[0]
-    assert roster.count("张三") == 1 and "5号楼" in roster and "待核实" in roster
+    assert roster.count("张三") == 1
+    assert "5号楼" in roster
+    assert "待核实" in roster
 
 
 def _tap(world: ConsoleWorld, name: str, data: str, message_id: str) -> list:
@@ -80,7 +87,8 @@ def test_a_second_tap_on_verify_is_refused_politely(world: ConsoleWorld) -> None
     world.press("王书记", "private", "核实")
     # The screen lost its buttons; a stale copy (another device) changes nothing.
     again = _tap(world, "王书记", verify_data, review.message_id)
-    assert again[0].toast and "已经处理过了" in again[0].text
+    assert again[0].toast
+    assert "已经处理过了" in again[0].text
 
 
 def test_only_the_branch_secretary_can_verify(world: ConsoleWorld) -> None:
@@ -88,7 +96,8 @@ def test_only_the_branch_secretary_can_verify(world: ConsoleWorld) -> None:
     register(world, "张三")
     review = world.seen("private", "王书记")[-1]
     refusal = _tap(world, "李四", review.flat_buttons[0].data, "999")
-    assert refusal[0].toast and "书记权限" in refusal[0].text
+    assert refusal[0].toast
+    assert "书记权限" in refusal[0].text
     assert "待核实" in texts(world.say("王书记", "private", "名册"))[0]
 
 
@@ -99,7 +108,8 @@ def test_roster_goes_privately_and_only_to_the_secretary(world: ConsoleWorld) ->
     group_texts = [s.text for s in in_group if s.chat_id == world.group(GROUP)]
     private_texts = [s.text for s in in_group if s.chat_id == world.private_id("王书记")]
     assert group_texts == ["名册已私信发给你。"]
-    assert BRANCH in private_texts[0] and "3号楼2单元" in private_texts[0]
+    assert BRANCH in private_texts[0]
+    assert "3号楼2单元" in private_texts[0]
     assert "需要书记权限" in texts(world.say("张三", GROUP, "名册"))[0]
 
 

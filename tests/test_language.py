@@ -28,7 +28,8 @@ def test_english_member_story(world: ConsoleWorld) -> None:
     review = world.seen("private", "王书记")[-1].text
     assert "类别：在职（非在册）" in review  # the secretary reads it in her own language
     world.press("王书记", "private", "核实")
-    assert world.seen("private", "Anna")[-1].text.startswith("The secretary of 阳光小区党支部 verified")
+    told = world.seen("private", "Anna")[-1].text
+    assert told.startswith("The secretary of 阳光小区党支部 verified")
     assert texts(world.say("Anna", GROUP, "/checkin")) == [
         "Member Anna (3号楼2单元) checked in, 1 time(s) this month"]
     assert "Unknown role" in texts(world.say("Anna", GROUP, "/grant king"))[0]

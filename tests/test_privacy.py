@@ -16,7 +16,8 @@ def test_privacy_is_explained_privately(world: ConsoleWorld) -> None:
     group = [s.text for s in shown if s.chat_id == world.group(GROUP)]
     private = [s.text for s in shown if s.chat_id == world.private_id("张三")]
     assert group == ["说明已私信发给你。"]
-    assert "张三，3号楼2单元" in private[0] and "谁能看到" in private[0]
+    assert "张三，3号楼2单元" in private[0]
+    assert "谁能看到" in private[0]
 
 
 def test_forget_asks_first_then_erases_but_keeps_counts(world: ConsoleWorld) -> None:

@@ -26,4 +26,5 @@ def test_copied_example_has_no_token_and_uses_sqlite(tmp_path: Path,
         monkeypatch.delenv(name, raising=False)
     settings = Settings()
     assert settings.telegram_token is None
-    assert settings.db_url.startswith("sqlite:///") and settings.db_url.endswith("jinlin.sqlite3")
+    assert settings.db_url.startswith("sqlite:///")
+    assert settings.db_url.endswith("jinlin.sqlite3")
