@@ -82,9 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = Settings()
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     command = args.command or "run"
+    in_console = command in {"console", "demo"} or (
+        command == "run" and settings.telegram_token is None)
+    # In the console, log lines would break into the conversation: warnings only.
+    logging.basicConfig(level="WARNING" if in_console else settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     database = open_database(settings)
     if command == "db":
         print("database is up to date")

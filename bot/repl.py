@@ -18,12 +18,10 @@ from dataclasses import dataclass, replace
 from functools import cache
 from typing import TextIO
 
-from sqlalchemy import select
-
 from bot.console import PLATFORM, ConsoleWorld, Shown
 from handlers.core import Core
 from handlers.i18n import LOCALES_DIR
-from storage.models import Account, Chat
+from storage import orgs, people
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +80,11 @@ class Repl:
         if number > len(self._buttons()):
             self.print(t("no_button", number=number))
             return
+        opens_private = getattr(self._buttons()[number - 1], "start_payload", None) is not None
         self.show(self.world.press(self.speaker, self.chat, number))
+        if opens_private:
+            # A deep link opens the private chat with the bot, as it does on Telegram.
+            self.chat = PRIVATE
 
     def _buttons(self) -> list[object]:
         """The buttons of the newest message (toasts aside) in the current chat."""
@@ -189,9 +191,8 @@ def restore(world: ConsoleWorld) -> None:
     # ConsoleWorld numbers users u1, u2… and groups g1, g2… in order of first use; without
     # this a later session's first user would silently take over an earlier one's account.
     with world.core.db.session() as session:
-        accounts = session.scalars(select(Account).where(Account.platform == PLATFORM)).all()
-        chats = session.scalars(select(Chat).where(Chat.platform == PLATFORM,
-                                                   Chat.kind == "group")).all()
+        accounts = people.accounts_on(session, PLATFORM)
+        chats = orgs.group_chats_on(session, PLATFORM)
         users = {a.external_id: a.display_name for a in accounts}
         groups = {c.external_id: c.title or c.external_id for c in chats}
     for name in _numbered(users, "u"):

@@ -34,6 +34,11 @@ def _find_chat(session: Session, platform: str, external_id: str) -> Chat | None
         select(Chat).where(Chat.platform == platform, Chat.external_id == external_id))
 
 
+def group_chats_on(session: Session, platform: str) -> Sequence[Chat]:
+    return session.scalars(select(Chat).where(
+        Chat.platform == platform, Chat.kind == "group").order_by(Chat.id)).all()
+
+
 def community_by_name(session: Session, name: str) -> Community | None:
     return session.scalar(select(Community).where(Community.name == name))
 

@@ -60,6 +60,11 @@ def find_account(session: Session, platform: str, external_id: str) -> Account |
     )
 
 
+def accounts_on(session: Session, platform: str) -> Sequence[Account]:
+    return session.scalars(
+        select(Account).where(Account.platform == platform).order_by(Account.id)).all()
+
+
 def find_account_by_username(session: Session, platform: str, username: str) -> Account | None:
     return session.scalar(
         select(Account).where(

@@ -106,8 +106,8 @@ def test_repl_presses_buttons_by_number_and_shows_where_answers_go(
     assert "最新的消息没有第 3 个按钮。" in transcript
     # The button is a link to the private chat: the question goes there, not to the group.
     assert "赵六 @ 阳光小区群 > 1\n  [私聊 → 赵六]\n  向「阳光小区党支部」亮身份。" in transcript
-    # Still in the group, "赵六" is plain chatter there: the bot stays silent.
-    assert "赵六 @ 阳光小区群 > 赵六\n赵六 @ 阳光小区群 > :as 王书记" in transcript
+    # Like Telegram, the link opens the private chat: the name is answered there.
+    assert "赵六 @ 私聊 > 赵六\n  [私聊 → 赵六]\n  第 2 步" in transcript
     assert ("王书记 @ 私聊 > 名册\n  [私聊 → 王书记]\n"
             "  「阳光小区党支部」党员名册（2 人）") in transcript
 
