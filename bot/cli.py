@@ -64,7 +64,7 @@ def _scope(session: object, role: Role, community: str | None,
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bot", description="近邻 (Jinlin) bot")
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Jinlin neighbourhood bot")
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("run", help="run on Telegram, or in the console when no token is set")
     commands.add_parser("console", help="play several users in a local console")

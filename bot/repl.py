@@ -26,7 +26,7 @@ from storage import orgs, people
 log = logging.getLogger(__name__)
 
 PRIVATE = "private"
-PRIVATE_WORDS = {"private", "dm", "私聊"}
+PRIVATE_WORDS = {"private", "dm"}
 LANG_CODES = {"en": "en", "zh": "zh-CN"}
 
 
@@ -135,7 +135,7 @@ class Repl:
         if not title:
             self.usage("in")
             return
-        self.chat = PRIVATE if title.lower() in PRIVATE_WORDS else title
+        self.chat = PRIVATE if title.lower() in PRIVATE_WORDS or title == t("private") else title
         if self.chat != PRIVATE:
             self.world.group(title)
 

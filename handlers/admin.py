@@ -63,7 +63,8 @@ def _community_for_new_branch(ctx: Context, named: str) -> Community:
             raise DomainError("unknown_community", name=named)
         return found[0]
     if len(mine) > 1:
-        raise DomainError("which_community", names="、".join(c.name for c in mine))
+        raise DomainError("which_community", names=ctx.t("list.separator").join(
+            c.name for c in mine))
     return mine[0]
 
 

@@ -25,7 +25,7 @@ def show_help(ctx: Context, _args: str) -> None:
     keywords = ctx.catalogs.keywords
     lines = []
     for command in ctx.core.commands_for(role):
-        words = "、".join(keywords.get(command.name, []))
+        words = ctx.t("list.separator").join(keywords.get(command.name, []))
         key = "help.line_with_keywords" if words else "help.line"
         lines.append(ctx.t(key, command=command.name, keywords=words,
                            what=ctx.t(f"menu.{command.name}")))
@@ -36,19 +36,23 @@ def choose_language(ctx: Context, args: str) -> None:
     """Set the language from the argument, or offer both as buttons."""
     wanted = args.strip().lower()
     if wanted:
-        _set_language(ctx, _language_code(wanted))
+        _set_language(ctx, _language_code(ctx, wanted))
         return
     owner = ctx.person.id
     ctx.reply("lang.choose", [[Btn.of(f"lang.name.{lang}", f"lang:{lang}:{owner}")
                                for lang in LANGUAGES]])
 
 
-def _language_code(word: str) -> str:
-    aliases = {"zh": "zh_CN", "zh_cn": "zh_CN", "中文": "zh_CN", "cn": "zh_CN", "en": "en",
-               "english": "en", "英文": "en", "英语": "en"}
-    if word not in aliases:
-        raise DomainError("unknown_language", language=word[:20])
-    return aliases[word]
+def _language_code(ctx: Context, word: str) -> str:
+    """The language a typed word names: a code, or a name listed in either catalog."""
+    for lang in LANGUAGES:
+        names = {lang.lower(), lang.split("_")[0]}
+        for reader in LANGUAGES:
+            names |= {n.strip().casefold() for n in
+                      ctx.catalogs.get(reader)(f"lang.aliases.{lang}").split(",")}
+        if word.casefold() in names:
+            return lang
+    raise DomainError("unknown_language", language=word[:20])
 
 
 def language_button(ctx: Context, args: list[str]) -> None:
