@@ -113,7 +113,20 @@ def _run(command: str, settings: Settings, core: Core) -> int:
         print("No TELEGRAM_BOT_TOKEN is set: starting the local console instead. "
               "See README.md to connect Telegram.", file=sys.stderr)
         return repl.run(core)
+    return _run_telegram(settings, core)
+
+
+def _run_telegram(settings: Settings, core: Core) -> int:
     from bot import telegram
 
-    telegram.run(settings, core)
+    try:
+        if settings.telegram_mode == "webhook":
+            telegram.run_webhook(settings, core)
+        elif settings.telegram_mode == "polling":
+            telegram.run_polling(settings, core)
+        else:
+            raise telegram.ConfigError("TELEGRAM_MODE must be polling or webhook")
+    except telegram.ConfigError as error:
+        print(f"Cannot start on Telegram: {error}", file=sys.stderr)
+        return 2
     return 0

@@ -1,0 +1,328 @@
+"""The Telegram adapter: Telegram updates to `Incoming`, `Outgoing` to Bot API calls."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Iterable
+from typing import Any
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    CallbackQuery,
+    Chat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    MessageEntity,
+    Update,
+    User,
+)
+from telegram.constants import ChatType
+from telegram.error import TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseUpdateProcessor,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+from telegram.helpers import create_deep_linked_url
+
+from bot.settings import Settings
+from handlers.core import Core
+from handlers.i18n import DEFAULT_LANG
+from handlers.messages import Button, ChatKind, Incoming, Outgoing, Sender
+from handlers.roles import Role
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "telegram"
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+MAX_CONCURRENT_UPDATES = 64
+# Menu languages: (Telegram language_code, our catalog); "" is the default menu.
+MENU_LANGUAGES = (("", DEFAULT_LANG), ("en", "en"))
+_COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
+# What may separate a leading "@ourbot" from the rest: "@bot 签到", "@bot，签到".
+_AFTER_MENTION = " \t\n:：,，"
+
+
+class ConfigError(RuntimeError):
+    """A setting the Telegram adapter needs is missing or malformed."""
+
+
+# ---------------------------------------------------------------- Telegram -> Incoming
+
+
+def to_incoming(update: Update, bot_username: str) -> Incoming | None:
+    """Translate a message or button press; None when it is not for this bot."""
+    if update.callback_query is not None:
+        return _from_callback(update, update.callback_query)
+    message = update.message
+    if message is None or message.text is None or message.from_user is None:
+        return None
+    text = _command_for_us(message.text, bot_username)
+    if text is None:
+        return None
+    text, leading = _strip_leading_mention(text, bot_username)
+    mentions = _mentions(message)
+    reply_author = _reply_author(message)
+    return Incoming(
+        platform=PLATFORM, chat_id=str(message.chat.id), chat_kind=_chat_kind(message.chat),
+        sender=_sender(message.from_user), text=text, message_id=str(message.message_id),
+        update_key=str(update.update_id),
+        mentioned=leading or bot_username.lower() in {m.lower() for m in mentions},
+        reply_to_bot=_is_us(reply_author, bot_username),
+        reply_to=_sender(reply_author) if reply_author else None,
+        mentions=tuple(m for m in mentions if m.lower() != bot_username.lower()),
+        chat_title=message.chat.title)
+
+
+def _from_callback(update: Update, query: CallbackQuery) -> Incoming | None:
+    message = query.message
+    if message is None or query.data is None:
+        return None  # an inline-mode message or a game button: not ours
+    return Incoming(
+        platform=PLATFORM, chat_id=str(message.chat.id), chat_kind=_chat_kind(message.chat),
+        sender=_sender(query.from_user), button_data=query.data,
+        message_id=str(message.message_id), update_key=str(update.update_id),
+        chat_title=message.chat.title)
+
+
+def _sender(user: User) -> Sender:
+    return Sender(PLATFORM, str(user.id), user.full_name, user.username, user.language_code)
+
+
+def _chat_kind(chat: Chat) -> ChatKind:
+    return ChatKind.PRIVATE if chat.type == ChatType.PRIVATE else ChatKind.GROUP
+
+
+def _command_for_us(text: str, bot_username: str) -> str | None:
+    """`/cmd@ourbot args` -> `/cmd args`; None for a command addressed to another bot."""
+    if not text.startswith("/"):
+        return text
+    head, sep, rest = text.partition(" ")
+    name, at, target = head.partition("@")
+    if not at:
+        return text
+    if target.lower() != bot_username.lower():
+        return None
+    return name + sep + rest
+
+
+def _strip_leading_mention(text: str, bot_username: str) -> tuple[str, bool]:
+    handle = "@" + bot_username.lower()
+    if not text.lower().startswith(handle):
+        return text, False
+    rest = text[len(handle):]
+    if rest and rest[0] not in _AFTER_MENTION:
+        return text, False  # "@ourbotfan" is somebody else
+    return rest.lstrip(_AFTER_MENTION), True
+
+
+def _mentions(message: Message) -> list[str]:
+    found = message.parse_entities([MessageEntity.MENTION]).values()
+    return [text.removeprefix("@") for text in found]
+
+
+def _reply_author(message: Message) -> User | None:
+    replied = message.reply_to_message
+    if replied is None or replied.forum_topic_created is not None:
+        # In a forum every topic message "replies" to the topic's opening service message.
+        return None
+    return replied.from_user
+
+
+def _is_us(user: User | None, bot_username: str) -> bool:
+    return bool(user and user.is_bot and user.username
+                and user.username.lower() == bot_username.lower())
+
+
+# ---------------------------------------------------------------- Outgoing -> Telegram
+
+
+def keyboard(buttons: list[list[Button]], bot_username: str) -> InlineKeyboardMarkup | None:
+    """Inline keyboard for a message's buttons, or None when it has none."""
+    rows = [[_button(b, bot_username) for b in row] for row in buttons if row]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def _button(button: Button, bot_username: str) -> InlineKeyboardButton:
+    if button.start_payload is not None:
+        url = create_deep_linked_url(bot_username, button.start_payload)
+        return InlineKeyboardButton(button.label, url=url)
+    if button.url is not None:
+        return InlineKeyboardButton(button.label, url=button.url)
+    return InlineKeyboardButton(button.label, callback_data=button.data or "")
+
+
+def _chat_ref(chat_id: str) -> int | str:
+    """Numeric ids as int, so the rate limiter can tell private chats from groups."""
+    return int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id
+
+
+async def deliver(app: Application, messages: Iterable[Outgoing],
+                  query: CallbackQuery | None = None) -> None:
+    """Send, edit or toast each message; one failed chat does not stop the others."""
+    toast: str | None = None
+    for out in messages:
+        if out.platform != PLATFORM:
+            log.warning("not delivering a %s message from the Telegram adapter", out.platform)
+        elif out.toast and query is not None:
+            toast = toast or out.text
+        else:
+            await _guarded(_send(app, out), out.chat_id)
+    if query is not None:
+        # Telegram shows a spinner until each button press is answered, exactly once.
+        await _guarded(query.answer(toast, show_alert=toast is not None), "callback")
+
+
+async def _send(app: Application, out: Outgoing) -> None:
+    bot, chat_id = app.bot, _chat_ref(out.chat_id)
+    markup = keyboard(out.buttons, bot.username)
+    if out.edit_message_id is not None:
+        await bot.edit_message_text(out.text, chat_id=chat_id,
+                                    message_id=int(out.edit_message_id), reply_markup=markup)
+    elif out.image is not None:
+        await bot.send_photo(chat_id, out.image, caption=out.text or None, reply_markup=markup)
+    else:
+        await bot.send_message(chat_id, out.text, reply_markup=markup)
+
+
+async def _guarded(call: Awaitable[Any], where: str) -> None:
+    try:
+        await call
+    except TelegramError as error:
+        # Blocked by a user, kicked from a group, message gone: log and go on with the rest.
+        log.warning("Telegram refused a call for %s: %s", where, error)
+
+
+# ---------------------------------------------------------------- ordering
+
+
+class ChatOrderedProcessor(BaseUpdateProcessor):
+    """Runs updates of different chats concurrently and those of one chat in arrival order."""
+
+    def __init__(self, max_concurrent_updates: int = MAX_CONCURRENT_UPDATES) -> None:
+        super().__init__(max_concurrent_updates)
+        # chat id -> (its lock, how many updates hold or await it)
+        self._locks: dict[int | None, tuple[asyncio.Lock, int]] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Await the update's coroutine while holding its chat's lock."""
+        key = _chat_key(update)
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]  # nobody else is waiting: keep the table small
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    async def initialize(self) -> None:
+        """Nothing to allocate."""
+
+    async def shutdown(self) -> None:
+        """Nothing to free."""
+
+
+def _chat_key(update: object) -> int | None:
+    chat = update.effective_chat if isinstance(update, Update) else None
+    return chat.id if chat is not None else None
+
+
+# ---------------------------------------------------------------- application
+
+
+class TelegramAdapter:
+    """Hands each Telegram update to the core and renders the answer."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+
+    async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Translate one message, let the core act on it, send what it says."""
+        incoming = to_incoming(update, context.bot.username)
+        if incoming is None:
+            return
+        answers = await asyncio.to_thread(self.core.handle, incoming)
+        await deliver(context.application, answers)
+
+    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Like `on_message` for a button press, which is always answered."""
+        query = update.callback_query
+        assert query is not None
+        incoming = to_incoming(update, context.bot.username)
+        answers = [] if incoming is None else await asyncio.to_thread(self.core.handle, incoming)
+        await deliver(context.application, answers, query)
+
+    async def set_menus(self, app: Application) -> None:
+        """Publish the command menu in each language, for private chats and for groups."""
+        scopes = (BotCommandScopeAllPrivateChats(), BotCommandScopeAllGroupChats())
+        for language_code, lang in MENU_LANGUAGES:
+            commands = menu(self.core, lang)
+            for scope in scopes:
+                await app.bot.set_my_commands(commands, scope=scope,
+                                              language_code=language_code or None)
+
+
+def menu(core: Core, lang: str) -> list[BotCommand]:
+    """A member's commands described in `lang`; commands without a description are left out."""
+    t = core.catalogs.get(lang)
+    entries = []
+    for command in core.commands_for(Role.MEMBER):
+        key = f"menu.{command.name}"
+        description = t(key)
+        if description != key and _COMMAND_NAME.match(command.name):
+            entries.append(BotCommand(command.name, description[:256]))
+    return entries
+
+
+async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    log.error("update %r failed", update, exc_info=context.error)
+
+
+def build_application(settings: Settings, core: Core) -> Application:
+    """The python-telegram-bot Application wired to the core (no updater in webhook mode)."""
+    if settings.telegram_token is None:
+        raise ConfigError("TELEGRAM_BOT_TOKEN is not set")
+    adapter = TelegramAdapter(core)
+    builder = (
+        ApplicationBuilder()
+        .token(settings.telegram_token.get_secret_value())
+        .base_url(settings.telegram_api_base_url)
+        .base_file_url(settings.telegram_api_base_file_url)
+        .rate_limiter(AIORateLimiter(max_retries=settings.telegram_max_retries))
+        .concurrent_updates(ChatOrderedProcessor())
+        .post_init(adapter.set_menus)
+    )
+    if settings.telegram_mode == "webhook":
+        builder = builder.updater(None)
+    app = builder.build()
+    app.add_handler(MessageHandler(filters.TEXT, adapter.on_message))
+    app.add_handler(CallbackQueryHandler(adapter.on_button))
+    app.add_error_handler(_log_error)
+    return app
+
+
+def run_polling(settings: Settings, core: Core) -> None:
+    """Long-poll Telegram until interrupted."""
+    app = build_application(settings, core)
+    app.run_polling(allowed_updates=ALLOWED_UPDATES)
+
+
+def run_webhook(settings: Settings, core: Core) -> None:
+    """Serve Telegram's webhook (and /healthz) until interrupted."""
+    from bot.web import serve_webhook
+
+    asyncio.run(serve_webhook(settings, core))
