@@ -30,11 +30,20 @@ def register(world: ConsoleWorld, name: str, building: str = "3号楼2单元",
     """`name` shows their identity from the group and fills in the private form."""
     world.say(name, GROUP, "亮身份")
     world.press(name, GROUP, "私聊继续亮身份")
+    fill_form(world, name, building, kind, registered)
+
+
+def fill_form(world: ConsoleWorld, name: str, building: str, kind: str = "离退休",
+              registered: str = "在册", skills: str | None = None) -> None:
+    """Answer the 亮身份 form in the private chat; no skills means tapping 暂无."""
     world.say(name, "private", name)
     world.say(name, "private", building)
     world.press(name, "private", kind)
     world.press(name, "private", registered)
-    world.press(name, "private", "暂无")
+    if skills is None:
+        world.press(name, "private", "暂无")
+    else:
+        world.say(name, "private", skills)
 
 
 def verified_member(world: ConsoleWorld, name: str, building: str = "3号楼2单元") -> None:

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from bot.console import ConsoleWorld
 from handlers.messages import ChatKind, Incoming
-from tests.story import BRANCH, GROUP, register, set_up_branch, texts, verified_member
+from tests.story import (
+    BRANCH,
+    GROUP,
+    fill_form,
+    register,
+    set_up_branch,
+    texts,
+    verified_member,
+)
 
 
 def test_member_registers_privately_and_secretary_verifies(world: ConsoleWorld) -> None:
@@ -50,11 +58,7 @@ def test_reregistering_updates_instead_of_duplicating(world: ConsoleWorld) -> No
     verified_member(world, "张三")
     # Only the skills change: the member stays verified, no second review is asked for.
     world.say("张三", "private", "亮身份")
-    for answer in ("张三", "3号楼2单元"):
-        world.say("张三", "private", answer)
-    world.press("张三", "private", "离退休")
-    world.press("张三", "private", "在册")
-    world.say("张三", "private", "理发")
+    fill_form(world, "张三", "3号楼2单元", skills="理发")
     assert "核实状态不变" in world.seen("private", "张三")[-1].text
     roster = texts(world.say("王书记", "private", "名册"))[0]
     assert roster.count("张三") == 1
@@ -62,11 +66,7 @@ def test_reregistering_updates_instead_of_duplicating(world: ConsoleWorld) -> No
 
     # A new building is a change of identity: back to the secretary.
     world.say("张三", "private", "亮身份")
-    for answer in ("张三", "5号楼"):
-        world.say("张三", "private", answer)
-    world.press("张三", "private", "离退休")
-    world.press("张三", "private", "在册")
-    world.press("张三", "private", "暂无")
+    fill_form(world, "张三", "5号楼")
     roster = texts(world.say("王书记", "private", "名册"))[0]
     assert roster.count("张三") == 1
     assert "5号楼" in roster
