@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -23,6 +24,14 @@ class Settings(BaseSettings):
     timezone: str = Field(default="Asia/Shanghai", alias="JINLIN_TIMEZONE")
     log_level: str = Field(default="INFO", alias="JINLIN_LOG_LEVEL")
     max_name_length: int = Field(default=20, alias="JINLIN_MAX_NAME_LENGTH")
+    secret_key: SecretStr | None = Field(default=None, alias="JINLIN_SECRET_KEY")
+    public_url: str = Field(default="http://127.0.0.1:8080", alias="JINLIN_PUBLIC_URL")
+    qr_period_seconds: int = Field(default=30, ge=5, alias="JINLIN_QR_PERIOD_SECONDS")
+    signin_opens_minutes: int = Field(default=30, ge=0, alias="JINLIN_SIGNIN_OPENS_MINUTES")
+    signin_closes_minutes: int = Field(default=30, ge=0, alias="JINLIN_SIGNIN_CLOSES_MINUTES")
+    cancel_deadline_hours: float = Field(default=2, ge=0, alias="JINLIN_CANCEL_DEADLINE_HOURS")
+    no_show_limit: int = Field(default=2, ge=1, alias="JINLIN_NO_SHOW_LIMIT")
+    reminder_hours: str = Field(default="24,1", alias="JINLIN_REMINDER_HOURS")
 
     telegram_token: SecretStr | None = Field(default=None, alias="TELEGRAM_BOT_TOKEN")
     telegram_api_base_url: str = Field(default="https://api.telegram.org/bot",
@@ -46,6 +55,24 @@ class Settings(BaseSettings):
         self.data_dir.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{(self.data_dir / 'jinlin.sqlite3').resolve()}"
 
+    def secret(self) -> bytes:
+        """JINLIN_SECRET_KEY, or a random key made once and kept in the data directory."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value().encode()
+        path = self.data_dir / "secret.key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_urlsafe(32))
+        return path.read_text().strip().encode()
+
     def rules(self) -> Rules:
         """The part of the settings the features use."""
-        return Rules(timezone=ZoneInfo(self.timezone), max_name_length=self.max_name_length)
+        hours = tuple(float(h) for h in self.reminder_hours.split(",") if h.strip())
+        return Rules(timezone=ZoneInfo(self.timezone), max_name_length=self.max_name_length,
+                     secret=self.secret(), public_url=self.public_url.rstrip("/"),
+                     qr_period_seconds=self.qr_period_seconds,
+                     signin_opens_minutes=self.signin_opens_minutes,
+                     signin_closes_minutes=self.signin_closes_minutes,
+                     cancel_deadline_hours=self.cancel_deadline_hours,
+                     no_show_limit=self.no_show_limit, reminder_hours=hours)

@@ -26,6 +26,15 @@ class Rules:
     max_name_length: int = 20
     max_field_length: int = 50
     max_text_length: int = 500
+    # Signs QR codes and display links; bot/ always provides a real one.
+    secret: bytes = b""
+    public_url: str = "http://127.0.0.1:8080"
+    qr_period_seconds: int = 30
+    signin_opens_minutes: int = 30
+    signin_closes_minutes: int = 30
+    cancel_deadline_hours: float = 2
+    no_show_limit: int = 2
+    reminder_hours: tuple[float, ...] = (24, 1)
 
 
 @dataclass(frozen=True)

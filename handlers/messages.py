@@ -63,6 +63,10 @@ class Outgoing:
 
     `edit_message_id` replaces that message's text instead of sending a new one.
     `toast` marks the answer to a button press (a pop-up on Telegram).
+    `qr_payload` asks the adapter for a QR code image that opens a private chat with the bot
+    carrying this payload (a deep link on Telegram), with `text` as its caption.
+    `ref` names a card the core will want to edit later: the adapter reports the message id
+    it got back through `Core.record_posted`.
     """
 
     platform: str
@@ -72,3 +76,5 @@ class Outgoing:
     image: bytes | None = None
     edit_message_id: str | None = None
     toast: bool = False
+    qr_payload: str | None = None
+    ref: str | None = None

@@ -182,8 +182,121 @@ class ProcessedUpdate(Base):
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
+
+
+class Activity(Base):
+    """A volunteer activity published by a branch (志愿活动)."""
+
+    __tablename__ = "activities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
+    title: Mapped[str] = mapped_column(String(100))
+    starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    place: Mapped[str] = mapped_column(String(100))
+    capacity: Mapped[int] = mapped_column()
+    points: Mapped[int] = mapped_column(default=0)
+    note: Mapped[str] = mapped_column(String(500), default="")
+    created_by: Mapped[int] = mapped_column(ForeignKey("persons.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class Signup(Base):
+    """One person's place on an activity: confirmed, waitlisted or cancelled."""
+
+    __tablename__ = "signups"
+    __table_args__ = (UniqueConstraint("activity_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    # Order on the waitlist: first come, first promoted (re-joining goes to the back).
+    queued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    walk_in: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Attendance(Base):
+    """On-site sign-in and sign-out by QR scan; hours are capped at the activity's length."""
+
+    __tablename__ = "attendances"
+    __table_args__ = (UniqueConstraint("activity_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    signed_in_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    signed_out_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    walk_in: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class NoShow(Base):
+    """A confirmed place not used (or cancelled too late); enough of them block sign-up."""
+
+    __tablename__ = "no_shows"
+    __table_args__ = (UniqueConstraint("activity_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(20))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    excused_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    excused_by: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+
+
+class PostedMessage(Base):
+    """Where a card the bot posted lives on a platform, so it can be edited in place."""
+
+    __tablename__ = "posted_messages"
+    __table_args__ = (UniqueConstraint("ref", "platform", "chat_external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(50), index=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    chat_external_id: Mapped[str] = mapped_column(String(100))
+    message_id: Mapped[str] = mapped_column(String(100))
+
+
+class Timer(Base):
+    """Something a feature must do at a moment (a reminder, closing an activity).
+
+    A timer fires once: claiming it flips `state` from pending to done in one statement.
+    """
+
+    __tablename__ = "timers"
+    __table_args__ = (UniqueConstraint("kind", "ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    ref: Mapped[str] = mapped_column(String(60))
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    state: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    fired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class PointsEntry(Base):
+    """One line of the append-only points log; a source awards a person once."""
+
+    __tablename__ = "points_entries"
+    __table_args__ = (UniqueConstraint("person_id", "source"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
+    points: Mapped[int] = mapped_column()
+    reason: Mapped[str] = mapped_column(String(30))
+    source: Mapped[str] = mapped_column(String(60))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
 __all__ = [
     "Account",
+    "Activity",
+    "Attendance",
     "Base",
     "Branch",
     "Chat",
@@ -191,7 +304,12 @@ __all__ = [
     "Community",
     "Dialog",
     "MemberProfile",
+    "NoShow",
     "Person",
+    "PointsEntry",
+    "PostedMessage",
     "ProcessedUpdate",
     "RoleGrant",
+    "Signup",
+    "Timer",
 ]

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from bot.console import ConsoleWorld
+from handlers.context import Rules
 from handlers.core import Core
 from storage.db import Database
 from storage.migrate import upgrade
@@ -107,9 +108,12 @@ def any_db(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[Databas
         yield from _postgres_database()
 
 
+TEST_RULES = Rules(secret=b"test-secret-for-qr-codes")
+
+
 @pytest.fixture
 def core(db: Database, clock: Clock) -> Core:
-    return Core(db, clock=clock)
+    return Core(db, rules=TEST_RULES, clock=clock)
 
 
 @pytest.fixture
