@@ -16,8 +16,20 @@ from tests.conftest import Clock
 from tests.story import GROUP, register, set_up_branch, texts, verified_member
 
 
-def test_schema_is_at_the_newest_migration(any_db: Database) -> None:
-    assert current_revision(any_db.engine) == "0001"
+def test_schema_is_at_the_newest_migration_and_matches_the_models(any_db: Database) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from storage.migrate import MIGRATIONS_DIR, alembic_config
+    from storage.models import Base
+
+    head = ScriptDirectory.from_config(alembic_config(any_db.engine)).get_current_head()
+    assert current_revision(any_db.engine) == head
+    assert MIGRATIONS_DIR.is_dir()
+    with any_db.engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert differences == [], "a model changed without a migration"
 
 
 def test_simultaneous_check_ins_count_once(any_db: Database, clock: Clock) -> None:
