@@ -25,6 +25,7 @@ class Shown:
     buttons: list[list[Button]] = field(default_factory=list)
     toast: bool = False
     edited: bool = False
+    qr_payload: str | None = None
 
     @property
     def flat_buttons(self) -> list[Button]:
@@ -32,6 +33,9 @@ class Shown:
 
     def render(self) -> str:
         lines = [("· " if self.toast else "") + self.text]
+        if self.qr_payload:
+            # On a phone this is a QR code; here, the text a scan would send.
+            lines.append(f"  [QR] /start {self.qr_payload}")
         lines += [f"  [{n}] {b.label}" for n, b in enumerate(self.flat_buttons, start=1)]
         return "\n".join(lines)
 
@@ -111,10 +115,21 @@ class ConsoleWorld:
             shown = self._messages[out.edit_message_id]
             shown.text, shown.buttons, shown.edited = out.text, out.buttons, True
             return shown
-        shown = Shown(out.chat_id, str(next(self._ids)), out.text, out.buttons, out.toast)
+        shown = Shown(out.chat_id, str(next(self._ids)), out.text, out.buttons, out.toast,
+                      qr_payload=out.qr_payload)
         self._messages[shown.message_id] = shown
         self.chats.setdefault(out.chat_id, []).append(shown)
+        if out.ref:
+            self.core.record_posted(out.ref, out.platform, out.chat_id, shown.message_id)
         return shown
+
+    def scan(self, name: str, payload: str) -> list[Shown]:
+        """`name` scans a QR code: their phone opens the bot with the code's payload."""
+        return self.say(name, "private", f"/start {payload}")
+
+    def run_timers(self) -> list[Shown]:
+        """Let the core fire the timers that are due, as the scheduler would."""
+        return [self._show(out) for out in self.core.run_due()]
 
     def chat_name(self, chat_id: str) -> str:
         """A readable name for a chat id: a group's title or "private: <user>"."""

@@ -35,6 +35,7 @@ from telegram.ext import (
 )
 from telegram.helpers import create_deep_linked_url
 
+from bot import qr
 from bot.settings import Settings
 from handlers.core import Core
 from handlers.i18n import DEFAULT_LANG
@@ -168,8 +169,11 @@ def _chat_ref(chat_id: str) -> int | str:
 
 
 async def deliver(app: Application, messages: Iterable[Outgoing],
-                  query: CallbackQuery | None = None) -> None:
-    """Send, edit or toast each message; one failed chat does not stop the others."""
+                  query: CallbackQuery | None = None, core: Core | None = None) -> None:
+    """Send, edit or toast each message; one failed chat does not stop the others.
+
+    With `core`, a message carrying a `ref` is reported back through `Core.record_posted`.
+    """
     toast: str | None = None
     for out in messages:
         if out.platform != PLATFORM:
@@ -177,30 +181,49 @@ async def deliver(app: Application, messages: Iterable[Outgoing],
         elif out.toast and query is not None:
             toast = toast or out.text
         else:
-            await _guarded(_send(app, out), out.chat_id)
+            sent = await _guarded(_send(app, out), out.chat_id)
+            if core is not None and out.ref is not None and isinstance(sent, Message):
+                await _record_posted(core, out, sent)
     if query is not None:
         # Telegram shows a spinner until each button press is answered, exactly once.
         await _guarded(query.answer(toast, show_alert=toast is not None), "callback")
 
 
-async def _send(app: Application, out: Outgoing) -> None:
+async def _send(app: Application, out: Outgoing) -> Message | bool:
     bot, chat_id = app.bot, _chat_ref(out.chat_id)
     markup = keyboard(out.buttons, bot.username)
     if out.edit_message_id is not None:
-        await bot.edit_message_text(out.text, chat_id=chat_id,
-                                    message_id=int(out.edit_message_id), reply_markup=markup)
-    elif out.image is not None:
-        await bot.send_photo(chat_id, out.image, caption=out.text or None, reply_markup=markup)
-    else:
-        await bot.send_message(chat_id, out.text, reply_markup=markup)
+        return await bot.edit_message_text(out.text, chat_id=chat_id,
+                                           message_id=int(out.edit_message_id),
+                                           reply_markup=markup)
+    image = out.image
+    if out.qr_payload is not None:
+        image = qr.png(create_deep_linked_url(bot.username, out.qr_payload))
+    if image is not None:
+        return await bot.send_photo(chat_id, image, caption=out.text or None,
+                                    reply_markup=markup)
+    return await bot.send_message(chat_id, out.text, reply_markup=markup)
 
 
-async def _guarded(call: Awaitable[Any], where: str) -> None:
+async def _record_posted(core: Core, out: Outgoing, sent: Message) -> None:
+    """Tell the core where its card landed, so that it can edit the card later."""
+    assert out.ref is not None
     try:
-        await call
+        await asyncio.to_thread(core.record_posted, out.ref, out.platform, out.chat_id,
+                                str(sent.message_id))
+    except Exception:
+        # The message is out; losing its address only means a later edit posts anew.
+        log.exception("could not record where card %s was posted", out.ref)
+
+
+async def _guarded(call: Awaitable[Any], where: str) -> Any:
+    """The call's result, or None when Telegram refused it (logged)."""
+    try:
+        return await call
     except TelegramError as error:
         # Blocked by a user, kicked from a group, message gone: log and go on with the rest.
         log.warning("Telegram refused a call for %s: %s", where, error)
+        return None
 
 
 # ---------------------------------------------------------------- ordering
@@ -256,7 +279,7 @@ class TelegramAdapter:
         if incoming is None:
             return
         answers = await asyncio.to_thread(self.core.handle, incoming)
-        await deliver(context.application, answers)
+        await deliver(context.application, answers, core=self.core)
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Like `on_message` for a button press, which is always answered."""
@@ -264,7 +287,7 @@ class TelegramAdapter:
         assert query is not None
         incoming = to_incoming(update, context.bot.username)
         answers = [] if incoming is None else await asyncio.to_thread(self.core.handle, incoming)
-        await deliver(context.application, answers, query)
+        await deliver(context.application, answers, query, self.core)
 
     async def set_menus(self, app: Application) -> None:
         """Publish the command menu in each language, for private chats and for groups."""
@@ -316,13 +339,14 @@ def build_application(settings: Settings, core: Core) -> Application:
 
 
 def run_polling(settings: Settings, core: Core) -> None:
-    """Long-poll Telegram until interrupted."""
-    app = build_application(settings, core)
-    app.run_polling(allowed_updates=ALLOWED_UPDATES)
+    """Long-poll Telegram and serve the web pages (QR display, /healthz) until interrupted."""
+    from bot.web import serve_polling
+
+    asyncio.run(serve_polling(settings, core))
 
 
 def run_webhook(settings: Settings, core: Core) -> None:
-    """Serve Telegram's webhook (and /healthz) until interrupted."""
+    """Serve Telegram's webhook (and the web pages) until interrupted."""
     from bot.web import serve_webhook
 
     asyncio.run(serve_webhook(settings, core))

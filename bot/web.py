@@ -1,13 +1,15 @@
-"""The web server: Telegram's webhook behind a secret, and a health check."""
+"""The web server: Telegram's webhook behind a secret, the rotating QR page, a health check."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hmac
 import json
 import logging
 import re
 import socket
+from collections.abc import Awaitable, Callable, Sequence
 from urllib.parse import urlparse
 
 import uvicorn
@@ -17,12 +19,15 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from telegram import Update
 from telegram.ext import Application
+from telegram.helpers import create_deep_linked_url
 
+from bot.qrpage import qr_routes
 from bot.settings import Settings
 from bot.telegram import ALLOWED_UPDATES, ConfigError, build_application
 from handlers.core import Core
 
 log = logging.getLogger(__name__)
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name, not a secret
 DEFAULT_PATH = "/telegram"
@@ -30,9 +35,20 @@ DEFAULT_PATH = "/telegram"
 _SECRET_FORMAT = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 
-def create_web_app(telegram_app: Application, secret: str,
-                   path: str = DEFAULT_PATH) -> Starlette:
-    """A Starlette app that queues Telegram updates carrying `secret`, plus GET /healthz."""
+def create_web_app(telegram_app: Application | None, secret: str = "",
+                   path: str = DEFAULT_PATH, *, routes: Sequence[Route] = ()) -> Starlette:
+    """A Starlette app with GET /healthz and `routes`, plus, given `telegram_app`, the webhook
+    at `path` that queues Telegram updates carrying `secret`."""
+    async def healthz(_: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    webhook = [] if telegram_app is None else [
+        Route(path, _webhook_endpoint(telegram_app, secret), methods=["POST"])]
+    return Starlette(routes=[*webhook, Route("/healthz", healthz, methods=["GET"]), *routes])
+
+
+def _webhook_endpoint(telegram_app: Application, secret: str) -> Endpoint:
+    """The POST endpoint queueing updates that carry Telegram's secret header."""
     if not secret:
         raise ValueError("a webhook needs a secret")
     expected = secret.encode()
@@ -50,13 +66,16 @@ def create_web_app(telegram_app: Application, secret: str,
         await telegram_app.update_queue.put(update)
         return Response()
 
-    async def healthz(_: Request) -> Response:
-        return PlainTextResponse("ok")
+    return telegram_webhook
 
-    return Starlette(routes=[
-        Route(path, telegram_webhook, methods=["POST"]),
-        Route("/healthz", healthz, methods=["GET"]),
-    ])
+
+def telegram_qr_routes(telegram_app: Application, core: Core) -> list[Route]:
+    """The rotating QR page, its codes deep-linking to this bot (known once started)."""
+    def link_for(payload: str) -> str:
+        return create_deep_linked_url(telegram_app.bot.username, payload)
+
+    rules = core.rules
+    return qr_routes(rules.secret, rules.qr_period_seconds, link_for, core.clock)
 
 
 def webhook_secret(settings: Settings) -> str:
@@ -99,9 +118,9 @@ class WebhookService:
         self.telegram_app = build_application(settings, core)
         self.path = webhook_path(settings)
         self.url = public_url(settings.telegram_webhook_url or "", self.path)
-        self.server = _Server(uvicorn.Config(
-            create_web_app(self.telegram_app, self.secret, self.path), host=settings.web_host,
-            port=settings.web_port, use_colors=False, log_level="warning"))
+        web_app = create_web_app(self.telegram_app, self.secret, self.path,
+                                 routes=telegram_qr_routes(self.telegram_app, core))
+        self.server = _Server(_server_config(web_app, settings))
 
     async def run(self) -> None:
         """Register the webhook with Telegram, then serve until `stop` (or a signal)."""
@@ -122,6 +141,42 @@ class WebhookService:
         self.server.should_exit = True
 
 
+class PollingService:
+    """The Application long-polling Telegram, beside uvicorn serving the QR page and /healthz."""
+
+    def __init__(self, settings: Settings, core: Core, poll_timeout: float = 10) -> None:
+        settings = settings.model_copy(update={"telegram_mode": "polling"})
+        self.poll_timeout = dt.timedelta(seconds=poll_timeout)
+        self.telegram_app = build_application(settings, core)
+        web_app = create_web_app(None, routes=telegram_qr_routes(self.telegram_app, core))
+        self.server = _Server(_server_config(web_app, settings))
+
+    async def run(self) -> None:
+        """Start polling, then serve the web pages until `stop` (or a signal)."""
+        app = self.telegram_app
+        assert app.updater is not None
+        async with app:
+            if app.post_init is not None:
+                await app.post_init(app)  # only run_polling/run_webhook call it themselves
+            await app.start()
+            await app.updater.start_polling(timeout=self.poll_timeout,
+                                            allowed_updates=ALLOWED_UPDATES)
+            try:
+                await self.server.serve()
+            finally:
+                await app.updater.stop()
+                await app.stop()
+
+    def stop(self) -> None:
+        """Ask the server to finish; `run` then stops polling and the Application."""
+        self.server.should_exit = True
+
+
+def _server_config(web_app: Starlette, settings: Settings) -> uvicorn.Config:
+    return uvicorn.Config(web_app, host=settings.web_host, port=settings.web_port,
+                          use_colors=False, log_level="warning")
+
+
 def public_url(configured: str, path: str) -> str:
     """TELEGRAM_WEBHOOK_URL, with the local path appended when it names only a host."""
     if urlparse(configured).path in ("", "/"):
@@ -132,3 +187,8 @@ def public_url(configured: str, path: str) -> str:
 async def serve_webhook(settings: Settings, core: Core) -> None:
     """Register the webhook with Telegram and serve it with uvicorn until stopped."""
     await WebhookService(settings, core).run()
+
+
+async def serve_polling(settings: Settings, core: Core) -> None:
+    """Long-poll Telegram and serve the web pages with uvicorn until stopped."""
+    await PollingService(settings, core).run()

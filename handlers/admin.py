@@ -141,7 +141,7 @@ def grant_role(ctx: Context, args: str) -> None:
     """`/grant <role> @someone` (or as a reply to them): give a role in this group's branch."""
     role = _role(args)
     scope = _scope_for(ctx, role)
-    target = _target(ctx, args.split()[1:])
+    target = target_account(ctx, args.split()[1:])
     if role == Role.BUILDING_LEADER and role_in(ctx, target.person_id,
                                                 home_branch(ctx)) < Role.MEMBER:
         raise DomainError("target_not_member", person=target.display_name)
@@ -158,7 +158,7 @@ def revoke_role(ctx: Context, args: str) -> None:
     """`/revoke <role> @someone`: take a role back in this group's branch."""
     role = _role(args)
     scope = _scope_for(ctx, role)
-    target = _target(ctx, args.split()[1:])
+    target = target_account(ctx, args.split()[1:])
     if not people.revoke(ctx.session, target.person_id, role.code, **scope):
         raise DomainError("has_no_role", role=role.code)
     ctx.reply("revoke.done", person=target.display_name, role=L(f"role.{role.code}"),
@@ -175,7 +175,7 @@ def _role(args: str) -> Role:
     return role
 
 
-def _target(ctx: Context, words: list[str]) -> Account:
+def target_account(ctx: Context, words: list[str]) -> Account:
     """The person meant: a @username in the command, else the author of the replied message."""
     platform = ctx.incoming.platform
     names = [w for w in words if w.startswith("@")] or [f"@{m}" for m in ctx.incoming.mentions]

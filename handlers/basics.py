@@ -7,7 +7,7 @@ from handlers.errors import DomainError
 from handlers.i18n import LANGUAGES
 from handlers.roles import home_branch, role_in
 from handlers.router import Command, Feature, int_arg
-from storage import dialogs, people
+from storage import people
 
 
 def start(ctx: Context, _args: str) -> None:
@@ -74,14 +74,6 @@ def _set_language(ctx: Context, lang: str, *, edit: bool = False) -> None:
         ctx.reply("lang.set")
 
 
-def cancel(ctx: Context, _args: str) -> None:
-    """Leave the dialog in progress."""
-    if dialogs.current(ctx.session, ctx.person.id) is None:
-        raise DomainError("nothing_to_cancel")
-    dialogs.finish(ctx.session, ctx.person.id)
-    ctx.reply("dialog.cancelled")
-
-
 def _shown_name(ctx: Context) -> str:
     return ctx.account.display_name or ctx.t("person.anonymous")
 
@@ -91,7 +83,6 @@ FEATURE = Feature(
         Command("start", start, in_menu=False),
         Command("help", show_help),
         Command("lang", choose_language),
-        Command("cancel", cancel),
     ],
     buttons={"lang": language_button},
 )

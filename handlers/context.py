@@ -45,38 +45,36 @@ class Btn:
     data: str | None = None
     start_payload: str | None = None
     params: tuple[tuple[str, object], ...] = ()
+    url: str | None = None
 
     @classmethod
     def of(cls, key: str, data: str | None = None, *, start_payload: str | None = None,
-           **params: object) -> Btn:
-        return cls(key, data, start_payload, tuple(params.items()))
+           url: str | None = None, **params: object) -> Btn:
+        return cls(key, data, start_payload, tuple(params.items()), url)
 
     def render(self, t: Translator) -> Button:
         return Button(t(self.key, **dict(self.params)), data=self.data,
-                      start_payload=self.start_payload)
+                      start_payload=self.start_payload, url=self.url)
 
 
 Keyboard = list[list[Btn]]
 
 
 @dataclass
-class Context:
-    """One update being handled, inside one database transaction."""
+class Scope:
+    """A unit of work inside one database transaction: a timer firing, or one update."""
 
     session: Session
-    incoming: Incoming
     catalogs: Catalogs
     rules: Rules
     now: dt.datetime
-    account: Account
-    person: Person
-    chat: Chat
     core: Core
     outbox: list[Outgoing] = field(default_factory=list)
 
     @property
-    def in_group(self) -> bool:
-        return self.incoming.chat_kind == ChatKind.GROUP
+    def platform_hint(self) -> str | None:
+        """The platform to prefer when a person has accounts on several."""
+        return None
 
     @property
     def today(self) -> dt.date:
@@ -89,14 +87,68 @@ class Context:
     def local(self, moment: dt.datetime) -> dt.datetime:
         return moment.astimezone(self.rules.timezone)
 
+    def translator_for(self, person: Person, account: Account | None = None) -> Translator:
+        lang = person.lang or normalize_lang(account.language_code if account else None)
+        return self.catalogs.get(lang)
+
+    @property
+    def group_t(self) -> Translator:
+        """The translator for messages to a whole group (the default language)."""
+        return self.catalogs.get(None)
+
+    def tell(self, person_id: int, key: str, keyboard: Keyboard | None = None, /,
+             **params: object) -> bool:
+        """Message a person privately in their language; False when they have no account."""
+        account = self._preferred_account(person_id)
+        if account is None:
+            return False
+        person = self.session.get(Person, person_id)
+        assert person is not None
+        t = self.translator_for(person, account)
+        self.outbox.append(Outgoing(account.platform, account.external_id, t(key, **params),
+                                    self._render(keyboard, t)))
+        return True
+
+    def post(self, platform: str, chat_id: str, key: str, keyboard: Keyboard | None = None,
+             params: dict[str, object] | None = None, *, ref: str | None = None,
+             edit_message_id: str | None = None) -> None:
+        """A message to a group chat, in the group's language; `ref` names a card to edit later."""
+        t = self.group_t
+        params = params or {}
+        self.outbox.append(Outgoing(platform, chat_id, t(key, **params),
+                                    self._render(keyboard, t), ref=ref,
+                                    edit_message_id=edit_message_id))
+
+    @staticmethod
+    def _render(keyboard: Keyboard | None, t: Translator) -> list[list[Button]]:
+        return [[b.render(t) for b in row] for row in keyboard or []]
+
+    def _preferred_account(self, person_id: int) -> Account | None:
+        accounts = sorted(people.accounts_of(self.session, person_id),
+                          key=lambda a: a.platform != self.platform_hint)
+        return accounts[0] if accounts else None
+
+@dataclass
+class Context(Scope):
+    """One update being handled: who sent it, where, and how to answer."""
+
+    incoming: Incoming = field(kw_only=True)
+    account: Account = field(kw_only=True)
+    person: Person = field(kw_only=True)
+    chat: Chat = field(kw_only=True)
+
+    @property
+    def platform_hint(self) -> str | None:
+        return self.incoming.platform
+
+    @property
+    def in_group(self) -> bool:
+        return self.incoming.chat_kind == ChatKind.GROUP
+
     @property
     def t(self) -> Translator:
         """The translator for the person who sent this update."""
         return self.translator_for(self.person, self.account)
-
-    def translator_for(self, person: Person, account: Account | None = None) -> Translator:
-        lang = person.lang or normalize_lang(account.language_code if account else None)
-        return self.catalogs.get(lang)
 
     def reply(self, key: str, keyboard: Keyboard | None = None, /, **params: object) -> None:
         """Answer in the chat the update came from, in the sender's language."""
@@ -120,31 +172,8 @@ class Context:
         self._send(self.incoming.chat_id, self.t, key, keyboard, params,
                    edit_message_id=self.incoming.message_id)
 
-    def tell(self, person_id: int, key: str, keyboard: Keyboard | None = None, /,
-             **params: object) -> bool:
-        """Message a person privately in their language; False when they have no account."""
-        account = self._preferred_account(person_id)
-        if account is None:
-            return False
-        person = self.session.get(Person, person_id)
-        assert person is not None
-        self.outbox.append(Outgoing(
-            account.platform, account.external_id,
-            self.translator_for(person, account)(key, **params),
-            self._render(keyboard, self.translator_for(person, account))))
-        return True
-
-    def _preferred_account(self, person_id: int) -> Account | None:
-        accounts = sorted(people.accounts_of(self.session, person_id),
-                          key=lambda a: a.platform != self.incoming.platform)
-        return accounts[0] if accounts else None
-
     def _send(self, chat_id: str, t: Translator, key: str, keyboard: Keyboard | None,
               params: dict[str, object], edit_message_id: str | None = None) -> None:
         self.outbox.append(Outgoing(self.incoming.platform, chat_id, t(key, **params),
                                     self._render(keyboard, t),
                                     edit_message_id=edit_message_id))
-
-    @staticmethod
-    def _render(keyboard: Keyboard | None, t: Translator) -> list[list[Button]]:
-        return [[b.render(t) for b in row] for row in keyboard or []]

@@ -6,21 +6,31 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 
-from handlers import admin, basics, checkin, identity, privacy
-from handlers.context import Context, Rules
+from handlers import (
+    activities,
+    admin,
+    attendance,
+    basics,
+    checkin,
+    identity,
+    privacy,
+    signups,
+)
+from handlers.context import Context, Rules, Scope
 from handlers.errors import DomainError
 from handlers.i18n import Catalogs, L, normalize_lang
 from handlers.messages import Incoming, Outgoing
 from handlers.roles import Role
 from handlers.router import Command, Route, Router
-from storage import dialogs, orgs, people
+from storage import dialogs, orgs, people, timers
 from storage.db import Database
 from storage.models import Person
 from storage.people import SenderInfo
 
 log = logging.getLogger(__name__)
 
-FEATURES = [basics.FEATURE, identity.FEATURE, checkin.FEATURE, admin.FEATURE, privacy.FEATURE]
+FEATURES = [basics.FEATURE, identity.FEATURE, checkin.FEATURE, activities.FEATURE,
+            signups.FEATURE, attendance.FEATURE, admin.FEATURE, privacy.FEATURE]
 
 # Parameters whose values are codes to be shown in the reader's words.
 _CODED_PARAMS = {"role": "role.", "field": "field."}
@@ -67,6 +77,37 @@ class Core:
             self._run(ctx, route)
             return ctx.outbox
 
+    def run_due(self) -> list[Outgoing]:
+        """Fire every timer whose moment has come, each exactly once; return what to send."""
+        outbox: list[Outgoing] = []
+        with self.db.session() as session:
+            due = [(t.id, t.kind, t.ref) for t in timers.due(session, self.clock())]
+        for timer_id, kind, ref in due:
+            outbox += self._fire(timer_id, kind, ref)
+        return outbox
+
+    def _fire(self, timer_id: int, kind: str, ref: str) -> list[Outgoing]:
+        try:
+            with self.db.session() as session:
+                scope = Scope(session, self.catalogs, self.rules, self.clock(), self)
+                if timers.claim(session, timer_id, scope.now):
+                    self.router.timers[kind](scope, ref)
+                return scope.outbox
+        except Exception:
+            # The claim was rolled back with the rest: the timer stays pending, and is retried.
+            log.exception("timer %s %s failed", kind, ref)
+            return []
+
+    def next_timer(self) -> dt.datetime | None:
+        """When the next pending timer is due (for the scheduler's sleep)."""
+        with self.db.session() as session:
+            return timers.next_due(session)
+
+    def record_posted(self, ref: str, platform: str, chat_id: str, message_id: str) -> None:
+        """An adapter reports the message id a card got, so it can be edited later."""
+        with self.db.session() as session:
+            timers.record_posted(session, ref, platform, chat_id, message_id)
+
     def commands_for(self, role: Role) -> list[Command]:
         """The commands a person with `role` may use, in menu order."""
         return [c for c in self.router.commands.values() if c.in_menu and c.role <= role]
@@ -83,8 +124,8 @@ class Core:
         assert person is not None
         chat = orgs.ensure_chat(session, incoming.platform, incoming.chat_id,
                                 incoming.chat_kind.value, incoming.chat_title)
-        return Context(session, incoming, self.catalogs, self.rules, now, account, person, chat,
-                       core=self)
+        return Context(session, self.catalogs, self.rules, now, self, incoming=incoming,
+                       account=account, person=person, chat=chat)
 
     def _run(self, ctx: Context, route: Route) -> None:
         sent_before = len(ctx.outbox)

@@ -11,11 +11,12 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from handlers.context import Context
+from handlers.context import Context, Scope
 from handlers.roles import Role
 from storage import dialogs
 
 CommandHandler = Callable[[Context, str], None]
+TimerHandler = Callable[[Scope, str], None]
 ButtonHandler = Callable[[Context, list[str]], None]
 StepHandler = Callable[[Context, str], None]
 
@@ -40,6 +41,7 @@ class Feature:
     buttons: dict[str, ButtonHandler] = field(default_factory=dict)
     dialogs: dict[str, StepHandler] = field(default_factory=dict)
     start_payloads: dict[str, CommandHandler] = field(default_factory=dict)
+    timers: dict[str, TimerHandler] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -57,11 +59,13 @@ class Router:
         self.buttons: dict[str, ButtonHandler] = {}
         self.dialogs: dict[str, StepHandler] = {}
         self.start_payloads: dict[str, CommandHandler] = {}
+        self.timers: dict[str, TimerHandler] = {}
         for feature in features:
             self.commands.update({c.name: c for c in feature.commands})
             self.buttons.update(feature.buttons)
             self.dialogs.update(feature.dialogs)
             self.start_payloads.update(feature.start_payloads)
+            self.timers.update(feature.timers)
         pairs = [(normalize(word), name) for name, words in keywords.items() for word in words
                  if name in self.commands]
         self.keywords = sorted(pairs, key=lambda pair: -len(pair[0]))

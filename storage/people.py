@@ -207,6 +207,15 @@ def erase_person(session: Session, person_id: int, now: dt.datetime) -> None:
                     .values(lang=None, erased_at=now))
 
 
+def shown_name(session: Session, person_id: int, branch_id: int | None = None) -> str:
+    """How a person is named to others: their registered name, else their platform name."""
+    for profile in profiles_of(session, person_id):
+        if branch_id is None or profile.branch_id == branch_id:
+            return profile.name
+    names = [a.display_name for a in accounts_of(session, person_id) if a.display_name]
+    return names[0] if names else ""
+
+
 def member_count(session: Session, branch_id: int) -> int:
     return session.scalar(
         select(func.count()).select_from(MemberProfile).where(

@@ -50,3 +50,30 @@ def verified_member(world: ConsoleWorld, name: str, building: str = "3号楼2单
     """`name` registers and 王书记 verifies them with the button."""
     register(world, name, building)
     world.press("王书记", "private", "核实")
+
+
+def publish(world: ConsoleWorld, title: str = "清扫楼道", start: str = "11-28 9:00",
+            end: str = "11:00", place: str = "3号楼大堂", capacity: int = 2,
+            points: int = 5) -> list:
+    """王书记 publishes an activity through the private form; returns what the bot showed."""
+    world.say("王书记", GROUP, "活动 new")
+    world.press("王书记", GROUP, "私聊继续发布活动")
+    for answer in (title, start, end, place, str(capacity), str(points)):
+        world.say("王书记", "private", answer)
+    world.press("王书记", "private", "无")
+    return world.press("王书记", "private", "发布")
+
+
+def card(world: ConsoleWorld, title: str = "清扫楼道") -> object:
+    """The activity's card as the group sees it now."""
+    cards = [s for s in world.seen(GROUP) if "【志愿活动" in s.text and title in s.text]
+    assert len(cards) == 1, "one card per activity, edited in place"
+    return cards[0]
+
+
+def codes(world: ConsoleWorld, title: str = "清扫楼道") -> tuple[str, str]:
+    """王书记 asks for the sign-in and sign-out codes; returns their payloads."""
+    shown = world.say("王书记", "private", f"签到码 {title}")
+    payloads = [s.qr_payload for s in shown if s.qr_payload]
+    assert len(payloads) == 2
+    return payloads[0], payloads[1]

@@ -69,6 +69,7 @@ def test_every_key_used_in_code_is_in_the_catalogs() -> None:
     assert not missing
 
 
-_KEY_PREFIXES = {"start", "help", "menu", "lang", "list", "dialog", "person", "role", "kind",
+_KEY_PREFIXES = {"start", "help", "menu", "lang", "list", "dialog", "activity", "moment",
+                 "signup", "qr", "scan", "report", "person", "role", "kind",
                  "registered", "field", "status", "iam", "members", "checkin", "community",
                  "branch", "bind", "grant", "revoke", "privacy", "forget", "error"}

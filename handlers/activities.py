@@ -1,0 +1,325 @@
+"""志愿活动: the secretary publishes an activity; every group of the branch gets its card.
+
+`/activity new` is a private form (title, start, end, place, capacity, points, note). The card
+shows the live count ("报名 12/30 · 候补 3") and is edited in place whenever it changes.
+Reminders go privately to those signed up, 24 h and 1 h before; when the activity is over,
+confirmed people who never signed in are recorded as no-shows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from collections.abc import Callable
+from typing import Any
+
+from rapidfuzz import fuzz, process
+
+from handlers.context import Btn, Context, Keyboard, Scope
+from handlers.errors import DomainError
+from handlers.i18n import L, Translator
+from handlers.moments import parse_end, parse_moment, span
+from handlers.roles import Role, require, require_branch
+from handlers.router import Command, Feature, int_arg, normalize
+from handlers.text import clean_field
+from storage import activities, dialogs, orgs, timers
+from storage.models import Activity, Branch
+
+DIALOG = "activity_new"
+MAX_TITLE, MAX_NOTE, MAX_CAPACITY, MAX_POINTS = 30, 200, 1000, 100
+MATCH_CUTOFF = 60
+
+
+def activity(ctx: Context, args: str) -> None:
+    """`/activity` lists what is coming; `new`, `report`, `lift` are the secretary's."""
+    action, _, rest = args.partition(" ")
+    sub = SUBCOMMANDS.get(action.lower())
+    if sub is not None:
+        sub(ctx, rest.strip())
+        return
+    branch = require_branch(ctx)
+    coming = activities.upcoming(ctx.session, branch.id, ctx.now)
+    if not coming:
+        ctx.reply("activity.none")
+        return
+    lines = [ctx.t("activity.line", number=n, title=a.title, when=_span(ctx.t, ctx, a),
+                   place=a.place, **_count_params(ctx, a)) for n, a in enumerate(coming, 1)]
+    ctx.reply("activity.list", [[Btn.of("activity.button.signup_title", f"signup:{a.id}",
+                                        title=a.title)] for a in coming[:8]],
+              lines="\n".join(lines))
+
+
+# ---------------------------------------------------------------- publishing
+
+
+def start_form(ctx: Context, _args: str) -> None:
+    """The secretary starts the form; from a group it continues privately."""
+    branch = require_branch(ctx)
+    require(ctx, Role.SECRETARY, branch)
+    if ctx.in_group:
+        ctx.reply("activity.continue_privately",
+                  [[Btn.of("activity.button.continue", start_payload=f"act_{branch.id}")]])
+        return
+    _begin(ctx, branch)
+
+
+def start_from_link(ctx: Context, payload: str) -> None:
+    """The deep link from a group: the activity form for that group's branch."""
+    branch = orgs.branch(ctx.session, int_arg(payload.split("_"), 1, "bad_start_payload"))
+    if branch is None:
+        raise DomainError("bad_start_payload")
+    require(ctx, Role.SECRETARY, branch)
+    _begin(ctx, branch)
+
+
+def _begin(ctx: Context, branch: Branch) -> None:
+    dialogs.start(ctx.session, ctx.person.id, DIALOG, "title", {"branch_id": branch.id}, ctx.now)
+    ctx.reply("activity.ask_title", branch=branch.name, limit=MAX_TITLE)
+
+
+def answer(ctx: Context, text: str) -> None:
+    """The next answer in the activity form; a bad one is refused and asked again."""
+    dialog = dialogs.current(ctx.session, ctx.person.id)
+    assert dialog is not None
+    parse = PARSERS.get(dialog.step)
+    if parse is None:
+        raise DomainError("pick_an_option")
+    values = parse(ctx, text, dialog.data)
+    next_step = STEPS[STEPS.index(dialog.step) + 1]
+    dialogs.advance(ctx.session, dialog, next_step, ctx.now, **values)
+    ASK[next_step](ctx, dialog.data)
+
+
+Data = dict[str, Any]
+
+
+def _title(ctx: Context, text: str, _data: Data) -> Data:
+    return {"title": clean_field(text, MAX_TITLE, "title")}
+
+
+def _start(ctx: Context, text: str, _data: Data) -> Data:
+    start = parse_moment(text, ctx.local_now)
+    if start <= ctx.now:
+        raise DomainError("start_in_past")
+    return {"start": start.isoformat()}
+
+
+def _end(ctx: Context, text: str, data: Data) -> Data:
+    return {"end": parse_end(text, dt.datetime.fromisoformat(data["start"])).isoformat()}
+
+
+def _place(ctx: Context, text: str, _data: Data) -> Data:
+    return {"place": clean_field(text, ctx.rules.max_field_length, "place")}
+
+
+def _capacity(ctx: Context, text: str, _data: Data) -> Data:
+    return {"capacity": _number(text, 1, MAX_CAPACITY, "capacity")}
+
+
+def _points(ctx: Context, text: str, _data: Data) -> Data:
+    return {"points": _number(text, 0, MAX_POINTS, "points")}
+
+
+def _note(ctx: Context, text: str, _data: Data) -> Data:
+    return {"note": clean_field(text, MAX_NOTE, "note")}
+
+
+def _ask_confirm(ctx: Context, data: Data) -> None:
+    ctx.reply("activity.confirm", [[Btn.of("activity.button.publish", "actform:publish"),
+                                    Btn.of("activity.button.discard", "actform:discard")]],
+              card=_preview(ctx, data))
+
+
+STEPS = ["title", "start", "end", "place", "capacity", "points", "note", "confirm"]
+PARSERS = {"title": _title, "start": _start, "end": _end, "place": _place,
+           "capacity": _capacity, "points": _points, "note": _note}
+ASK: dict[str, Callable[[Context, Data], None]] = {
+    "start": lambda c, _d: c.reply("activity.ask_start", example=_example(c)),
+    "end": lambda c, _d: c.reply("activity.ask_end"),
+    "place": lambda c, _d: c.reply("activity.ask_place"),
+    "capacity": lambda c, _d: c.reply("activity.ask_capacity", limit=MAX_CAPACITY),
+    "points": lambda c, _d: c.reply("activity.ask_points", limit=MAX_POINTS),
+    "note": lambda c, _d: c.reply("activity.ask_note",
+                                  [[Btn.of("activity.button.no_note", "actform:note")]]),
+    "confirm": _ask_confirm,
+}
+
+
+def _number(text: str, low: int, high: int, field: str) -> int:
+    folded = unicodedata.normalize("NFKC", text).strip()
+    if not folded.isdigit() or not low <= int(folded) <= high:
+        raise DomainError("bad_number", field=field, low=low, high=high)
+    return int(folded)
+
+
+def _example(ctx: Context) -> str:
+    return (ctx.local_now + dt.timedelta(days=3)).strftime("%m-%d 09:00")
+
+
+def _preview(ctx: Context, data: Data) -> str:
+    start, end = (dt.datetime.fromisoformat(data[k]) for k in ("start", "end"))
+    return ctx.t("activity.card", title=data["title"], when=span(ctx.t, start, end),
+                 place=data["place"], points=data["points"], note=_note_line(data.get("note")),
+                 confirmed=0, capacity=data["capacity"], waitlisted=0)
+
+
+def form_button(ctx: Context, args: list[str]) -> None:
+    """Buttons of the form: no note, publish, discard."""
+    dialog = dialogs.current(ctx.session, ctx.person.id)
+    choice = args[0] if args else ""
+    if dialog is None or dialog.name != DIALOG:
+        raise DomainError("button_expired")
+    if choice == "note" and dialog.step == "note":
+        dialogs.advance(ctx.session, dialog, "confirm", ctx.now, note="")
+        _ask_confirm(ctx, dialog.data)
+    elif choice == "publish" and dialog.step == "confirm":
+        _publish(ctx, dialog.data)
+    elif choice == "discard":
+        dialogs.finish(ctx.session, ctx.person.id)
+        ctx.edit("activity.discarded")
+    else:
+        raise DomainError("button_expired")
+
+
+def _publish(ctx: Context, data: Data) -> None:
+    branch = orgs.branch(ctx.session, data["branch_id"])
+    assert branch is not None
+    require(ctx, Role.SECRETARY, branch)
+    new = activities.create(
+        ctx.session, branch_id=branch.id, title=data["title"],
+        starts_at=dt.datetime.fromisoformat(data["start"]),
+        ends_at=dt.datetime.fromisoformat(data["end"]), place=data["place"],
+        capacity=data["capacity"], points=data["points"], note=data.get("note", ""),
+        created_by=ctx.person.id, created_at=ctx.now)
+    dialogs.finish(ctx.session, ctx.person.id)
+    _set_timers(ctx, new)
+    groups = [c for c in orgs.chats_of_branch(ctx.session, branch.id) if c.kind == "group"]
+    for chat in groups:
+        ctx.post(chat.platform, chat.external_id, *_card(ctx, new), _card_params(ctx, new),
+                 ref=_ref(new))
+    ctx.edit("activity.published", title=new.title, groups=len(groups))
+
+
+def _set_timers(scope: Scope, new: Activity) -> None:
+    for hours in scope.rules.reminder_hours:
+        due = new.starts_at - dt.timedelta(hours=hours)
+        if due > scope.now:
+            timers.schedule(scope.session, "activity_reminder", f"{new.id}:{hours:g}", due)
+    closes = new.ends_at + dt.timedelta(minutes=scope.rules.signin_closes_minutes)
+    timers.schedule(scope.session, "activity_close", str(new.id), closes)
+
+
+# ---------------------------------------------------------------- the card
+
+
+def _ref(item: Activity) -> str:
+    return f"activity:{item.id}"
+
+
+def _card(scope: Scope, item: Activity) -> tuple[str, Keyboard]:
+    if item.ends_at + dt.timedelta(minutes=scope.rules.signin_closes_minutes) <= scope.now:
+        return "activity.card_closed", []
+    if item.starts_at <= scope.now:
+        return "activity.card_started", []
+    return "activity.card", [[Btn.of("activity.button.signup", f"signup:{item.id}"),
+                              Btn.of("activity.button.cancel", f"unsign:{item.id}")]]
+
+
+def _card_params(scope: Scope, item: Activity) -> dict[str, object]:
+    return {"title": item.title, "when": _span(scope.group_t, scope, item), "place": item.place,
+            "points": item.points, "note": _note_line(item.note), **_count_params(scope, item)}
+
+
+def _count_params(scope: Scope, item: Activity) -> dict[str, object]:
+    counted = activities.counts(scope.session, item.id)
+    return {"confirmed": counted.confirmed, "capacity": item.capacity,
+            "waitlisted": counted.waitlisted}
+
+
+def _note_line(note: str | None) -> object:
+    return L.of("activity.note_line", note=note) if note else ""
+
+
+def _span(t: Translator, scope: Scope, item: Activity) -> str:
+    return span(t, scope.local(item.starts_at), scope.local(item.ends_at))
+
+
+def refresh_cards(scope: Scope, item: Activity) -> None:
+    """Edit every posted card of the activity to show its current state."""
+    key, keyboard = _card(scope, item)
+    for where in timers.posted(scope.session, _ref(item)):
+        scope.post(where.platform, where.chat_external_id, key, keyboard,
+                   _card_params(scope, item), edit_message_id=where.message_id)
+
+
+def pick(ctx: Context, args: str, candidates: list[Activity], action: str) -> Activity | None:
+    """The activity meant by `args` (fuzzy by title); None after asking which one."""
+    if not candidates:
+        raise DomainError("no_activity")
+    wanted = normalize(args)
+    if not wanted and len(candidates) == 1:
+        return candidates[0]
+    if wanted:
+        titles = {a.id: normalize(a.title) for a in candidates}
+        scored = process.extract(wanted, titles, scorer=fuzz.partial_ratio,
+                                 score_cutoff=MATCH_CUTOFF, limit=None)
+        if not scored:
+            raise DomainError("unknown_activity", title=args[:30])
+        best = [s for s in scored if s[1] == scored[0][1]]
+        if len(best) == 1:
+            return next(a for a in candidates if a.id == best[0][2])
+        candidates = [a for a in candidates if a.id in {s[2] for s in best}]
+    ctx.reply("activity.which", [[Btn.of("activity.button.pick", f"{action}:{a.id}",
+                                         title=a.title, when=_span(ctx.t, ctx, a))]
+                                 for a in candidates[:8]])
+    return None
+
+
+# ---------------------------------------------------------------- timers
+
+
+def remind(scope: Scope, ref: str) -> None:
+    """A reminder timer: tell everyone with a confirmed place (not the waitlist)."""
+    activity_id, _, hours = ref.partition(":")
+    item = activities.get(scope.session, int(activity_id))
+    if item is None or item.cancelled_at is not None:
+        return
+    for person_id in activities.people_with(scope.session, item.id, activities.CONFIRMED):
+        scope.tell(person_id, "activity.reminder", title=item.title, place=item.place,
+                   when=L.of("activity.reminder_when", hours=hours),
+                   start=f"{scope.local(item.starts_at):%H:%M}")
+
+
+def close(scope: Scope, ref: str) -> None:
+    """The activity is over: record who had a place and never came; close the card."""
+    item = activities.get(scope.session, int(ref))
+    if item is None:
+        return
+    came = {a.person_id for a in activities.attendances(scope.session, item.id)}
+    for person_id in activities.people_with(scope.session, item.id, activities.CONFIRMED):
+        if person_id not in came:
+            activities.record_no_show(scope.session, item.id, person_id, "absent", scope.now)
+    refresh_cards(scope, item)
+
+
+def _lift(ctx: Context, args: str) -> None:
+    from handlers import signups
+
+    signups.lift(ctx, args)
+
+
+def _report(ctx: Context, args: str) -> None:
+    from handlers import attendance
+
+    attendance.report(ctx, args)
+
+
+SUBCOMMANDS = {"new": start_form, "report": _report, "lift": _lift}
+
+FEATURE = Feature(
+    commands=[Command("activity", activity)],
+    buttons={"actform": form_button},
+    dialogs={DIALOG: answer},
+    start_payloads={"act": start_from_link},
+    timers={"activity_reminder": remind, "activity_close": close},
+)

@@ -1,0 +1,185 @@
+"""现场扫码签到: QR codes for sign-in and sign-out, the scan itself, and the report.
+
+`/qr <activity>` gives the secretary, privately, a printed code for each direction and a link
+to a page whose code changes every N seconds, so a photo sent home stops working. A scan is
+`/start ci_…`: sign-in is recorded once; sign-out records the hours, capped at the activity's
+length. Someone who did not sign up is a walk-in while seats remain.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from handlers import qrcodes
+from handlers.activities import pick, refresh_cards
+from handlers.context import Btn, Context
+from handlers.errors import DomainError
+from handlers.roles import Role, require, require_branch
+from handlers.router import Command, Feature, int_arg
+from storage import activities, orgs, people, points
+from storage.models import Activity, Attendance
+
+DIRECTIONS = {"i": "in", "o": "out"}
+
+
+def qr(ctx: Context, args: str) -> None:
+    """签到码: the secretary's sign-in and sign-out codes for an activity, sent privately."""
+    branch = require_branch(ctx)
+    require(ctx, Role.SECRETARY, branch)
+    chosen = pick(ctx, args, list(activities.recent(ctx.session, branch.id, ctx.now)), "qr")
+    if chosen is not None:
+        _send_codes(ctx, chosen)
+
+
+def qr_button(ctx: Context, args: list[str]) -> None:
+    """An activity chosen from the list `/qr` offered."""
+    item = activities.get(ctx.session, int_arg(args, 0))
+    if item is None:
+        raise DomainError("button_expired")
+    branch = orgs.branch(ctx.session, item.branch_id)
+    require(ctx, Role.SECRETARY, branch)
+    _send_codes(ctx, item)
+
+
+def _send_codes(ctx: Context, item: Activity) -> None:
+    closes = item.ends_at + dt.timedelta(minutes=ctx.rules.signin_closes_minutes)
+    key = qrcodes.display_key(ctx.rules.secret, item.id, closes)
+    for direction in DIRECTIONS:
+        page = f"{ctx.rules.public_url}/qr/{item.id}?key={key}&d={direction}"
+        ctx.reply_private(f"qr.caption.{DIRECTIONS[direction]}",
+                          [[Btn.of("qr.button.rotating", url=page)]], title=item.title,
+                          opens=f"{ctx.local(_opens(ctx, item)):%m-%d %H:%M}",
+                          closes=f"{ctx.local(closes):%m-%d %H:%M}")
+        ctx.outbox[-1].qr_payload = qrcodes.make(ctx.rules.secret, item.id, direction)
+    if ctx.in_group:
+        ctx.reply("qr.sent_privately")
+
+
+def _opens(ctx: Context, item: Activity) -> dt.datetime:
+    return item.starts_at - dt.timedelta(minutes=ctx.rules.signin_opens_minutes)
+
+
+def scan(ctx: Context, payload: str) -> None:
+    """A scanned code arrives as `/start ci_…`."""
+    code = qrcodes.verify(ctx.rules.secret, payload)
+    item = activities.get(ctx.session, code.activity_id)
+    if item is None or item.cancelled_at is not None:
+        raise DomainError("code_forged")
+    _check_window(ctx, item)
+    qrcodes.check_fresh(code, ctx.now, ctx.rules.qr_period_seconds)
+    if code.direction == "i":
+        _sign_in(ctx, item)
+    else:
+        _sign_out(ctx, item)
+
+
+def _check_window(ctx: Context, item: Activity) -> None:
+    if ctx.now < _opens(ctx, item):
+        raise DomainError("not_open", title=item.title,
+                          opens=f"{ctx.local(_opens(ctx, item)):%m-%d %H:%M}")
+    if ctx.now > item.ends_at + dt.timedelta(minutes=ctx.rules.signin_closes_minutes):
+        raise DomainError("ended", title=item.title)
+
+
+def _sign_in(ctx: Context, item: Activity) -> None:
+    found = activities.attendance(ctx.session, item.id, ctx.person.id)
+    if found is not None:
+        raise DomainError("already_signed_in", title=item.title,
+                          time=_hhmm(ctx, found.signed_in_at))
+    walk_in = _take_seat(ctx, item)
+    activities.sign_in(ctx.session, item.id, ctx.person.id, ctx.now, walk_in)
+    points.award(ctx.session, ctx.person.id, item.branch_id, item.points, "activity",
+                 f"activity:{item.id}", ctx.now)
+    ctx.reply("scan.signed_in_walk_in" if walk_in else "scan.signed_in", title=item.title,
+              time=_hhmm(ctx, ctx.now), points=item.points)
+    if walk_in:
+        refresh_cards(ctx, item)
+
+
+def _take_seat(ctx: Context, item: Activity) -> bool:
+    """True for a walk-in who got a free seat; refused as `full` when none is left."""
+    locked = activities.locked(ctx.session, item.id)
+    assert locked is not None
+    signup = activities.signup_of(ctx.session, item.id, ctx.person.id)
+    if signup is not None and signup.status == activities.CONFIRMED:
+        return False
+    if activities.counts(ctx.session, item.id).confirmed >= item.capacity:
+        raise DomainError("full", title=item.title)
+    if signup is not None and signup.status == activities.WAITLISTED:
+        signup.status = activities.CONFIRMED
+        return True
+    activities.join(ctx.session, locked, ctx.person.id, ctx.now, walk_in=True)
+    return True
+
+
+def _sign_out(ctx: Context, item: Activity) -> None:
+    found = activities.attendance(ctx.session, item.id, ctx.person.id)
+    if found is None:
+        raise DomainError("not_signed_in", title=item.title)
+    if not activities.sign_out(ctx.session, found.id, ctx.now):
+        raise DomainError("already_signed_out", title=item.title,
+                          time=_hhmm(ctx, found.signed_out_at or ctx.now))
+    found.signed_out_at = ctx.now
+    ctx.reply("scan.signed_out", title=item.title, time=_hhmm(ctx, ctx.now),
+              hours=f"{hours(found, item):.1f}")
+
+
+def hours(row: Attendance, item: Activity) -> float:
+    """Hours between sign-in and sign-out, never more than the activity lasted."""
+    if row.signed_out_at is None:
+        return 0.0
+    served = min(row.signed_out_at - row.signed_in_at, item.ends_at - item.starts_at)
+    return max(served.total_seconds(), 0) / 3600
+
+
+def _hhmm(ctx: Context, moment: dt.datetime) -> str:
+    return f"{ctx.local(moment):%H:%M}"
+
+
+def report(ctx: Context, args: str) -> None:
+    """`/activity report <title>`: who signed up, came, did not come, walked in; hours."""
+    branch = require_branch(ctx)
+    require(ctx, Role.SECRETARY, branch)
+    since = ctx.now - dt.timedelta(days=30)
+    chosen = pick(ctx, args, list(activities.recent(ctx.session, branch.id, since)), "report")
+    if chosen is not None:
+        _report(ctx, chosen)
+
+
+def report_button(ctx: Context, args: list[str]) -> None:
+    item = activities.get(ctx.session, int_arg(args, 0))
+    if item is None:
+        raise DomainError("button_expired")
+    require(ctx, Role.SECRETARY, orgs.branch(ctx.session, item.branch_id))
+    _report(ctx, item)
+
+
+def _report(ctx: Context, item: Activity) -> None:
+    rows = activities.attendances(ctx.session, item.id)
+    signed_up = activities.people_with(ctx.session, item.id, activities.CONFIRMED)
+    came = {r.person_id for r in rows}
+    recorded = [n.person_id for n in activities.no_shows(ctx.session, item.id)]
+    # Before the closing timer runs, a confirmed person not yet signed in counts as absent.
+    started = ctx.now >= item.starts_at
+    absent = list(dict.fromkeys(recorded + [p for p in signed_up if started and p not in came]))
+
+    def names(ids: list[int]) -> str:
+        shown = [people.shown_name(ctx.session, p, item.branch_id) for p in ids]
+        return ctx.t("list.separator").join(shown) or ctx.t("report.nobody")
+
+    ctx.reply_private(
+        "report.text", title=item.title, signed_up=len(signed_up),
+        capacity=item.capacity, signed_in=len(rows),
+        walk_ins=sum(r.walk_in for r in rows),
+        no_shows=len(absent), no_show_names=names(absent),
+        hours=f"{sum(hours(r, item) for r in rows):.1f}",
+        walk_in_names=names([r.person_id for r in rows if r.walk_in]))
+    if ctx.in_group:
+        ctx.reply("report.sent_privately")
+
+
+FEATURE = Feature(
+    commands=[Command("qr", qr, role=Role.SECRETARY)],
+    buttons={"qr": qr_button, "report": report_button},
+    start_payloads={"ci": scan},
+)

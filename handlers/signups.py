@@ -1,0 +1,162 @@
+"""报名 / 取消报名: seats, the waitlist, and what happens to those who do not come.
+
+A repeated tap never takes a second seat. Cancelling gives the seat to the first on the
+waitlist, who is told privately. Sign-up closes at the start; cancelling later than the
+deadline counts as a no-show unless the secretary excuses it, and after enough unexcused
+no-shows a person cannot sign up until the secretary lifts it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from handlers.activities import pick, refresh_cards
+from handlers.admin import target_account
+from handlers.context import Btn, Context
+from handlers.errors import DomainError
+from handlers.roles import Role, require, require_branch
+from handlers.router import Command, Feature, int_arg
+from storage import activities, dialogs, orgs, people
+from storage.models import Activity, Branch
+
+
+def sign_up(ctx: Context, args: str) -> None:
+    """`报名 <title>`: the activity picked by title (asked when unclear)."""
+    branch = require_branch(ctx)
+    chosen = pick(ctx, args, list(activities.upcoming(ctx.session, branch.id, ctx.now)),
+                  "signup")
+    if chosen is not None:
+        _join(ctx, chosen.id)
+
+
+def signup_button(ctx: Context, args: list[str]) -> None:
+    """The 报名 button on a card or a list."""
+    _join(ctx, int_arg(args, 0))
+
+
+def _join(ctx: Context, activity_id: int) -> None:
+    item = activities.locked(ctx.session, activity_id)
+    if item is None or item.cancelled_at is not None:
+        raise DomainError("button_expired")
+    if item.starts_at <= ctx.now:
+        raise DomainError("signup_closed", title=item.title)
+    missed = activities.unexcused_no_shows(ctx.session, ctx.person.id)
+    if missed >= ctx.rules.no_show_limit:
+        raise DomainError("signup_blocked", count=missed)
+    signup, is_new = activities.join(ctx.session, item, ctx.person.id, ctx.now)
+    if signup.status == activities.CONFIRMED:
+        key = "signup.confirmed" if is_new else "signup.already_confirmed"
+    else:
+        key = "signup.waitlisted" if is_new else "signup.already_waitlisted"
+    position = _waitlist_position(ctx, item)
+    _answer(ctx, key, title=item.title, position=position)
+    if is_new:
+        refresh_cards(ctx, item)
+
+
+def _waitlist_position(ctx: Context, item: Activity) -> int:
+    waiting = activities.people_with(ctx.session, item.id, activities.WAITLISTED)
+    return waiting.index(ctx.person.id) + 1 if ctx.person.id in waiting else 0
+
+
+def _answer(ctx: Context, key: str, **params: object) -> None:
+    """A button press gets a pop-up; a typed command a reply."""
+    if ctx.incoming.button_data is not None:
+        ctx.toast(key, **params)
+    else:
+        ctx.reply(key, **params)
+
+
+def cancel(ctx: Context, args: str) -> None:
+    """`/cancel`: leave the form in progress, else cancel a sign-up (取消报名 <title>)."""
+    if not args and dialogs.current(ctx.session, ctx.person.id) is not None:
+        dialogs.finish(ctx.session, ctx.person.id)
+        ctx.reply("dialog.cancelled")
+        return
+    cancel_signup(ctx, args)
+
+
+def cancel_signup(ctx: Context, args: str) -> None:
+    """取消报名: among the activities the person holds a place on."""
+    branch = require_branch(ctx)
+    coming = list(activities.upcoming(ctx.session, branch.id, ctx.now))
+    mine = {s.activity_id for s in activities.signups_of_person(
+        ctx.session, ctx.person.id, [a.id for a in coming])}
+    if not mine:
+        raise DomainError("nothing_to_cancel")
+    chosen = pick(ctx, args, [a for a in coming if a.id in mine], "unsign")
+    if chosen is not None:
+        _leave(ctx, chosen.id)
+
+
+def unsign_button(ctx: Context, args: list[str]) -> None:
+    """The 取消 button on a card."""
+    _leave(ctx, int_arg(args, 0))
+
+
+def _leave(ctx: Context, activity_id: int) -> None:
+    item = activities.locked(ctx.session, activity_id)
+    if item is None:
+        raise DomainError("button_expired")
+    if item.starts_at <= ctx.now:
+        raise DomainError("cancel_closed", title=item.title)
+    was, promoted = activities.leave(ctx.session, item, ctx.person.id, ctx.now)
+    if was == activities.CANCELLED:
+        raise DomainError("not_signed_up", title=item.title)
+    late = was == activities.CONFIRMED and _after_deadline(ctx, item)
+    if late:
+        _record_late_cancel(ctx, item)
+    _answer(ctx, "signup.cancelled_late" if late else "signup.cancelled", title=item.title)
+    if promoted is not None:
+        ctx.tell(promoted.person_id, "signup.promoted", title=item.title,
+                 start=f"{ctx.local(item.starts_at):%m-%d %H:%M}", place=item.place)
+    refresh_cards(ctx, item)
+
+
+def _after_deadline(ctx: Context, item: Activity) -> bool:
+    return ctx.now > item.starts_at - dt.timedelta(hours=ctx.rules.cancel_deadline_hours)
+
+
+def _record_late_cancel(ctx: Context, item: Activity) -> None:
+    activities.record_no_show(ctx.session, item.id, ctx.person.id, "late_cancel", ctx.now)
+    name = people.shown_name(ctx.session, ctx.person.id, item.branch_id)
+    keyboard = [[Btn.of("signup.button.excuse", f"excuse:{item.id}:{ctx.person.id}")]]
+    for secretary in people.holders(ctx.session, "secretary", branch_id=item.branch_id):
+        ctx.tell(secretary, "signup.late_cancel_notice", keyboard, name=name, title=item.title)
+
+
+def excuse_button(ctx: Context, args: list[str]) -> None:
+    """免计缺席: the secretary excuses one late cancellation."""
+    item = activities.get(ctx.session, int_arg(args, 0))
+    if item is None:
+        raise DomainError("button_expired")
+    branch = require_branch_of(ctx, item)
+    require(ctx, Role.SECRETARY, branch)
+    person_id = int_arg(args, 1)
+    activities.excuse(ctx.session, person_id, ctx.person.id, ctx.now, activity_id=item.id)
+    name = people.shown_name(ctx.session, person_id, item.branch_id)
+    ctx.edit("signup.excused", name=name, title=item.title)
+
+
+def require_branch_of(ctx: Context, item: Activity) -> Branch:
+    branch = orgs.branch(ctx.session, item.branch_id)
+    assert branch is not None
+    return branch
+
+
+def lift(ctx: Context, args: str) -> None:
+    """`/activity lift @someone`: excuse all their no-shows so they can sign up again."""
+    branch = require_branch(ctx)
+    require(ctx, Role.SECRETARY, branch)
+    target = target_account(ctx, args.split())
+    count = activities.excuse(ctx.session, target.person_id, ctx.person.id, ctx.now)
+    ctx.reply("signup.lifted", name=target.display_name, count=count)
+    if count:
+        ctx.tell(target.person_id, "signup.lifted_told", branch=branch.name)
+
+
+FEATURE = Feature(
+    commands=[Command("signup", sign_up), Command("cancel", cancel),
+              Command("unsign", cancel_signup, in_menu=False)],
+    buttons={"signup": signup_button, "unsign": unsign_button, "excuse": excuse_button},
+)

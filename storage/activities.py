@@ -1,0 +1,183 @@
+"""Volunteer activities: sign-ups with capacity and waitlist, attendance, no-shows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from storage.db import insert_if_absent
+from storage.models import Activity, Attendance, NoShow, Signup
+
+CONFIRMED, WAITLISTED, CANCELLED = "confirmed", "waitlisted", "cancelled"
+
+
+@dataclass(frozen=True)
+class Counts:
+    confirmed: int
+    waitlisted: int
+
+
+def create(session: Session, **fields: object) -> Activity:
+    activity = Activity(**fields)
+    session.add(activity)
+    session.flush()
+    return activity
+
+
+def get(session: Session, activity_id: int) -> Activity | None:
+    return session.get(Activity, activity_id)
+
+
+def locked(session: Session, activity_id: int) -> Activity | None:
+    """The activity, row-locked until the end of the transaction (sign-ups queue behind it).
+
+    SQLite needs no row lock: every write transaction there begins IMMEDIATE.
+    """
+    return session.scalar(select(Activity).where(Activity.id == activity_id)
+                          .with_for_update().execution_options(populate_existing=True))
+
+
+def upcoming(session: Session, branch_id: int, now: dt.datetime) -> Sequence[Activity]:
+    """Activities of a branch that have not ended, soonest first."""
+    return session.scalars(select(Activity).where(
+        Activity.branch_id == branch_id, Activity.ends_at > now,
+        Activity.cancelled_at.is_(None)).order_by(Activity.starts_at, Activity.id)).all()
+
+
+def recent(session: Session, branch_id: int, since: dt.datetime) -> Sequence[Activity]:
+    """Activities of a branch that end after `since` (for reports and sign-in)."""
+    return session.scalars(select(Activity).where(
+        Activity.branch_id == branch_id, Activity.ends_at > since,
+        Activity.cancelled_at.is_(None)).order_by(Activity.starts_at, Activity.id)).all()
+
+
+def counts(session: Session, activity_id: int) -> Counts:
+    rows: dict[str, int] = {status: count for status, count in session.execute(
+        select(Signup.status, func.count()).where(Signup.activity_id == activity_id)
+        .group_by(Signup.status))}
+    return Counts(rows.get(CONFIRMED, 0), rows.get(WAITLISTED, 0))
+
+
+def signup_of(session: Session, activity_id: int, person_id: int) -> Signup | None:
+    return session.scalar(select(Signup).where(Signup.activity_id == activity_id,
+                                               Signup.person_id == person_id))
+
+
+def join(session: Session, activity: Activity, person_id: int, now: dt.datetime, *,
+         walk_in: bool = False) -> tuple[Signup, bool]:
+    """Take a seat, or a place on the waitlist; False when the person already had one.
+
+    Call with the activity locked (see `locked`), so the seat count cannot change meanwhile.
+    """
+    existing = signup_of(session, activity.id, person_id)
+    if existing is not None and existing.status != CANCELLED:
+        return existing, False
+    status = CONFIRMED if counts(session, activity.id).confirmed < activity.capacity \
+        else WAITLISTED
+    if existing is None:
+        existing = Signup(activity_id=activity.id, person_id=person_id, status=status,
+                          queued_at=now, walk_in=walk_in)
+        session.add(existing)
+    else:
+        existing.status, existing.queued_at, existing.cancelled_at = status, now, None
+        existing.walk_in = walk_in
+    session.flush()
+    return existing, True
+
+
+def leave(session: Session, activity: Activity, person_id: int,
+          now: dt.datetime) -> tuple[str, Signup | None]:
+    """Cancel a place; returns the status it had and whoever was promoted into the seat."""
+    signup = signup_of(session, activity.id, person_id)
+    if signup is None or signup.status == CANCELLED:
+        return CANCELLED, None
+    was = signup.status
+    signup.status, signup.cancelled_at = CANCELLED, now
+    session.flush()
+    return was, promote_first(session, activity) if was == CONFIRMED else None
+
+
+def promote_first(session: Session, activity: Activity) -> Signup | None:
+    """Give a free seat to the first on the waitlist."""
+    if counts(session, activity.id).confirmed >= activity.capacity:
+        return None
+    first = session.scalar(select(Signup).where(
+        Signup.activity_id == activity.id, Signup.status == WAITLISTED)
+        .order_by(Signup.queued_at, Signup.id).limit(1))
+    if first is not None:
+        first.status = CONFIRMED
+        session.flush()
+    return first
+
+
+def people_with(session: Session, activity_id: int, status: str) -> list[int]:
+    """Person ids with this sign-up status, in the order they joined."""
+    return list(session.scalars(select(Signup.person_id).where(
+        Signup.activity_id == activity_id, Signup.status == status)
+        .order_by(Signup.queued_at, Signup.id)))
+
+
+def signups_of_person(session: Session, person_id: int,
+                      activity_ids: Sequence[int]) -> Sequence[Signup]:
+    return session.scalars(select(Signup).where(
+        Signup.person_id == person_id, Signup.activity_id.in_(activity_ids),
+        Signup.status != CANCELLED)).all()
+
+
+def attendance(session: Session, activity_id: int, person_id: int) -> Attendance | None:
+    return session.scalar(select(Attendance).where(Attendance.activity_id == activity_id,
+                                                   Attendance.person_id == person_id))
+
+
+def sign_in(session: Session, activity_id: int, person_id: int, now: dt.datetime,
+            walk_in: bool) -> tuple[Attendance, bool]:
+    """Record arrival once; False when the person had already signed in."""
+    added = insert_if_absent(session, Attendance, {
+        "activity_id": activity_id, "person_id": person_id, "signed_in_at": now,
+        "walk_in": walk_in})
+    row = attendance(session, activity_id, person_id)
+    assert row is not None
+    return row, added
+
+
+def sign_out(session: Session, attendance_id: int, now: dt.datetime) -> bool:
+    """Record leaving once; False when already signed out."""
+    result = session.execute(update(Attendance).where(
+        Attendance.id == attendance_id, Attendance.signed_out_at.is_(None))
+        .values(signed_out_at=now))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def attendances(session: Session, activity_id: int) -> Sequence[Attendance]:
+    return session.scalars(select(Attendance).where(Attendance.activity_id == activity_id)
+                           .order_by(Attendance.signed_in_at)).all()
+
+
+def record_no_show(session: Session, activity_id: int, person_id: int, reason: str,
+                   now: dt.datetime) -> bool:
+    return insert_if_absent(session, NoShow, {"activity_id": activity_id, "person_id": person_id,
+                                              "reason": reason, "recorded_at": now})
+
+
+def no_shows(session: Session, activity_id: int) -> Sequence[NoShow]:
+    return session.scalars(select(NoShow).where(NoShow.activity_id == activity_id)
+                           .order_by(NoShow.id)).all()
+
+
+def unexcused_no_shows(session: Session, person_id: int) -> int:
+    return session.scalar(select(func.count()).select_from(NoShow).where(
+        NoShow.person_id == person_id, NoShow.excused_at.is_(None))) or 0
+
+
+def excuse(session: Session, person_id: int, by_person: int, now: dt.datetime,
+           activity_id: int | None = None) -> int:
+    """Excuse one activity's no-show, or (activity None) all of a person's; returns how many."""
+    query = update(NoShow).where(NoShow.person_id == person_id, NoShow.excused_at.is_(None))
+    if activity_id is not None:
+        query = query.where(NoShow.activity_id == activity_id)
+    result = session.execute(query.values(excused_at=now, excused_by=by_person))
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,178 @@
+"""The rotating sign-in page in a real headless Chromium: the code on screen changes by itself,
+the one it replaced still signs in, one two periods old is refused, a wrong key gets 403.
+
+The page is served by the polling service (`python -m bot` with TELEGRAM_MODE=polling) on
+loopback, and every scan goes through the real Telegram adapter against the fake Bot API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+import socket
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.qrpage import load_texts
+from bot.web import PollingService
+from handlers import qrcodes
+from handlers.context import Rules
+from handlers.core import Core
+from storage.db import Database
+from tests.fake_telegram import FakeTelegram
+from tests.telegram_fixtures import Dialog, Handled, fake_tg, settings_for
+from tests.test_qr_codes import (
+    LI,
+    SECRET,
+    TITLE,
+    ZHANG,
+    payload_in,
+    scan,
+    seed_activity,
+    seed_member,
+    zh,
+)
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists():
+    pytest.skip("Debian's chromium is not installed at /usr/bin/chromium, so the display page "
+                "cannot be tested in a browser (.ci/run installs it: apt-get install chromium)",
+                allow_module_level=True)
+async_api = pytest.importorskip("playwright.async_api", reason="the playwright package is not "
+                                "installed: pip install -e '.[test]'")
+
+__all__ = ["fake_tg"]  # fixtures used by name below
+
+PERIOD = 2
+# Debian's browser, never one downloaded by `playwright install`; no network but loopback.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+WORDS = load_texts()["zh_CN"]
+
+
+class LiveClock:
+    """Real time, which a test may hold still for a moment to make one decision exact."""
+
+    def __init__(self) -> None:
+        self.held: dt.datetime | None = None
+
+    def __call__(self) -> dt.datetime:
+        return self.held or dt.datetime.now(dt.UTC)
+
+    def hold(self) -> dt.datetime:
+        self.held = dt.datetime.now(dt.UTC)
+        return self.held
+
+    def release(self) -> None:
+        self.held = None
+
+
+@pytest.fixture
+def live() -> LiveClock:
+    return LiveClock()
+
+
+@pytest.fixture
+def core(db: Database, live: LiveClock) -> Core:
+    """The core on real time with codes rotating every PERIOD seconds (the page shares both)."""
+    return Core(db, rules=Rules(secret=SECRET, qr_period_seconds=PERIOD), clock=live)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+async def service(fake_tg: FakeTelegram, core: Core) -> AsyncIterator[PollingService]:
+    """Polling the fake Bot API and serving the web pages on a free loopback port."""
+    running = PollingService(settings_for(fake_tg, JINLIN_WEB_PORT=free_port()), core,
+                             poll_timeout=0.2)  # so that the fake server stops at once
+    running.telegram_app.bot_data["handled"] = Handled(running.telegram_app)
+    task = asyncio.create_task(running.run())
+    await asyncio.wait_for(running.server.listening.wait(), 10)
+    yield running
+    running.stop()
+    await asyncio.wait_for(task, 10)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[object]:
+    """Debian's Chromium, headless, driven by Playwright."""
+    async with async_api.async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=str(CHROMIUM),
+                                                    args=CHROMIUM_ARGS)
+        yield launched
+        await launched.close()
+
+
+async def shown(page: object) -> str:
+    """The payload of the code on screen, read from a screenshot by a real decoder."""
+    return payload_in(await page.locator("#code").screenshot())  # type: ignore[attr-defined]
+
+
+async def next_code(page: object, after: str) -> str:
+    """Wait, without touching the page, until it shows a code other than `after`."""
+    deadline = time.monotonic() + 2 * PERIOD + 2
+    while time.monotonic() < deadline:
+        current = await shown(page)
+        if current != after:
+            return current
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"the page still shows {after} after {2 * PERIOD + 2} s")
+
+
+def page_url(service: PollingService, activity_id: int, key: str) -> str:
+    port = service.server.config.port
+    return f"http://127.0.0.1:{port}/qr/{activity_id}?key={key}&d=i"
+
+
+def hhmm(moment: dt.datetime) -> str:
+    return f"{moment.astimezone(Rules().timezone):%H:%M}"
+
+
+async def test_rotating_page_in_chromium(service: PollingService, browser: object,
+                                         fake_tg: FakeTelegram, core: Core,
+                                         live: LiveClock) -> None:
+    seeded = seed_activity(core, live() - dt.timedelta(minutes=5))
+    for member in (ZHANG, LI):
+        seed_member(core, member, seeded)
+    dialog = Dialog(fake_tg, service.telegram_app)
+    key = qrcodes.display_key(SECRET, seeded.activity_id, live() + dt.timedelta(hours=1))
+    page = await browser.new_page(locale="zh-CN")  # type: ignore[attr-defined]
+    opened = await page.goto(page_url(service, seeded.activity_id, key))
+    assert opened.status == 200
+    assert await page.title() == WORDS["title_i"]
+    countdown = re.escape(WORDS["countdown"]).replace(re.escape("{seconds}"), r"[0-9]+")
+    assert re.fullmatch(countdown, await page.locator("#countdown").inner_text())
+    await page.evaluate("window.notReloaded = true")
+
+    first = await shown(page)
+    assert qrcodes.verify(SECRET, first).activity_id == seeded.activity_id
+    second = await next_code(page, first)
+    held = live.hold()
+    assert await page.evaluate("window.notReloaded") is True
+    assert qrcodes.verify(SECRET, second).slot == qrcodes.verify(SECRET, first).slot + 1
+    assert await scan(dialog, ZHANG, first) == zh(core, "scan.signed_in", title=TITLE,
+                                                  time=hhmm(held), points=5)
+
+    live.release()
+    third = await next_code(page, second)
+    live.hold()
+    assert await scan(dialog, LI, first) == zh(core, "error.code_expired")
+    assert TITLE in await scan(dialog, LI, third)
+
+
+async def test_wrong_key_gets_the_403_page(service: PollingService, browser: object,
+                                           live: LiveClock) -> None:
+    other = qrcodes.display_key(SECRET, 2, live() + dt.timedelta(hours=1))
+    page = await browser.new_page(locale="zh-CN")  # type: ignore[attr-defined]
+    refused = await page.goto(page_url(service, 1, other))
+    assert refused.status == 403
+    assert WORDS["forbidden"] in await page.locator("body").inner_text()
