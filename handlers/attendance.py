@@ -158,7 +158,8 @@ def _report(ctx: Context, item: Activity) -> None:
     rows = activities.attendances(ctx.session, item.id)
     signed_up = activities.people_with(ctx.session, item.id, activities.CONFIRMED)
     came = {r.person_id for r in rows}
-    recorded = [n.person_id for n in activities.no_shows(ctx.session, item.id)]
+    recorded = [n.person_id for n in activities.no_shows(ctx.session, item.id)
+                if n.excused_at is None]
     # Before the closing timer runs, a confirmed person not yet signed in counts as absent.
     started = ctx.now >= item.starts_at
     absent = list(dict.fromkeys(recorded + [p for p in signed_up if started and p not in came]))

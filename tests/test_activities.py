@@ -77,3 +77,152 @@ def test_the_whole_story(world: ConsoleWorld, clock: Clock) -> None:
     assert "签到：1" in report
     assert "缺席：1（王五）" in report
     assert "服务时长合计：2.0 小时" in report
+
+
+def test_walk_ins_while_seats_remain_then_full(world: ConsoleWorld, clock: Clock) -> None:
+    _with_members(world, "张三")
+    publish(world, capacity=2)
+    world.press("张三", GROUP, "报名")
+    sign_in, _ = codes(world)
+    clock.set(2026, 11, 28, 9, 0)
+    assert texts(world.scan("路人甲", sign_in))[0].startswith("「清扫楼道」现场报名并签到成功")
+    assert "报名 2/2 · 候补 0" in card(world).text
+    assert texts(world.scan("路人乙", sign_in)) == ["「清扫楼道」名额已满，不能现场报名了。"]
+    report = texts(world.say("王书记", "private", "活动 report"))[0]
+    assert "签到：1（其中现场报名 1：路人甲）" in report
+
+
+def test_bad_codes_are_refused_with_reasons(world: ConsoleWorld, clock: Clock) -> None:
+    _with_members(world, "张三")
+    publish(world)
+    publish(world, title="修剪绿化", start="11-29 9:00")
+    world.press("张三", GROUP, "报名")
+    sign_in, sign_out = codes(world, "清扫楼道")
+    other_in, _ = codes(world, "修剪绿化")
+    too_early = texts(world.scan("张三", sign_in))[0]
+    assert too_early == "「清扫楼道」的签到还没开始，11-28 08:30 起可以签到。"
+    clock.set(2026, 11, 28, 9, 0)
+    forged = "ci_1_i0_" + "A" * 16
+    tampered = sign_in.replace("_1_", "_2_")  # another activity's id under this signature
+    flipped = sign_in[:-1] + ("x" if sign_in[-1] != "x" else "y")
+    for payload in (forged, tampered, flipped, "ci_garbage"):
+        refusal = texts(world.scan("张三", payload))
+        assert refusal == ["这个签到码无效。请扫描现场的签到码。"], payload
+    assert "还没有签到" in texts(world.scan("张三", sign_out))[0]
+    assert "签到成功" in texts(world.scan("张三", sign_in))[0]
+    assert texts(world.scan("张三", sign_in)) == ["你已于 09:00 签到「清扫楼道」。"]
+    assert "还没开始" in texts(world.scan("张三", other_in))[0]
+    clock.set(2026, 11, 28, 11, 31)
+    assert texts(world.scan("张三", sign_out)) == ["「清扫楼道」已经结束，不能再签到或签退了。"]
+
+
+def test_rotating_codes_expire_after_the_next_period(world: ConsoleWorld, clock: Clock) -> None:
+    from handlers import qrcodes
+    from tests.conftest import TEST_RULES
+
+    _with_members(world, "张三", "李四")
+    publish(world)
+    clock.set(2026, 11, 28, 9, 0, 5)
+    slot = qrcodes.current_slot(clock(), TEST_RULES.qr_period_seconds)
+    shown_on_screen = qrcodes.make(TEST_RULES.secret, 1, "i", slot)
+    clock.advance(seconds=TEST_RULES.qr_period_seconds)  # the screen has moved on once
+    assert "签到成功" in texts(world.scan("张三", shown_on_screen))[0]
+    clock.advance(seconds=TEST_RULES.qr_period_seconds)  # a photo taken home
+    assert texts(world.scan("李四", shown_on_screen)) == [
+        "这个签到码已过期，请扫描现场屏幕上最新的码。"]
+
+
+def test_no_shows_block_sign_up_until_the_secretary_lifts_it(world: ConsoleWorld,
+                                                              clock: Clock) -> None:
+    _with_members(world, "张三")
+    publish(world, title="第一次", start="11-24 9:00")
+    publish(world, title="第二次", start="11-25 9:00")
+    publish(world, title="第三次", start="11-30 9:00")
+    world.say("张三", GROUP, "报名 第一次")
+    world.say("张三", GROUP, "报名 第二次")
+    clock.set(2026, 11, 26, 12, 0)
+    world.run_timers()
+    refusal = texts(world.say("张三", GROUP, "报名 第三次"))
+    assert refusal == ["你有 2 次缺席未处理，暂时不能报名。请联系书记。"]
+    username = world.user("张三").username
+    lifted = world.say("王书记", GROUP, f"活动 lift @{username}")
+    assert lifted[0].text == "已为 张三 免计 2 次缺席，可以重新报名了。"
+    assert "免计你的缺席记录" in lifted[1].text
+    assert texts(world.say("张三", GROUP, "报名 第三次"))[0] == "报名成功：「第三次」。"
+
+
+def test_a_late_cancel_counts_unless_excused(world: ConsoleWorld, clock: Clock) -> None:
+    _with_members(world, "张三")
+    publish(world)
+    world.press("张三", GROUP, "报名")
+    clock.set(2026, 11, 28, 8, 0)
+    assert "记为缺席" in texts(world.press("张三", GROUP, "取消"))[0]
+    notice = world.seen("private", "王书记")[-1]
+    assert "张三 在开始前不久取消了「清扫楼道」" in notice.text
+    world.press("王书记", "private", "免计缺席")
+    assert notice.text == "已为 张三 免计「清扫楼道」的缺席。"
+    clock.set(2026, 11, 28, 12, 0)
+    world.run_timers()
+    assert "缺席：0（无）" in texts(world.say("王书记", "private", "活动 report"))[0]
+
+
+def test_sign_up_closes_at_the_start(world: ConsoleWorld, clock: Clock) -> None:
+    _with_members(world, "张三")
+    publish(world)
+    clock.set(2026, 11, 28, 9, 0)
+    assert texts(world.say("张三", GROUP, "报名 清扫")) == ["「清扫楼道」已经开始，报名已截止。"]
+    refusal = world.press("李四", GROUP, "报名")
+    assert refusal[0].toast
+    assert refusal[0].text == "「清扫楼道」已经开始，报名已截止。"
+
+
+def test_a_loose_title_that_fits_two_activities_is_asked_about(world: ConsoleWorld) -> None:
+    _with_members(world, "张三")
+    publish(world, title="A段绿化养护")
+    publish(world, title="B段绿化养护", start="11-29 9:00")
+    asked = world.say("张三", GROUP, "报名 绿化")[0]
+    assert asked.text == "是哪一个活动？"
+    assert [b.label for b in asked.flat_buttons] == ["A段绿化养护（11月28日周六 09:00–11:00）",
+                                                    "B段绿化养护（11月29日周日 09:00–11:00）"]
+    world.press("张三", GROUP, 2)
+    assert card(world, "B段绿化养护").text.endswith("报名 1/2 · 候补 0")
+    assert card(world, "A段绿化养护").text.endswith("报名 0/2 · 候补 0")
+
+
+def test_only_the_secretary_publishes_and_gets_codes(world: ConsoleWorld) -> None:
+    _with_members(world, "张三")
+    assert texts(world.say("张三", GROUP, "活动 new")) == ["这个操作需要书记权限。"]
+    publish(world)
+    assert texts(world.say("张三", GROUP, "签到码")) == ["这个操作需要书记权限。"]
+    shown = world.say("王书记", GROUP, "签到码")
+    assert [s.chat_id for s in shown].count(world.group(GROUP)) == 1  # just "sent privately"
+    assert all(s.qr_payload is None for s in shown if s.chat_id == world.group(GROUP))
+
+
+def test_bad_answers_in_the_form_are_asked_again(world: ConsoleWorld) -> None:
+    set_up_branch(world)
+    world.say("王书记", "private", "活动 new")
+    world.say("王书记", "private", "清扫楼道")
+    assert "没看懂这个时间" in texts(world.say("王书记", "private", "下周六"))[0]
+    assert "已经过去了" in texts(world.say("王书记", "private", "2026-11-20 9:00"))[0]
+    world.say("王书记", "private", "11-28 9:00")
+    assert texts(world.say("王书记", "private", "8:00")) == ["结束时间要晚于开始时间。"]
+    world.say("王书记", "private", "11:00")
+    world.say("王书记", "private", "大堂")
+    assert "1 到 1000" in texts(world.say("王书记", "private", "很多"))[0]
+    assert "第 6 步" in texts(world.say("王书记", "private", "２０"))[0]  # full-width digits
+
+
+def test_reminders_survive_a_restart(world: ConsoleWorld, clock: Clock) -> None:
+    from handlers.core import Core
+    from tests.conftest import TEST_RULES
+
+    _with_members(world, "张三")
+    publish(world)
+    world.press("张三", GROUP, "报名")
+    restarted = ConsoleWorld(Core(world.core.db, rules=TEST_RULES, clock=clock))
+    restarted.users, restarted.groups = world.users, world.groups
+    clock.set(2026, 11, 27, 9, 30)
+    reminded = restarted.run_timers()
+    assert [s.chat_id for s in reminded] == [world.private_id("张三")]
+    assert restarted.run_timers() == []

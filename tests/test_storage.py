@@ -12,7 +12,7 @@ from handlers.messages import ChatKind, Incoming
 from storage.db import Database
 from storage.migrate import current_revision
 from storage.models import CheckIn
-from tests.conftest import Clock
+from tests.conftest import TEST_RULES, Clock
 from tests.story import GROUP, register, set_up_branch, texts, verified_member
 
 
@@ -90,3 +90,28 @@ def test_a_restart_in_the_middle_of_the_form_loses_nothing(any_db: Database,
     restarted.users = world.users
     restarted.groups = world.groups
     assert "第 3 步" in texts(restarted.say("张三", "private", "3号楼"))[0]
+
+
+def test_fifty_people_sign_up_at_once_for_ten_seats(any_db: Database, clock: Clock) -> None:
+    from storage import activities
+    from tests.story import publish
+
+    world = ConsoleWorld(Core(any_db, rules=TEST_RULES, clock=clock))
+    set_up_branch(world)
+    publish(world, capacity=10)
+    card = next(s for s in world.seen(GROUP) if "【志愿活动】" in s.text)
+    data = card.flat_buttons[0].data
+    names = [f"居民{n}" for n in range(50)]
+    for name in names:
+        world.user(name)
+    taps = [Incoming("console", world.group(GROUP), ChatKind.GROUP, world.user(name),
+                     button_data=data, message_id=card.message_id)
+            for name in names + names[:10]]  # ten of them tap twice
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        list(pool.map(world.core.handle, taps))
+    with any_db.session() as session:
+        confirmed = activities.people_with(session, 1, activities.CONFIRMED)
+        waiting = activities.people_with(session, 1, activities.WAITLISTED)
+    assert len(confirmed) == 10
+    assert len(waiting) == 40
+    assert len(set(confirmed) | set(waiting)) == 50
