@@ -36,7 +36,8 @@ class Shown:
         if self.qr_payload:
             # On a phone this is a QR code; here, the text a scan would send.
             lines.append(f"  [QR] /start {self.qr_payload}")
-        lines += [f"  [{n}] {b.label}" for n, b in enumerate(self.flat_buttons, start=1)]
+        lines += [f"  [{n}] {b.label}" + (f" → {b.url}" if b.url else "")
+                  for n, b in enumerate(self.flat_buttons, start=1)]
         return "\n".join(lines)
 
 
@@ -82,6 +83,8 @@ class ConsoleWorld:
         message, button = self._find_button(chat_id, label)
         if button.start_payload is not None:
             return self.say(name, "private", f"/start {button.start_payload}")
+        if button.url is not None:
+            return []  # a link opens in the browser; the bot is not involved
         return self.deliver(Incoming(PLATFORM, chat_id, kind, self.user(name),
                                      button_data=button.data, message_id=message.message_id,
                                      chat_title=title))

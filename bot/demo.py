@@ -7,6 +7,7 @@ so the demo exercises the real features. Running it again on the same database k
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from dataclasses import dataclass
 from typing import TextIO
@@ -18,6 +19,7 @@ from handlers.core import Core
 from storage import orgs
 
 COMMUNITY = "鹭江社区"
+ACTIVITY_TITLE, ACTIVITY_PLACE = "清扫楼道", "3号楼大堂"
 ADMIN = "管理员"
 RESIDENT = "赵六"
 
@@ -69,6 +71,7 @@ def seed(core: Core, *, out: TextIO | None = None) -> ConsoleWorld:
         _seed_organisation(world)
         for member in MEMBERS:
             _register(world, member)
+        _publish_activity(world, SUNSHINE)
         world.say(RESIDENT, SUNSHINE.group, "大家好！")
         world.chats.clear()
     print(intro(existed), file=out or sys.stdout)
@@ -107,6 +110,17 @@ def _register(world: ConsoleWorld, member: Member) -> None:
     world.press(member.compound.secretary, "private", 1)
     if member.leader:
         world.say(member.compound.secretary, group, "/grant building_leader", reply_to=name)
+
+
+def _publish_activity(world: ConsoleWorld, compound: Compound) -> None:
+    """A volunteer activity three days from now, with two places, to sign up for."""
+    now = world.core.clock().astimezone(world.core.rules.timezone)
+    day = now + dt.timedelta(days=3)
+    world.say(compound.secretary, "private", "/activity new")
+    for answer in ACTIVITY_TITLE, f"{day:%Y-%m-%d} 09:00", "11:00", ACTIVITY_PLACE, "2", "5":
+        world.say(compound.secretary, "private", answer)
+    world.press(compound.secretary, "private", 1)
+    world.press(compound.secretary, "private", 1)
 
 
 def intro(existed: bool = False) -> str:

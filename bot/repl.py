@@ -260,6 +260,8 @@ def run(core: Core, world: ConsoleWorld | None = None, *, stdin: TextIO | None =
 def _safely(repl: Repl, line: str) -> bool:
     """Handle a line; a failure is shown and the session goes on."""
     try:
+        # Timers (reminders, closing an activity) fire between lines, as the clock moves.
+        repl.show(repl.world.run_timers())
         return repl.handle(line)
     except Exception as error:  # the console must survive anything one line does
         log.debug("console line failed: %r", line, exc_info=True)
