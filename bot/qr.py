@@ -24,8 +24,8 @@ def png(text: str) -> bytes:
 
 
 def svg(text: str) -> str:
-    """An SVG document of the QR code for `text`, embeddable inline in HTML5 too."""
+    """A scalable SVG document (a viewBox, no fixed size) of the QR code for `text`."""
     buffer = io.BytesIO()
-    _code(text).save(buffer, kind="svg", scale=SCALE, border=BORDER, xmldecl=False,
+    _code(text).save(buffer, kind="svg", border=BORDER, omitsize=True, xmldecl=False,
                      svgclass="qr", lineclass=None, dark="#000", light="#fff")
     return buffer.getvalue().decode()

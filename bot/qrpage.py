@@ -39,7 +39,7 @@ _PAGE = Template("""<!doctype html>
 <style>
 body { font-family: sans-serif; text-align: center; margin: 1.5em; background: #fff; }
 h1 { color: #b71c1c; margin: 0.2em 0; }
-#code svg { width: min(80vmin, 520px); height: auto; }
+#code svg { width: min(90vw, 68vh); height: auto; shape-rendering: crispEdges; }
 #countdown { font-size: 1.4em; }
 </style>
 </head>

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import hmac
 import json
 import logging
 import re
 import socket
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from urllib.parse import urlparse
 
 import uvicorn
@@ -107,6 +108,14 @@ class _Server(uvicorn.Server):
         """Start as uvicorn does, then tell whoever waits."""
         await super().startup(sockets)
         self.listening.set()
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """Stop on SIGINT/SIGTERM as uvicorn does, without raising the signal again after."""
+        with super().capture_signals():
+            yield
+            # Re-raised, it would cancel the services' clean-up (stopping the bot) half-way.
+            self._captured_signals.clear()
 
 
 class WebhookService:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import re
-import socket
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -24,18 +24,22 @@ from handlers.context import Rules
 from handlers.core import Core
 from storage.db import Database
 from tests.fake_telegram import FakeTelegram
-from tests.telegram_fixtures import Dialog, Handled, fake_tg, settings_for
+from tests.telegram_fixtures import Dialog, fake_tg
 from tests.test_qr_codes import (
     LI,
     SECRET,
     TITLE,
     ZHANG,
     payload_in,
+    polling_service,
     scan,
     seed_activity,
     seed_member,
     zh,
 )
+
+if TYPE_CHECKING:
+    from playwright.async_api import Browser, Page
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
@@ -83,27 +87,15 @@ def core(db: Database, live: LiveClock) -> Core:
     return Core(db, rules=Rules(secret=SECRET, qr_period_seconds=PERIOD), clock=live)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 async def service(fake_tg: FakeTelegram, core: Core) -> AsyncIterator[PollingService]:
     """Polling the fake Bot API and serving the web pages on a free loopback port."""
-    running = PollingService(settings_for(fake_tg, JINLIN_WEB_PORT=free_port()), core,
-                             poll_timeout=0.2)  # so that the fake server stops at once
-    running.telegram_app.bot_data["handled"] = Handled(running.telegram_app)
-    task = asyncio.create_task(running.run())
-    await asyncio.wait_for(running.server.listening.wait(), 10)
-    yield running
-    running.stop()
-    await asyncio.wait_for(task, 10)
+    async with polling_service(fake_tg, core) as running:
+        yield running
 
 
 @pytest.fixture
-async def browser() -> AsyncIterator[object]:
+async def browser() -> AsyncIterator[Browser]:
     """Debian's Chromium, headless, driven by Playwright."""
     async with async_api.async_playwright() as playwright:
         launched = await playwright.chromium.launch(executable_path=str(CHROMIUM),
@@ -112,12 +104,12 @@ async def browser() -> AsyncIterator[object]:
         await launched.close()
 
 
-async def shown(page: object) -> str:
+async def shown(page: Page) -> str:
     """The payload of the code on screen, read from a screenshot by a real decoder."""
-    return payload_in(await page.locator("#code").screenshot())  # type: ignore[attr-defined]
+    return payload_in(await page.locator("#code").screenshot())
 
 
-async def next_code(page: object, after: str) -> str:
+async def next_code(page: Page, after: str) -> str:
     """Wait, without touching the page, until it shows a code other than `after`."""
     deadline = time.monotonic() + 2 * PERIOD + 2
     while time.monotonic() < deadline:
@@ -137,7 +129,7 @@ def hhmm(moment: dt.datetime) -> str:
     return f"{moment.astimezone(Rules().timezone):%H:%M}"
 
 
-async def test_rotating_page_in_chromium(service: PollingService, browser: object,
+async def test_rotating_page_in_chromium(service: PollingService, browser: Browser,
                                          fake_tg: FakeTelegram, core: Core,
                                          live: LiveClock) -> None:
     seeded = seed_activity(core, live() - dt.timedelta(minutes=5))
@@ -145,8 +137,9 @@ async def test_rotating_page_in_chromium(service: PollingService, browser: objec
         seed_member(core, member, seeded)
     dialog = Dialog(fake_tg, service.telegram_app)
     key = qrcodes.display_key(SECRET, seeded.activity_id, live() + dt.timedelta(hours=1))
-    page = await browser.new_page(locale="zh-CN")  # type: ignore[attr-defined]
+    page = await browser.new_page(locale="zh-CN")
     opened = await page.goto(page_url(service, seeded.activity_id, key))
+    assert opened is not None
     assert opened.status == 200
     assert await page.title() == WORDS["title_i"]
     countdown = re.escape(WORDS["countdown"]).replace(re.escape("{seconds}"), r"[0-9]+")
@@ -169,10 +162,11 @@ async def test_rotating_page_in_chromium(service: PollingService, browser: objec
     assert TITLE in await scan(dialog, LI, third)
 
 
-async def test_wrong_key_gets_the_403_page(service: PollingService, browser: object,
+async def test_wrong_key_gets_the_403_page(service: PollingService, browser: Browser,
                                            live: LiveClock) -> None:
     other = qrcodes.display_key(SECRET, 2, live() + dt.timedelta(hours=1))
-    page = await browser.new_page(locale="zh-CN")  # type: ignore[attr-defined]
+    page = await browser.new_page(locale="zh-CN")
     refused = await page.goto(page_url(service, 1, other))
+    assert refused is not None
     assert refused.status == 403
     assert WORDS["forbidden"] in await page.locator("body").inner_text()

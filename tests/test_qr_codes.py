@@ -3,8 +3,11 @@ and scanned back into the bot; the display page's answers (keys, directions, rot
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import io
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -17,7 +20,7 @@ from telegram.ext import Application
 from bot import qr
 from bot.qrpage import qr_routes
 from bot.telegram import build_application, deliver
-from bot.web import create_web_app
+from bot.web import PollingService, create_web_app
 from handlers import qrcodes
 from handlers.core import Core
 from handlers.messages import Button, Outgoing
@@ -25,7 +28,14 @@ from storage import activities, orgs, people, timers
 from storage.people import SenderInfo
 from tests.conftest import TEST_RULES, Clock
 from tests.fake_telegram import BOT_USERNAME, FakeTelegram, TgUser, private_chat
-from tests.telegram_fixtures import Dialog, dialog, fake_tg, polling_bot, settings_for
+from tests.telegram_fixtures import (
+    Dialog,
+    Handled,
+    dialog,
+    fake_tg,
+    polling_bot,
+    settings_for,
+)
 
 __all__ = ["dialog", "fake_tg", "polling_bot"]  # fixtures used by name below
 
@@ -97,6 +107,28 @@ def seed_member(core: Core, user: TgUser, seeded: Seeded) -> None:
         activity = activities.locked(session, seeded.activity_id)
         assert activity is not None
         activities.join(session, activity, person, core.clock())
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def polling_service(fake: FakeTelegram, core: Core) -> AsyncIterator[PollingService]:
+    """`run_polling`'s service: polling the fake Bot API, serving the web pages on loopback."""
+    service = PollingService(settings_for(fake, JINLIN_WEB_PORT=free_port()), core,
+                             poll_timeout=0.2)  # so that the fake server stops at once
+    service.telegram_app.bot_data["handled"] = Handled(service.telegram_app)
+    task = asyncio.create_task(service.run())
+    await asyncio.wait_for(service.server.listening.wait(), 10)
+    try:
+        yield service
+    finally:
+        service.stop()
+        await asyncio.wait_for(task, 10)
 
 
 async def scan(dialog: Dialog, user: TgUser, payload: str) -> str:
@@ -275,3 +307,18 @@ def test_webhook_still_needs_its_secret(fake_tg: FakeTelegram, core: Core) -> No
     app: Application = build_application(settings_for(fake_tg), core)
     with pytest.raises(ValueError, match="secret"):
         create_web_app(app, "")
+
+
+async def test_polling_mode_serves_the_page_beside_the_bot(fake_tg: FakeTelegram, core: Core,
+                                                           clock: Clock) -> None:
+    async with polling_service(fake_tg, core) as service:
+        base = f"http://127.0.0.1:{service.server.config.port}"
+        async with httpx.AsyncClient(base_url=base) as web:
+            assert (await web.get("/healthz")).text == "ok"
+            assert (await web.post("/telegram")).status_code in (404, 405)  # no webhook here
+            page = await web.get("/qr/42", params={"key": key_for(42, clock)})
+        assert page.status_code == 200
+        assert "<svg" in page.text
+        answers = await Dialog(fake_tg, service.telegram_app).say(
+            ZHANG, private_chat(ZHANG), "/start")
+        assert answers
