@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from urllib.parse import urlparse
 
 import uvicorn
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -22,10 +23,12 @@ from telegram import Update
 from telegram.ext import Application
 from telegram.helpers import create_deep_linked_url
 
+from bot import scheduler
 from bot.qrpage import qr_routes
 from bot.settings import Settings
-from bot.telegram import ALLOWED_UPDATES, ConfigError, build_application
+from bot.telegram import ALLOWED_UPDATES, ConfigError, build_application, deliver
 from handlers.core import Core
+from handlers.messages import Outgoing
 
 log = logging.getLogger(__name__)
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -122,6 +125,7 @@ class WebhookService:
     """The Application fed by Telegram's webhook, served by uvicorn."""
 
     def __init__(self, settings: Settings, core: Core) -> None:
+        self.core = core
         self.secret = webhook_secret(settings)
         settings = settings.model_copy(update={"telegram_mode": "webhook"})
         self.telegram_app = build_application(settings, core)
@@ -140,9 +144,11 @@ class WebhookService:
             await app.bot.set_webhook(self.url, secret_token=self.secret,
                                       allowed_updates=ALLOWED_UPDATES)
             await app.start()
+            timers = start_timers(app, self.core)
             try:
                 await self.server.serve()
             finally:
+                timers.shutdown(wait=False)
                 await app.stop()
 
     def stop(self) -> None:
@@ -154,6 +160,7 @@ class PollingService:
     """The Application long-polling Telegram, beside uvicorn serving the QR page and /healthz."""
 
     def __init__(self, settings: Settings, core: Core, poll_timeout: float = 10) -> None:
+        self.core = core
         settings = settings.model_copy(update={"telegram_mode": "polling"})
         self.poll_timeout = dt.timedelta(seconds=poll_timeout)
         self.telegram_app = build_application(settings, core)
@@ -170,15 +177,25 @@ class PollingService:
             await app.start()
             await app.updater.start_polling(timeout=self.poll_timeout,
                                             allowed_updates=ALLOWED_UPDATES)
+            timers = start_timers(app, self.core)
             try:
                 await self.server.serve()
             finally:
+                timers.shutdown(wait=False)
                 await app.updater.stop()
                 await app.stop()
 
     def stop(self) -> None:
         """Ask the server to finish; `run` then stops polling and the Application."""
         self.server.should_exit = True
+
+
+def start_timers(app: Application, core: Core) -> AsyncIOScheduler:
+    """The timer loop, delivering what timers say through this Application."""
+    async def send(messages: list[Outgoing]) -> None:
+        await deliver(app, messages, core=core)
+
+    return scheduler.start(core, send, core.rules.timezone)
 
 
 def _server_config(web_app: Starlette, settings: Settings) -> uvicorn.Config:

@@ -88,7 +88,7 @@ def display_key(secret: bytes, activity_id: int, expires: dt.datetime) -> str:
 def display_key_valid(secret: bytes, activity_id: int, key: str, now: dt.datetime) -> bool:
     """Whether a display-page key is ours, for this activity, and not yet expired."""
     stamp, _, _signature_part = key.partition(".")
-    if not stamp.isdigit():
+    if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
         return False
     expires = dt.datetime.fromtimestamp(int(stamp), dt.UTC)
     expected = display_key(secret, activity_id, expires)
