@@ -15,6 +15,15 @@ from tests.story import (
 )
 
 
+def _points_of(world: ConsoleWorld, name: str) -> int:
+    from storage import people, points
+
+    with world.core.db.session() as session:
+        account = people.find_account(session, "console", world.user(name).external_id)
+        assert account is not None
+        return points.total(session, account.person_id)
+
+
 def _with_members(world: ConsoleWorld, *names: str) -> None:
     set_up_branch(world)
     for name in names:
@@ -65,6 +74,7 @@ def test_the_whole_story(world: ConsoleWorld, clock: Clock) -> None:
     assert texts(world.scan("张三", sign_in))[0].startswith("「清扫楼道」签到成功（08:52）")
     clock.set(2026, 11, 28, 9, 2)
     assert texts(world.scan("张三", sign_in)) == ["你已于 08:52 签到「清扫楼道」。"]
+    assert _points_of(world, "张三") == 5  # the activity's points, once
     clock.set(2026, 11, 28, 11, 20)
     assert "本次服务 2.0 小时" in texts(world.scan("张三", sign_out))[0]
 
