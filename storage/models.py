@@ -293,6 +293,87 @@ class PointsEntry(Base):
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
+class NeedItem(Base):
+    """A service item on a branch's needs list (需求清单), for members to claim."""
+
+    __tablename__ = "need_items"
+    __table_args__ = (UniqueConstraint("branch_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    place: Mapped[str] = mapped_column(String(100), default="")
+    description: Mapped[str] = mapped_column(String(500), default="")
+    holders: Mapped[int] = mapped_column(default=1)
+    recurrence: Mapped[str] = mapped_column(String(20), default="")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    archived_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class Claim(Base):
+    """A member's promise on a needs-list item (承诺), its fulfilment (践诺) and rating (评诺)."""
+
+    __tablename__ = "claims"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("need_items.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    pledge: Mapped[str] = mapped_column(String(200), default="")
+    claimed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    reminded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    done_note: Mapped[str] = mapped_column(String(500), default="")
+    done_photo: Mapped[str | None] = mapped_column(String(200))
+    rating: Mapped[int | None] = mapped_column()
+    rating_comment: Mapped[str] = mapped_column(String(200), default="")
+    rated_by: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+    rated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class HelpRequest(Base):
+    """A neighbour's request for help (求助 / 红色代办); contact details stay private."""
+
+    __tablename__ = "help_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    category: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(String(500))
+    building: Mapped[str] = mapped_column(String(100), default="")
+    contact: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    helper_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    taken_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    rating: Mapped[int | None] = mapped_column()
+    escalation: Mapped[int] = mapped_column(default=0)
+
+
+class ProblemReport(Base):
+    """A problem in the compound reported by a resident (反映), tracked until resolved."""
+
+    __tablename__ = "problem_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    text: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+    note: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    followed_up_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
 __all__ = [
     "Account",
     "Activity",
@@ -301,13 +382,17 @@ __all__ = [
     "Branch",
     "Chat",
     "CheckIn",
+    "Claim",
     "Community",
     "Dialog",
+    "HelpRequest",
     "MemberProfile",
+    "NeedItem",
     "NoShow",
     "Person",
     "PointsEntry",
     "PostedMessage",
+    "ProblemReport",
     "ProcessedUpdate",
     "RoleGrant",
     "Signup",
