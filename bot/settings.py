@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     cancel_deadline_hours: float = Field(default=2, ge=0, alias="JINLIN_CANCEL_DEADLINE_HOURS")
     no_show_limit: int = Field(default=2, ge=1, alias="JINLIN_NO_SHOW_LIMIT")
     reminder_hours: str = Field(default="24,1", alias="JINLIN_REMINDER_HOURS")
+    claim_limit: int = Field(default=2, ge=1, alias="JINLIN_CLAIM_LIMIT")
+    claim_stale_days: float = Field(default=14, gt=0, alias="JINLIN_CLAIM_STALE_DAYS")
+    escalation_hours: str = Field(default="2,6,24", alias="JINLIN_ESCALATION_HOURS")
+    followup_days: float = Field(default=3, gt=0, alias="JINLIN_FOLLOWUP_DAYS")
 
     telegram_token: SecretStr | None = Field(default=None, alias="TELEGRAM_BOT_TOKEN")
     telegram_api_base_url: str = Field(default="https://api.telegram.org/bot",
@@ -68,11 +72,20 @@ class Settings(BaseSettings):
 
     def rules(self) -> Rules:
         """The part of the settings the features use."""
-        hours = tuple(float(h) for h in self.reminder_hours.split(",") if h.strip())
+        hours = _floats(self.reminder_hours)
+        first, second, third = (*_floats(self.escalation_hours), 0, 0, 0)[:3]
         return Rules(timezone=ZoneInfo(self.timezone), max_name_length=self.max_name_length,
                      secret=self.secret(), public_url=self.public_url.rstrip("/"),
                      qr_period_seconds=self.qr_period_seconds,
                      signin_opens_minutes=self.signin_opens_minutes,
                      signin_closes_minutes=self.signin_closes_minutes,
                      cancel_deadline_hours=self.cancel_deadline_hours,
-                     no_show_limit=self.no_show_limit, reminder_hours=hours)
+                     no_show_limit=self.no_show_limit, reminder_hours=hours,
+                     claim_limit=self.claim_limit, claim_stale_days=self.claim_stale_days,
+                     escalation_hours=(first, second, third),
+                     followup_days=self.followup_days)
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    """Comma-separated numbers, e.g. "24,1"."""
+    return tuple(float(part) for part in text.split(",") if part.strip())

@@ -35,6 +35,15 @@ class Rules:
     cancel_deadline_hours: float = 2
     no_show_limit: int = 2
     reminder_hours: tuple[float, ...] = (24, 1)
+    # Needs list (需求清单): open claims per member; days before a silent claim is reminded,
+    # and as many again before it returns to the list.
+    claim_limit: int = 2
+    claim_stale_days: float = 14
+    # Help requests (求助): hours without a helper before building leaders, then the secretary,
+    # then the community admins are pinged.
+    escalation_hours: tuple[float, float, float] = (2, 6, 24)
+    # Problem reports (反映): days after "resolved" to ask the reporter "解决了吗?".
+    followup_days: float = 3
 
 
 @dataclass(frozen=True)
