@@ -374,8 +374,80 @@ class ProblemReport(Base):
     followed_up_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
+class Notice(Base):
+    """A secretary's notice (通知): its text, where it goes and when (once or by a rule)."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
+    created_by: Mapped[int] = mapped_column(ForeignKey("persons.id"))
+    text: Mapped[str] = mapped_column(String(2000))
+    # "chat" (one group), "branch" (every group of the branch), "community" (every branch's).
+    target: Mapped[str] = mapped_column(String(20))
+    target_chat_id: Mapped[int | None] = mapped_column(ForeignKey("chats.id"))
+    # "now", "once", "monthly_first_workday", "monthly_day", "weekly", "daily".
+    rule: Mapped[str] = mapped_column(String(30))
+    rule_time: Mapped[str] = mapped_column(String(5), default="")
+    rule_day: Mapped[int] = mapped_column(default=0)
+    rule_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    state: Mapped[str] = mapped_column(String(20), default="active", index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class NoticeRun(Base):
+    """One sending of a notice (a repeating notice has one per occurrence)."""
+
+    __tablename__ = "notice_runs"
+    __table_args__ = (UniqueConstraint("notice_id", "planned_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id"), index=True)
+    planned_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    state: Mapped[str] = mapped_column(String(20), default="planned", index=True)
+    text: Mapped[str] = mapped_column(String(2000), default="")
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    fallback: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Delivery(Base):
+    """The outbox: one row per (notice run, target chat), sent exactly once."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("run_id", "platform", "chat_external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("notice_runs.id"), index=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    chat_external_id: Mapped[str] = mapped_column(String(100))
+    # pending -> sending (claimed by a sender) -> sent | failed; back to pending to retry.
+    state: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    message_id: Mapped[str | None] = mapped_column(String(100))
+    error: Mapped[str] = mapped_column(String(200), default="")
+    attempts: Mapped[int] = mapped_column(default=0)
+    not_before: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class Ack(Base):
+    """A 收到 tap on a notice: once per person and run."""
+
+    __tablename__ = "acks"
+    __table_args__ = (UniqueConstraint("run_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("notice_runs.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    chat_id: Mapped[int | None] = mapped_column(ForeignKey("chats.id"))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
 __all__ = [
     "Account",
+    "Ack",
     "Activity",
     "Attendance",
     "Base",
@@ -384,11 +456,14 @@ __all__ = [
     "CheckIn",
     "Claim",
     "Community",
+    "Delivery",
     "Dialog",
     "HelpRequest",
     "MemberProfile",
     "NeedItem",
     "NoShow",
+    "Notice",
+    "NoticeRun",
     "Person",
     "PointsEntry",
     "PostedMessage",
