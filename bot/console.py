@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from handlers.core import Core
 from handlers.messages import Button, ChatKind, Incoming, Outgoing, Sender
+from handlers.outbox import Result
 
 PLATFORM = "console"
 
@@ -133,6 +134,17 @@ class ConsoleWorld:
     def run_timers(self) -> list[Shown]:
         """Let the core fire the timers that are due, as the scheduler would."""
         return [self._show(out) for out in self.core.run_due()]
+
+    def drain_outbox(self, limit: int = 100) -> list[Shown]:
+        """Send the pending notices for the console, as the outbox sender does on Telegram."""
+        shown: list[Shown] = []
+        while batch := self.core.outbox_claim(PLATFORM, limit):
+            for delivery_id, out in batch:
+                sent = self._show(out)
+                shown.append(sent)
+                result = Result(delivery_id, message_id=sent.message_id)
+                shown += [self._show(o) for o in self.core.outbox_report(result)]
+        return shown
 
     def chat_name(self, chat_id: str) -> str:
         """A readable name for a chat id: a group's title or "private: <user>"."""

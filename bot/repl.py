@@ -262,6 +262,7 @@ def _safely(repl: Repl, line: str) -> bool:
     try:
         # Timers (reminders, closing an activity) fire between lines, as the clock moves.
         repl.show(repl.world.run_timers())
+        repl.show(repl.world.drain_outbox())
         return repl.handle(line)
     except Exception as error:  # the console must survive anything one line does
         log.debug("console line failed: %r", line, exc_info=True)

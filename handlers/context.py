@@ -44,6 +44,12 @@ class Rules:
     escalation_hours: tuple[float, float, float] = (2, 6, 24)
     # Problem reports (反映): days after "resolved" to ask the reporter "解决了吗?".
     followup_days: float = 3
+    # Notices (通知): a send missed by less than this goes out late, an older one is reported
+    # as missed; members who have not tapped 收到 are nudged once after `notice_nudge_hours`.
+    notice_grace_minutes: float = 60
+    notice_nudge_hours: float = 24
+    # The local list of holidays and adjusted working days (TOML), if the deployer keeps one.
+    holidays_file: str = ""
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
+from functools import cached_property
+from pathlib import Path
+
+from sqlalchemy.orm import Session
 
 from handlers import (
     activities,
@@ -13,6 +17,8 @@ from handlers import (
     basics,
     checkin,
     identity,
+    notices,
+    outbox,
     privacy,
     signups,
 )
@@ -22,6 +28,7 @@ from handlers.i18n import Catalogs, L, normalize_lang
 from handlers.messages import Incoming, Outgoing
 from handlers.roles import Role
 from handlers.router import Command, Route, Router
+from handlers.schedules import WorkCalendar
 from storage import dialogs, orgs, people, timers
 from storage.db import Database
 from storage.models import Person
@@ -30,7 +37,8 @@ from storage.people import SenderInfo
 log = logging.getLogger(__name__)
 
 FEATURES = [basics.FEATURE, identity.FEATURE, checkin.FEATURE, activities.FEATURE,
-            signups.FEATURE, attendance.FEATURE, admin.FEATURE, privacy.FEATURE]
+            signups.FEATURE, attendance.FEATURE, notices.FEATURE, admin.FEATURE,
+            privacy.FEATURE]
 
 # Parameters whose values are codes to be shown in the reader's words.
 _CODED_PARAMS = {"role": "role.", "field": "field."}
@@ -89,7 +97,7 @@ class Core:
     def _fire(self, timer_id: int, kind: str, ref: str) -> list[Outgoing]:
         try:
             with self.db.session() as session:
-                scope = Scope(session, self.catalogs, self.rules, self.clock(), self)
+                scope = self._scope(session)
                 if timers.claim(session, timer_id, scope.now):
                     self.router.timers[kind](scope, ref)
                 return scope.outbox
@@ -102,6 +110,39 @@ class Core:
         """When the next pending timer is due (for the scheduler's sleep)."""
         with self.db.session() as session:
             return timers.next_due(session)
+
+    def outbox_claim(self, platform: str, limit: int) -> list[tuple[int, Outgoing]]:
+        """Notices to send now on `platform`, each with its outbox row id."""
+        with self.db.session() as session:
+            return outbox.claim(self._scope(session), platform, limit)
+
+    def outbox_report(self, result: outbox.Result) -> list[Outgoing]:
+        """Record one send's outcome; returns the secretary's summary when a run is done."""
+        with self.db.session() as session:
+            scope = self._scope(session)
+            outbox.report(scope, result)
+            return scope.outbox
+
+    def outbox_progress(self, run_ids: list[int]) -> list[Outgoing]:
+        """Edits of the progress messages ("已发送 350/1400") of these runs."""
+        with self.db.session() as session:
+            scope = self._scope(session)
+            outbox.progress_edits(scope, run_ids)
+            return scope.outbox
+
+    def outbox_release(self, older_than: dt.timedelta) -> int:
+        """Rows claimed by a sender that is gone return to pending."""
+        with self.db.session() as session:
+            return outbox.release_stale(self._scope(session), older_than)
+
+    def _scope(self, session: Session) -> Scope:
+        return Scope(session, self.catalogs, self.rules, self.clock(), self)
+
+    @cached_property
+    def calendar(self) -> WorkCalendar:
+        """Working days for notice rules: official calendar, fallback, local overrides."""
+        path = Path(self.rules.holidays_file) if self.rules.holidays_file else None
+        return WorkCalendar(path)
 
     def record_posted(self, ref: str, platform: str, chat_id: str, message_id: str) -> None:
         """An adapter reports the message id a card got, so it can be edited later."""

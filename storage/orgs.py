@@ -14,14 +14,14 @@ from storage.models import Branch, Chat, Community
 def ensure_chat(session: Session, platform: str, external_id: str, kind: str,
                 title: str | None) -> Chat:
     """The chat row for a platform chat, created on first sight."""
-    chat = _find_chat(session, platform, external_id)
+    chat = find_chat(session, platform, external_id)
     if chat is None:
         try:
             with session.begin_nested():
                 chat = Chat(platform=platform, external_id=external_id, kind=kind)
                 session.add(chat)
         except IntegrityError:  # a concurrent update saw this chat first
-            chat = _find_chat(session, platform, external_id)
+            chat = find_chat(session, platform, external_id)
             assert chat is not None
     if title:
         chat.title = title[:200]
@@ -29,7 +29,7 @@ def ensure_chat(session: Session, platform: str, external_id: str, kind: str,
     return chat
 
 
-def _find_chat(session: Session, platform: str, external_id: str) -> Chat | None:
+def find_chat(session: Session, platform: str, external_id: str) -> Chat | None:
     return session.scalar(
         select(Chat).where(Chat.platform == platform, Chat.external_id == external_id))
 
@@ -84,3 +84,7 @@ def bind_chat(session: Session, chat: Chat, branch_id: int) -> None:
 def chats_of_branch(session: Session, branch_id: int) -> Sequence[Chat]:
     return session.scalars(
         select(Chat).where(Chat.branch_id == branch_id).order_by(Chat.id)).all()
+
+
+def chat(session: Session, chat_id: int) -> Chat | None:
+    return session.get(Chat, chat_id)

@@ -1,0 +1,430 @@
+"""通知: a secretary broadcasts a notice now, at a time, or on a rule, with a 收到 button.
+
+`/notice` is a private form: the text, the targets (this group, every group of my branch,
+every branch of my community), and when. Each sending is a run; each (run, chat) is a row of
+the delivery outbox that a sender in bot/ drains within the platform's limits. Who tapped
+收到 is stored once per person; members who have not are nudged privately once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from typing import Any
+
+from handlers.context import Btn, Context, Scope
+from handlers.errors import DomainError
+from handlers.i18n import L
+from handlers.moments import parse_moment
+from handlers.roles import Role, require, require_branch, role_in
+from handlers.router import Command, Feature, int_arg
+from handlers.schedules import Occurrence, Rule, next_run
+from handlers.text import clean_field
+from storage import dialogs, notices, orgs, people, timers
+from storage.models import Branch, Notice, NoticeRun
+
+DIALOG = "notice_new"
+MAX_TEXT = 1000
+RULES = ("now", "once", "monthly_first_workday", "monthly_day", "weekly", "daily")
+TARGETS = ("chat", "branch", "community")
+Data = dict[str, Any]
+
+
+def notice(ctx: Context, args: str) -> None:
+    """`/notice` starts the form; `list`, `cancel <n>`, `edit <n> …`, `status <n>`."""
+    action, _, rest = args.partition(" ")
+    sub = SUBCOMMANDS.get(action.lower())
+    if sub is not None:
+        sub(ctx, rest.strip())
+        return
+    branch = require_branch(ctx)
+    require(ctx, Role.SECRETARY, branch)
+    if ctx.in_group:
+        ctx.reply("notice.continue_privately",
+                  [[Btn.of("notice.button.continue", start_payload=f"nt_{ctx.chat.id}")]])
+        return
+    _begin(ctx, branch, None)
+
+
+def start_from_link(ctx: Context, payload: str) -> None:
+    """The deep link from a group: the form, with "this group" as a target."""
+    chat = orgs.chat(ctx.session, int_arg(payload.split("_"), 1, "bad_start_payload"))
+    if chat is None or chat.branch_id is None:
+        raise DomainError("bad_start_payload")
+    branch = orgs.branch(ctx.session, chat.branch_id)
+    require(ctx, Role.SECRETARY, branch)
+    assert branch is not None
+    _begin(ctx, branch, chat.id)
+
+
+def _begin(ctx: Context, branch: Branch, chat_id: int | None) -> None:
+    dialogs.start(ctx.session, ctx.person.id, DIALOG, "text",
+                  {"branch_id": branch.id, "chat_id": chat_id}, ctx.now)
+    ctx.reply("notice.ask_text", branch=branch.name, limit=MAX_TEXT)
+
+
+# ---------------------------------------------------------------- the form
+
+
+def answer(ctx: Context, text: str) -> None:
+    """Typed answers: the text, then the rule's time or day."""
+    dialog = dialogs.current(ctx.session, ctx.person.id)
+    assert dialog is not None
+    if dialog.step == "text":
+        body = clean_field(text.replace("\n", " \n").strip(), MAX_TEXT, "notice_text")
+        dialogs.advance(ctx.session, dialog, "target", ctx.now, text=body.replace(" \n", "\n"))
+        _ask_target(ctx, dialog.data)
+    elif dialog.step == "when":
+        values = _parse_when(ctx, dialog.data["rule"], text)
+        dialogs.advance(ctx.session, dialog, "confirm", ctx.now, **values)
+        _ask_confirm(ctx, dialog.data)
+    else:
+        raise DomainError("pick_an_option")
+
+
+def _ask_target(ctx: Context, data: Data) -> None:
+    branch = orgs.branch(ctx.session, data["branch_id"])
+    row = [Btn.of("notice.target.chat", "ntform:target:chat")] if data["chat_id"] else []
+    row.append(Btn.of("notice.target.branch", "ntform:target:branch"))
+    if role_in(ctx, ctx.person.id, branch) >= Role.COMMUNITY_ADMIN:
+        row.append(Btn.of("notice.target.community", "ntform:target:community"))
+    ctx.reply("notice.ask_target", [row])
+
+
+def _ask_rule(ctx: Context) -> None:
+    ctx.reply("notice.ask_rule", [[Btn.of(f"notice.rule.{r}", f"ntform:rule:{r}")]
+                                  for r in RULES])
+
+
+def form_button(ctx: Context, args: list[str]) -> None:
+    """Buttons of the form: target, rule, send or discard."""
+    dialog = dialogs.current(ctx.session, ctx.person.id)
+    step, value = [*args, "", ""][:2]
+    if dialog is None or dialog.name != DIALOG:
+        raise DomainError("button_expired")
+    if step == "target" and dialog.step == "target" and value in TARGETS:
+        dialogs.advance(ctx.session, dialog, "rule", ctx.now, target=value)
+        _ask_rule(ctx)
+    elif step == "rule" and dialog.step == "rule" and value in RULES:
+        _take_rule(ctx, dialog, value)
+    elif step == "send" and dialog.step == "confirm":
+        _publish(ctx, dialog.data)
+    elif step == "discard":
+        dialogs.finish(ctx.session, ctx.person.id)
+        ctx.edit("notice.discarded")
+    else:
+        raise DomainError("button_expired")
+
+
+def _take_rule(ctx: Context, dialog: Any, rule: str) -> None:
+    if rule == "now":
+        dialogs.advance(ctx.session, dialog, "confirm", ctx.now, rule=rule)
+        _ask_confirm(ctx, dialog.data)
+        return
+    dialogs.advance(ctx.session, dialog, "when", ctx.now, rule=rule)
+    ctx.reply(f"notice.ask_when.{rule}")
+
+
+def _parse_when(ctx: Context, rule: str, text: str) -> Data:
+    """The time (and day) a rule needs, typed by the secretary."""
+    folded = unicodedata.normalize("NFKC", text).strip()
+    if rule == "once":
+        moment = parse_moment(folded, ctx.local_now)
+        if moment <= ctx.now:
+            raise DomainError("start_in_past")
+        return {"at": moment.isoformat(), "time": f"{moment:%H:%M}", "day": 0}
+    parts = folded.split()
+    time = _clock_time(parts[-1] if parts else "")
+    day = 0
+    if rule in ("monthly_day", "weekly"):
+        day = _rule_day(ctx, rule, parts[0] if len(parts) == 2 else "")
+    return {"time": time, "day": day}
+
+
+def _clock_time(text: str) -> str:
+    hour, _, minute = text.replace("：", ":").partition(":")
+    if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
+        raise DomainError("bad_clock_time")
+    return f"{int(hour):02d}:{int(minute):02d}"
+
+
+def _rule_day(ctx: Context, rule: str, text: str) -> int:
+    if rule == "monthly_day":
+        if not text.isdigit() or not 1 <= int(text) <= 31:
+            raise DomainError("bad_month_day")
+        return int(text)
+    for lang in ("zh_CN", "en"):
+        names = ctx.catalogs.get(lang)("notice.weekdays").split(",")
+        if text.casefold() in (n.strip().casefold() for n in names):
+            return [n.strip().casefold() for n in names].index(text.casefold()) % 7
+    if text.isdigit() and 1 <= int(text) <= 7:
+        return int(text) - 1
+    raise DomainError("bad_weekday")
+
+
+def _ask_confirm(ctx: Context, data: Data) -> None:
+    first = _first_occurrence(ctx, data)
+    when = _describe(ctx, data, first)
+    count = len(_targets(ctx, data["target"], data["branch_id"], data["chat_id"]))
+    ctx.reply("notice.confirm", [[Btn.of("notice.button.send", "ntform:send"),
+                                  Btn.of("notice.button.discard", "ntform:discard")]],
+              text=data["text"], chats=count, when=when)
+
+
+def _first_occurrence(scope: Scope, data: Data) -> Occurrence | None:
+    if data["rule"] == "now":
+        return Occurrence(scope.now)
+    return next_run(_rule_of(data), scope.now, scope.rules.timezone, scope.core.calendar)
+
+
+def _rule_of(data: Data) -> Rule:
+    hour, minute = (int(x) for x in data["time"].split(":"))
+    at = dt.datetime.fromisoformat(data["at"]) if data.get("at") else None
+    return Rule(data["rule"], dt.time(hour, minute), data.get("day", 0), at)
+
+
+def _describe(scope: Scope, data: Data, first: Occurrence | None) -> object:
+    if first is None:
+        return L("notice.when.never")
+    at = f"{scope.local(first.at):%Y-%m-%d %H:%M}"
+    fallback = L("notice.fallback_note") if first.fallback else ""
+    return L.of(f"notice.when.{data['rule']}", time=data.get("time", ""),
+                day=data.get("day", 0), weekday=L(f"notice.weekday.{data.get('day', 0)}"),
+                first=at, fallback=fallback)
+
+
+def _publish(ctx: Context, data: Data) -> None:
+    branch = orgs.branch(ctx.session, data["branch_id"])
+    require(ctx, Role.SECRETARY, branch)
+    if data["target"] == "community":
+        require(ctx, Role.COMMUNITY_ADMIN, branch)
+    first = _first_occurrence(ctx, data)
+    if first is None:
+        raise DomainError("start_in_past")
+    new = notices.create(
+        ctx.session, branch_id=data["branch_id"], created_by=ctx.person.id, text=data["text"],
+        target=data["target"], target_chat_id=data["chat_id"] if data["target"] == "chat"
+        else None, rule=data["rule"], rule_time=data.get("time", ""),
+        rule_day=data.get("day", 0), created_at=ctx.now,
+        rule_at=dt.datetime.fromisoformat(data["at"]) if data.get("at") else None)
+    dialogs.finish(ctx.session, ctx.person.id)
+    run = _plan(ctx, new, first)
+    ctx.edit("notice.scheduled", number=new.id, when=_describe(ctx, data, first))
+    if data["rule"] == "now" and run is not None:
+        _start_run(ctx, new, run)
+
+
+# ---------------------------------------------------------------- runs
+
+
+def _plan(scope: Scope, item: Notice, at: Occurrence) -> NoticeRun | None:
+    """Plan one run and the timer that starts it."""
+    run = notices.plan_run(scope.session, item.id, at.at, at.fallback)
+    if run is not None and item.rule != "now":
+        timers.schedule(scope.session, "notice_due", str(run.id), at.at)
+    return run
+
+
+def due(scope: Scope, ref: str) -> None:
+    """The `notice_due` timer: send the run, or report it missed; plan the next one."""
+    run = notices.run(scope.session, int(ref))
+    item = notices.get(scope.session, run.notice_id) if run else None
+    if run is None or item is None or run.state != "planned" or item.state != "active":
+        return
+    late = scope.now - run.planned_at
+    if late > dt.timedelta(minutes=scope.rules.notice_grace_minutes):
+        run.state = "missed"
+        scope.tell(item.created_by, "notice.missed", number=item.id,
+                   planned=f"{scope.local(run.planned_at):%Y-%m-%d %H:%M}")
+    else:
+        _start_run(scope, item, run)
+    _plan_next(scope, item, run)
+
+
+def _plan_next(scope: Scope, item: Notice, run: NoticeRun) -> None:
+    if item.rule in ("now", "once"):
+        item.state = "done"
+        return
+    after = max(run.planned_at, scope.now)
+    following = next_run(_rule_of(_data_of(item)), after, scope.rules.timezone,
+                         scope.core.calendar)
+    if following is not None:
+        _plan(scope, item, following)
+
+
+def _start_run(scope: Scope, item: Notice, run: NoticeRun) -> None:
+    targets = _targets(scope, item.target, item.branch_id, item.target_chat_id)
+    run.state, run.started_at, run.text = "sending", scope.now, item.text
+    notices.enqueue(scope.session, run.id, targets)
+    if run.fallback:
+        scope.tell(item.created_by, "notice.fallback_used", number=item.id)
+    if scope.tell(item.created_by, "notice.progress", number=item.id, sent=0,
+                  total=len(targets)):
+        scope.outbox[-1].ref = f"notice_progress:{run.id}"
+    timers.schedule(scope.session, "notice_nudge", str(run.id),
+                    scope.now + dt.timedelta(hours=scope.rules.notice_nudge_hours))
+    if not targets:
+        notices.finish_run(scope.session, run.id, scope.now)
+
+
+def _targets(scope: Scope, target: str, branch_id: int,
+             chat_id: int | None) -> list[tuple[str, str]]:
+    """(platform, chat id) of every group the notice goes to."""
+    if target == "chat" and chat_id is not None:
+        chats = [c for c in [orgs.chat(scope.session, chat_id)] if c is not None]
+    else:
+        branch = orgs.branch(scope.session, branch_id)
+        assert branch is not None
+        ids = [branch.id] if target == "branch" else [
+            b.id for b in orgs.branches(scope.session, branch.community_id)]
+        chats = [c for b in ids for c in orgs.chats_of_branch(scope.session, b)]
+    return [(c.platform, c.external_id) for c in chats if c.kind == "group"]
+
+
+def nudge(scope: Scope, ref: str) -> None:
+    """The `notice_nudge` timer: one private reminder to each member who has not acknowledged."""
+    run = notices.run(scope.session, int(ref))
+    item = notices.get(scope.session, run.notice_id) if run else None
+    if run is None or item is None:
+        return
+    acked = {a.person_id for a in notices.acks(scope.session, run.id)}
+    for person_id in _members(scope, item):
+        if person_id not in acked:
+            scope.tell(person_id, "notice.nudge", text=_excerpt(run.text))
+
+
+def _members(scope: Scope, item: Notice) -> list[int]:
+    """Verified members of the branches the notice went to."""
+    branch = orgs.branch(scope.session, item.branch_id)
+    assert branch is not None
+    branches = [branch] if item.target != "community" else list(
+        orgs.branches(scope.session, branch.community_id))
+    return [p.person_id for b in branches for p in people.roster(scope.session, b.id)
+            if p.status == "verified"]
+
+
+def _excerpt(text: str) -> str:
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
+# ---------------------------------------------------------------- 收到 and status
+
+
+def acknowledge(ctx: Context, args: list[str]) -> None:
+    """收到: stored once per person."""
+    run = notices.run(ctx.session, int_arg(args, 0))
+    if run is None:
+        raise DomainError("button_expired")
+    first = notices.acknowledge(ctx.session, run.id, ctx.person.id, ctx.chat.id, ctx.now)
+    ctx.toast("notice.acked" if first else "notice.already_acked")
+
+
+def status(ctx: Context, args: str) -> None:
+    """`/notice status <n>`: delivery, acknowledgement rate per chat, who has not acknowledged."""
+    item = _own_notice(ctx, args)
+    run = notices.latest_sent_run(ctx.session, item.id)
+    if run is None:
+        raise DomainError("notice_not_sent", number=item.id)
+    sent = notices.progress(ctx.session, run.id)
+    acks = notices.acks(ctx.session, run.id)
+    members = _members(ctx, item)
+    acked = {a.person_id for a in acks}
+    per_chat = _acks_per_chat(ctx, acks)
+    missing = [people.shown_name(ctx.session, p, item.branch_id) for p in members
+               if p not in acked]
+    ctx.reply_private("notice.status", number=item.id, sent=sent.sent, total=sent.total,
+                      failed=sent.failed, acked=len(acked & set(members)),
+                      members=len(members), per_chat=per_chat,
+                      missing=ctx.t("list.separator").join(missing) or ctx.t("report.nobody"))
+
+
+def _acks_per_chat(ctx: Context, acks: Any) -> str:
+    counts: dict[str, int] = {}
+    for ack in acks:
+        chat = orgs.chat(ctx.session, ack.chat_id) if ack.chat_id else None
+        title = (chat.title if chat and chat.title else "") or ctx.t("notice.private_chat")
+        counts[title] = counts.get(title, 0) + 1
+    lines = [ctx.t("notice.status_chat", chat=title, count=n) for title, n in counts.items()]
+    return "\n".join(lines) or ctx.t("report.nobody")
+
+
+def list_notices(ctx: Context, _args: str) -> None:
+    """`/notice list`: the branch's notices still to be sent."""
+    branch = require_branch(ctx)
+    require(ctx, Role.SECRETARY, branch)
+    lines = []
+    for item in notices.of_branch(ctx.session, branch.id):
+        planned = notices.planned_run(ctx.session, item.id)
+        first = Occurrence(planned.planned_at, planned.fallback) if planned else None
+        lines.append(ctx.t("notice.line", number=item.id, text=_excerpt(item.text),
+                           when=_describe(ctx, _data_of(item), first)))
+    ctx.reply("notice.list", lines="\n".join(lines) or ctx.t("notice.none"))
+
+
+def cancel(ctx: Context, args: str) -> None:
+    """`/notice cancel <n>`: nothing more of it is sent."""
+    item = _own_notice(ctx, args)
+    item.state, item.cancelled_at = "cancelled", ctx.now
+    planned = notices.planned_run(ctx.session, item.id)
+    if planned is not None:
+        planned.state = "cancelled"
+    ctx.reply("notice.cancelled", number=item.id)
+
+
+def edit(ctx: Context, args: str) -> None:
+    """`/notice edit <n> text <new text>` or `/notice edit <n> time <HH:MM | date time>`."""
+    number, _, rest = args.partition(" ")
+    item = _own_notice(ctx, number)
+    what, _, value = rest.strip().partition(" ")
+    if what.lower() == "text":
+        item.text = clean_field(value, MAX_TEXT, "notice_text")
+    elif what.lower() == "time":
+        _reschedule(ctx, item, value)
+    else:
+        raise DomainError("notice_edit_usage")
+    ctx.reply("notice.edited", number=item.id)
+
+
+def _reschedule(ctx: Context, item: Notice, value: str) -> None:
+    """A new time (a rule keeps its day); the planned run is replaced."""
+    if item.rule == "now":
+        raise DomainError("notice_edit_usage")
+    if item.rule == "once":
+        moment = parse_moment(value, ctx.local_now)
+        if moment <= ctx.now:
+            raise DomainError("start_in_past")
+        item.rule_at, item.rule_time = moment, f"{moment:%H:%M}"
+    else:
+        item.rule_time = _clock_time(unicodedata.normalize("NFKC", value).strip())
+    planned = notices.planned_run(ctx.session, item.id)
+    if planned is not None:
+        planned.state = "cancelled"
+    first = _first_occurrence(ctx, _data_of(item))
+    if first is not None:
+        _plan(ctx, item, first)
+
+
+def _data_of(item: Notice) -> Data:
+    """A stored notice's rule in the shape the form uses."""
+    at = item.rule_at.isoformat() if item.rule_at else None
+    return {"rule": item.rule, "time": item.rule_time, "day": item.rule_day, "at": at}
+
+
+def _own_notice(ctx: Context, number: str) -> Notice:
+    branch = require_branch(ctx)
+    require(ctx, Role.SECRETARY, branch)
+    item = notices.get(ctx.session, int_arg([number.strip()], 0, "unknown_notice"))
+    if item is None or item.branch_id != branch.id:
+        raise DomainError("unknown_notice")
+    return item
+
+
+SUBCOMMANDS = {"list": list_notices, "cancel": cancel, "edit": edit, "status": status}
+
+FEATURE = Feature(
+    commands=[Command("notice", notice, role=Role.SECRETARY)],
+    buttons={"ntform": form_button, "ack": acknowledge},
+    dialogs={DIALOG: answer},
+    start_payloads={"nt": start_from_link},
+    timers={"notice_due": due, "notice_nudge": nudge},
+)

@@ -1,0 +1,109 @@
+"""The delivery outbox seen from the features: what to send next, and what became of it.
+
+A sender in bot/ claims rows, sends them within the platform's limits and reports each
+result at once, so a restart resends only what was not confirmed. When every row of a run
+is final, the secretary gets the summary; meanwhile the progress message is edited.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from handlers.context import Btn, Scope
+from handlers.messages import Outgoing
+from storage import notices, orgs, timers
+from storage.models import Delivery, Person
+
+MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Result:
+    """What happened to one send: sent (with the message id), retry later, or failed for good."""
+
+    delivery_id: int
+    message_id: str | None = None
+    retry_after: float | None = None
+    error: str = ""
+
+
+def claim(scope: Scope, platform: str, limit: int) -> list[tuple[int, Outgoing]]:
+    """Up to `limit` notices to send now, each with its outbox row id."""
+    return [(row.id, _message(scope, row))
+            for row in notices.claim(scope.session, platform, scope.now, limit)]
+
+
+def _message(scope: Scope, row: Delivery) -> Outgoing:
+    run = notices.run(scope.session, row.run_id)
+    assert run is not None
+    t = scope.group_t
+    keyboard = [[Btn.of("notice.button.ack", f"ack:{run.id}").render(t)]]
+    return Outgoing(row.platform, row.chat_external_id, t("notice.text", text=run.text),
+                    keyboard)
+
+
+def report(scope: Scope, result: Result) -> None:
+    """Record one send's outcome; finish the run (and tell its secretary) when all are done."""
+    row = scope.session.get(Delivery, result.delivery_id)
+    if row is None:
+        return
+    if result.message_id is not None:
+        notices.mark_sent(scope.session, row.id, result.message_id, scope.now)
+    elif result.retry_after is not None and row.attempts < MAX_ATTEMPTS:
+        notices.retry_later(scope.session, row.id,
+                            scope.now + dt.timedelta(seconds=result.retry_after), result.error)
+    else:
+        notices.mark_failed(scope.session, row.id, result.error or "gave up")
+    if notices.progress(scope.session, row.run_id).finished:
+        _finish(scope, row.run_id)
+
+
+def _finish(scope: Scope, run_id: int) -> None:
+    if not notices.finish_run(scope.session, run_id, scope.now):
+        return
+    run = notices.run(scope.session, run_id)
+    assert run is not None
+    item = notices.get(scope.session, run.notice_id)
+    assert item is not None
+    done = notices.progress(scope.session, run_id)
+    progress_edits(scope, [run_id])
+    failed = [_chat_name(scope, row) for row in notices.failed_rows(scope.session, run_id)]
+    if failed:
+        scope.tell(item.created_by, "notice.done_with_failures", number=item.id,
+                   sent=done.sent, total=done.total,
+                   failed=scope.group_t("list.separator").join(failed))
+    else:
+        scope.tell(item.created_by, "notice.done", number=item.id, sent=done.sent,
+                   total=done.total)
+
+
+def _chat_name(scope: Scope, row: Delivery) -> str:
+    chat = orgs.find_chat(scope.session, row.platform, row.chat_external_id)
+    title = chat.title if chat and chat.title else row.chat_external_id
+    return scope.group_t("notice.failed_chat", chat=title, error=row.error)
+
+
+def progress_edits(scope: Scope, run_ids: list[int]) -> None:
+    """Edit each run's progress message to "已发送 350/1400"."""
+    for run_id in dict.fromkeys(run_ids):
+        run = notices.run(scope.session, run_id)
+        if run is None:
+            continue
+        item = notices.get(scope.session, run.notice_id)
+        secretary = scope.session.get(Person, item.created_by) if item else None
+        if secretary is None:
+            continue
+        t = scope.translator_for(secretary)
+        done = notices.progress(scope.session, run_id)
+        for where in timers.posted(scope.session, f"notice_progress:{run_id}"):
+            scope.outbox.append(Outgoing(
+                where.platform, where.chat_external_id,
+                t("notice.progress", number=run.notice_id, sent=done.sent, total=done.total),
+                edit_message_id=where.message_id))
+
+
+def release_stale(scope: Scope, older_than: dt.timedelta) -> int:
+    """Rows a dead sender had claimed go back to pending."""
+    return notices.release_stale(scope.session, scope.now - older_than)
+

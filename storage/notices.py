@@ -1,0 +1,160 @@
+"""Notices, their runs, the delivery outbox and 收到 acknowledgements."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from storage.db import insert_if_absent
+from storage.models import Ack, Delivery, Notice, NoticeRun
+
+PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+
+
+@dataclass(frozen=True)
+class Progress:
+    total: int
+    sent: int
+    failed: int
+
+    @property
+    def finished(self) -> bool:
+        return self.sent + self.failed >= self.total
+
+
+def create(session: Session, **fields: object) -> Notice:
+    notice = Notice(**fields)
+    session.add(notice)
+    session.flush()
+    return notice
+
+
+def get(session: Session, notice_id: int) -> Notice | None:
+    return session.get(Notice, notice_id)
+
+
+def of_branch(session: Session, branch_id: int) -> Sequence[Notice]:
+    """A branch's notices that are still to be sent, newest first."""
+    return session.scalars(select(Notice).where(Notice.branch_id == branch_id,
+                                                Notice.state == "active")
+                           .order_by(Notice.id.desc())).all()
+
+
+def plan_run(session: Session, notice_id: int, planned_at: dt.datetime,
+             fallback: bool = False) -> NoticeRun | None:
+    """The run of a notice at `planned_at`, created once."""
+    insert_if_absent(session, NoticeRun, {"notice_id": notice_id, "planned_at": planned_at,
+                                          "state": "planned", "fallback": fallback})
+    return session.scalar(select(NoticeRun).where(NoticeRun.notice_id == notice_id,
+                                                  NoticeRun.planned_at == planned_at))
+
+
+def run(session: Session, run_id: int) -> NoticeRun | None:
+    return session.get(NoticeRun, run_id)
+
+
+def runs_of(session: Session, notice_id: int) -> Sequence[NoticeRun]:
+    return session.scalars(select(NoticeRun).where(NoticeRun.notice_id == notice_id)
+                           .order_by(NoticeRun.planned_at)).all()
+
+
+def planned_run(session: Session, notice_id: int) -> NoticeRun | None:
+    """The next run not sent yet, if any."""
+    return session.scalar(select(NoticeRun).where(NoticeRun.notice_id == notice_id,
+                                                  NoticeRun.state == "planned")
+                          .order_by(NoticeRun.planned_at).limit(1))
+
+
+def latest_sent_run(session: Session, notice_id: int) -> NoticeRun | None:
+    return session.scalar(select(NoticeRun).where(
+        NoticeRun.notice_id == notice_id, NoticeRun.state.in_(("sending", "done")))
+        .order_by(NoticeRun.planned_at.desc()).limit(1))
+
+
+def enqueue(session: Session, run_id: int, targets: list[tuple[str, str]]) -> int:
+    """One outbox row per target chat; returns how many were added."""
+    return sum(insert_if_absent(session, Delivery, {
+        "run_id": run_id, "platform": platform, "chat_external_id": chat_id, "state": PENDING})
+        for platform, chat_id in targets)
+
+
+def claim(session: Session, platform: str, now: dt.datetime, limit: int) -> list[Delivery]:
+    """Take up to `limit` pending rows for one sender.
+
+    PostgreSQL: rows another sender holds are skipped (FOR UPDATE SKIP LOCKED), so several
+    processes drain one outbox without sending anything twice. SQLite: the transaction is
+    IMMEDIATE, so claims are serialized.
+    """
+    ready = (Delivery.not_before.is_(None)) | (Delivery.not_before <= now)
+    rows = list(session.scalars(
+        select(Delivery).where(Delivery.platform == platform, Delivery.state == PENDING, ready)
+        .order_by(Delivery.id).limit(limit).with_for_update(skip_locked=True)))
+    for row in rows:
+        row.state, row.claimed_at, row.attempts = SENDING, now, row.attempts + 1
+    session.flush()
+    return rows
+
+
+def mark_sent(session: Session, delivery_id: int, message_id: str, now: dt.datetime) -> None:
+    session.execute(update(Delivery).where(Delivery.id == delivery_id, Delivery.state == SENDING)
+                    .values(state=SENT, message_id=message_id, sent_at=now, error=""))
+
+
+def mark_failed(session: Session, delivery_id: int, error: str) -> None:
+    session.execute(update(Delivery).where(Delivery.id == delivery_id, Delivery.state == SENDING)
+                    .values(state=FAILED, error=error[:200]))
+
+
+def retry_later(session: Session, delivery_id: int, not_before: dt.datetime,
+                error: str) -> None:
+    session.execute(update(Delivery).where(Delivery.id == delivery_id, Delivery.state == SENDING)
+                    .values(state=PENDING, not_before=not_before, error=error[:200]))
+
+
+def release_stale(session: Session, claimed_before: dt.datetime) -> int:
+    """Rows claimed by a sender that died: back to pending (they were not marked sent)."""
+    result = session.execute(update(Delivery).where(
+        Delivery.state == SENDING, Delivery.claimed_at < claimed_before)
+        .values(state=PENDING))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def progress(session: Session, run_id: int) -> Progress:
+    rows = {state: count for state, count in session.execute(
+        select(Delivery.state, func.count()).where(Delivery.run_id == run_id)
+        .group_by(Delivery.state))}
+    return Progress(sum(rows.values()), rows.get(SENT, 0), rows.get(FAILED, 0))
+
+
+def failed_rows(session: Session, run_id: int) -> Sequence[Delivery]:
+    return session.scalars(select(Delivery).where(Delivery.run_id == run_id,
+                                                  Delivery.state == FAILED)
+                           .order_by(Delivery.id)).all()
+
+
+def deliveries_of(session: Session, run_id: int) -> Sequence[Delivery]:
+    return session.scalars(select(Delivery).where(Delivery.run_id == run_id)
+                           .order_by(Delivery.id)).all()
+
+
+def finish_run(session: Session, run_id: int, now: dt.datetime) -> bool:
+    """Mark a run done once all its rows are final; False when it already was."""
+    result = session.execute(update(NoticeRun).where(NoticeRun.id == run_id,
+                                                     NoticeRun.state == "sending")
+                             .values(state="done", finished_at=now))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def acknowledge(session: Session, run_id: int, person_id: int, chat_id: int | None,
+                now: dt.datetime) -> bool:
+    """Record a 收到 tap; False when this person had already acknowledged."""
+    return insert_if_absent(session, Ack, {"run_id": run_id, "person_id": person_id,
+                                           "chat_id": chat_id, "at": now})
+
+
+def acks(session: Session, run_id: int) -> Sequence[Ack]:
+    return session.scalars(select(Ack).where(Ack.run_id == run_id).order_by(Ack.at)).all()
