@@ -27,7 +27,7 @@ def test_a_notice_now_reaches_every_group_once_with_progress(world: ConsoleWorld
     _second_group(world)
     shown = _notice(world, "周六上午清扫楼道，请大家参加", "本支部所有群", "立即发送")
     assert texts(shown)[0] == "通知 #1 已安排：立即发送。"
-    progress = [s for s in shown if s.text.startswith("通知 #1：已发送")][0]
+    progress = next(s for s in shown if s.text.startswith("通知 #1：已发送"))
     sent = world.drain_outbox()
     groups = [s for s in sent if s.chat_id in (world.group(GROUP), world.group("二期群"))]
     assert [s.text for s in groups] == ["【通知】周六上午清扫楼道，请大家参加"] * 2
