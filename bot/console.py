@@ -139,10 +139,10 @@ class ConsoleWorld:
         """Send the pending notices for the console, as the outbox sender does on Telegram."""
         shown: list[Shown] = []
         while batch := self.core.outbox_claim(PLATFORM, limit):
-            for delivery_id, out in batch:
-                sent = self._show(out)
+            for item in batch:
+                sent = self._show(item.message)
                 shown.append(sent)
-                result = Result(delivery_id, message_id=sent.message_id)
+                result = Result(item.delivery_id, message_id=sent.message_id)
                 shown += [self._show(o) for o in self.core.outbox_report(result)]
         return shown
 

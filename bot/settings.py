@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     claim_stale_days: float = Field(default=14, gt=0, alias="JINLIN_CLAIM_STALE_DAYS")
     escalation_hours: str = Field(default="2,6,24", alias="JINLIN_ESCALATION_HOURS")
     followup_days: float = Field(default=3, gt=0, alias="JINLIN_FOLLOWUP_DAYS")
+    notice_grace_minutes: float = Field(default=60, ge=0, alias="JINLIN_NOTICE_GRACE_MINUTES")
+    notice_nudge_hours: float = Field(default=24, gt=0, alias="JINLIN_NOTICE_NUDGE_HOURS")
 
     telegram_token: SecretStr | None = Field(default=None, alias="TELEGRAM_BOT_TOKEN")
     telegram_api_base_url: str = Field(default="https://api.telegram.org/bot",
@@ -83,7 +85,10 @@ class Settings(BaseSettings):
                      no_show_limit=self.no_show_limit, reminder_hours=hours,
                      claim_limit=self.claim_limit, claim_stale_days=self.claim_stale_days,
                      escalation_hours=(first, second, third),
-                     followup_days=self.followup_days)
+                     followup_days=self.followup_days,
+                     notice_grace_minutes=self.notice_grace_minutes,
+                     notice_nudge_hours=self.notice_nudge_hours,
+                     holidays_file=str(self.data_dir / "holidays.toml"))
 
 
 def _floats(text: str) -> tuple[float, ...]:

@@ -189,6 +189,11 @@ async def deliver(app: Application, messages: Iterable[Outgoing],
         await _guarded(query.answer(toast, show_alert=toast is not None), "callback")
 
 
+async def send_one(app: Application, out: Outgoing) -> Message | bool:
+    """Send (or edit) one message; Telegram's refusals are raised to the caller."""
+    return await _send(app, out)
+
+
 async def _send(app: Application, out: Outgoing) -> Message | bool:
     bot, chat_id = app.bot, _chat_ref(out.chat_id)
     markup = keyboard(out.buttons, bot.username)

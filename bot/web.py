@@ -24,8 +24,10 @@ from telegram.ext import Application
 from telegram.helpers import create_deep_linked_url
 
 from bot import scheduler
+from bot.outbox import OutboxSender
 from bot.qrpage import qr_routes
 from bot.settings import Settings
+from bot.singleton import SchedulerLock
 from bot.telegram import ALLOWED_UPDATES, ConfigError, build_application, deliver
 from handlers.core import Core
 from handlers.messages import Outgoing
@@ -144,11 +146,12 @@ class WebhookService:
             await app.bot.set_webhook(self.url, secret_token=self.secret,
                                       allowed_updates=ALLOWED_UPDATES)
             await app.start()
-            timers = start_timers(app, self.core)
+            background = Background(app, self.core)
+            background.start()
             try:
                 await self.server.serve()
             finally:
-                timers.shutdown(wait=False)
+                await background.stop()
                 await app.stop()
 
     def stop(self) -> None:
@@ -177,11 +180,12 @@ class PollingService:
             await app.start()
             await app.updater.start_polling(timeout=self.poll_timeout,
                                             allowed_updates=ALLOWED_UPDATES)
-            timers = start_timers(app, self.core)
+            background = Background(app, self.core)
+            background.start()
             try:
                 await self.server.serve()
             finally:
-                timers.shutdown(wait=False)
+                await background.stop()
                 await app.updater.stop()
                 await app.stop()
 
@@ -190,12 +194,39 @@ class PollingService:
         self.server.should_exit = True
 
 
-def start_timers(app: Application, core: Core) -> AsyncIOScheduler:
-    """The timer loop, delivering what timers say through this Application."""
-    async def send(messages: list[Outgoing]) -> None:
-        await deliver(app, messages, core=core)
+class Background:
+    """The timer loop and the outbox sender that run beside the Application."""
 
-    return scheduler.start(core, send, core.rules.timezone)
+    def __init__(self, app: Application, core: Core) -> None:
+        self.app, self.core = app, core
+        self.lock = SchedulerLock(core.db)
+        self.timers: AsyncIOScheduler | None = None
+        self.sender: OutboxSender | None = None
+
+    def start(self) -> None:
+        """Timers only in the process holding the lock; senders wherever it is safe."""
+        leader = self.lock.acquire()
+        if leader:
+            self.timers = scheduler.start(self.core, self._deliver, self.core.rules.timezone)
+        else:
+            log.warning("another process runs the timers for this database; "
+                        "this one only answers updates")
+        sqlite = self.core.db.is_sqlite
+        if leader or not sqlite:
+            self.sender = OutboxSender(self.app, self.core, only_process=sqlite)
+            self.sender.start()
+
+    async def _deliver(self, messages: list[Outgoing]) -> None:
+        await deliver(self.app, messages, core=self.core)
+        if self.sender is not None:
+            self.sender.wake()
+
+    async def stop(self) -> None:
+        if self.timers is not None:
+            self.timers.shutdown(wait=False)
+        if self.sender is not None:
+            await self.sender.stop()
+        self.lock.release()
 
 
 def _server_config(web_app: Starlette, settings: Settings) -> uvicorn.Config:

@@ -111,8 +111,8 @@ class Core:
         with self.db.session() as session:
             return timers.next_due(session)
 
-    def outbox_claim(self, platform: str, limit: int) -> list[tuple[int, Outgoing]]:
-        """Notices to send now on `platform`, each with its outbox row id."""
+    def outbox_claim(self, platform: str, limit: int) -> list[outbox.Claimed]:
+        """Notices to send now on `platform`, each with its outbox row and run."""
         with self.db.session() as session:
             return outbox.claim(self._scope(session), platform, limit)
 

@@ -28,9 +28,18 @@ class Result:
     error: str = ""
 
 
-def claim(scope: Scope, platform: str, limit: int) -> list[tuple[int, Outgoing]]:
-    """Up to `limit` notices to send now, each with its outbox row id."""
-    return [(row.id, _message(scope, row))
+@dataclass(frozen=True)
+class Claimed:
+    """A message a sender must send now: its outbox row and notice run."""
+
+    delivery_id: int
+    run_id: int
+    message: Outgoing
+
+
+def claim(scope: Scope, platform: str, limit: int) -> list[Claimed]:
+    """Up to `limit` notices to send now."""
+    return [Claimed(row.id, row.run_id, _message(scope, row))
             for row in notices.claim(scope.session, platform, scope.now, limit)]
 
 
