@@ -20,7 +20,7 @@ from handlers.errors import DomainError
 from handlers.i18n import L, Translator
 from handlers.moments import parse_end, parse_moment, span
 from handlers.roles import Role, require, require_branch
-from handlers.router import Command, Feature, int_arg, normalize
+from handlers.router import Command, Feature, int_arg, normalize, run_subcommand
 from handlers.text import clean_field
 from storage import activities, dialogs, orgs, timers
 from storage.models import Activity, Branch
@@ -32,10 +32,7 @@ MATCH_CUTOFF = 60
 
 def activity(ctx: Context, args: str) -> None:
     """`/activity` lists what is coming; `new`, `report`, `lift` are the secretary's."""
-    action, _, rest = args.partition(" ")
-    sub = SUBCOMMANDS.get(action.lower())
-    if sub is not None:
-        sub(ctx, rest.strip())
+    if run_subcommand(ctx, args, SUBCOMMANDS):
         return
     branch = require_branch(ctx)
     coming = activities.upcoming(ctx.session, branch.id, ctx.now)

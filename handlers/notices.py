@@ -17,7 +17,7 @@ from handlers.errors import DomainError
 from handlers.i18n import L
 from handlers.moments import parse_moment
 from handlers.roles import Role, require, require_branch, role_in
-from handlers.router import Command, Feature, int_arg
+from handlers.router import Command, Feature, int_arg, run_subcommand
 from handlers.schedules import Occurrence, Rule, next_run
 from handlers.text import clean_field
 from storage import dialogs, notices, orgs, people, timers
@@ -32,10 +32,7 @@ Data = dict[str, Any]
 
 def notice(ctx: Context, args: str) -> None:
     """`/notice` starts the form; `list`, `cancel <n>`, `edit <n> …`, `status <n>`."""
-    action, _, rest = args.partition(" ")
-    sub = SUBCOMMANDS.get(action.lower())
-    if sub is not None:
-        sub(ctx, rest.strip())
+    if run_subcommand(ctx, args, SUBCOMMANDS):
         return
     branch = require_branch(ctx)
     require(ctx, Role.SECRETARY, branch)

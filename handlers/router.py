@@ -112,3 +112,13 @@ def int_arg(args: list[str], index: int, refusal: str = "button_expired") -> int
         return int(args[index])
     except (IndexError, ValueError):
         raise DomainError(refusal) from None
+
+
+def run_subcommand(ctx: Context, args: str, table: dict[str, CommandHandler]) -> bool:
+    """`<word> <rest>`: run table[word] on rest; False when the first word names none of them."""
+    word, _, rest = args.partition(" ")
+    handler = table.get(word.lower())
+    if handler is None:
+        return False
+    handler(ctx, rest.strip())
+    return True
