@@ -40,7 +40,7 @@ def seed(database: Database, members: int) -> list[Sender]:
         chat = orgs.ensure_chat(session, PLATFORM, "group", "group", "群")
         orgs.bind_chat(session, chat, branch.id)
         for sender in senders:
-            account = people.ensure_account(session, people.SenderInfo(
+            account, _ = people.ensure_account(session, people.SenderInfo(
                 PLATFORM, sender.external_id, sender.display_name, None, "zh-CN"), now)
             profile, _ = people.save_profile(session, account.person_id, branch.id, {
                 "name": sender.display_name, "building": "1号楼", "kind": "retired",

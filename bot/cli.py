@@ -37,7 +37,7 @@ def grant(database: Database, who: str, role_code: str, *, community: str | None
     now = dt.datetime.now(dt.UTC)
     with database.session() as session:
         account = people.find_account(session, platform, external_id) or people.ensure_account(
-            session, SenderInfo(platform, external_id, "", None, None), now)
+            session, SenderInfo(platform, external_id, "", None, None), now)[0]
         scope = _scope(session, role, community, branch)
         added = people.grant(session, account.person_id, role.code, now=now, **scope)
     where = branch or community or "all communities"

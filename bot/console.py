@@ -10,7 +10,7 @@ import itertools
 from dataclasses import dataclass, field
 
 from handlers.core import Core
-from handlers.messages import Button, ChatKind, Incoming, Outgoing, Sender
+from handlers.messages import Button, ChatKind, Document, Incoming, Outgoing, Sender
 from handlers.outbox import Result
 
 PLATFORM = "console"
@@ -77,6 +77,14 @@ class ConsoleWorld:
         return self.deliver(Incoming(PLATFORM, chat_id, kind, sender, text=text,
                                      reply_to=reply_sender, mentions=mentions,
                                      chat_title=title, message_id=str(next(self._ids))))
+
+    def send_file(self, name: str, where: str, filename: str, data: bytes,
+                  caption: str = "") -> list[Shown]:
+        """`name` sends a file (with an optional caption) in `where`; returns the answers."""
+        chat_id, kind, title = self._where(name, where)
+        return self.deliver(Incoming(PLATFORM, chat_id, kind, self.user(name), text=caption,
+                                     document=Document(filename, data), chat_title=title,
+                                     message_id=str(next(self._ids))))
 
     def press(self, name: str, where: str, label: str | int) -> list[Shown]:
         """`name` presses a button (by label or number) on the newest message that has it."""

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     telegram_webhook_secret: SecretStr | None = Field(default=None,
                                                       alias="TELEGRAM_WEBHOOK_SECRET")
     telegram_max_retries: int = Field(default=3, alias="TELEGRAM_MAX_RETRIES")
+    telegram_concurrent_updates: int = Field(default=8, ge=1,
+                                             alias="TELEGRAM_CONCURRENT_UPDATES")
 
     web_host: str = Field(default="127.0.0.1", alias="JINLIN_WEB_HOST")
     web_port: int = Field(default=8080, alias="JINLIN_WEB_PORT")

@@ -331,7 +331,7 @@ def build_application(settings: Settings, core: Core) -> Application:
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_api_base_file_url)
         .rate_limiter(AIORateLimiter(max_retries=settings.telegram_max_retries))
-        .concurrent_updates(ChatOrderedProcessor())
+        .concurrent_updates(ChatOrderedProcessor(settings.telegram_concurrent_updates))
         .post_init(adapter.set_menus)
     )
     if settings.telegram_mode == "webhook":

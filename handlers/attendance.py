@@ -87,7 +87,8 @@ def _sign_in(ctx: Context, item: Activity) -> None:
         raise DomainError("already_signed_in", title=item.title,
                           time=_hhmm(ctx, found.signed_in_at))
     walk_in = _take_seat(ctx, item)
-    activities.sign_in(ctx.session, item.id, ctx.person.id, ctx.now, walk_in)
+    if not activities.sign_in(ctx.session, item.id, ctx.person.id, ctx.now, walk_in):
+        raise DomainError("already_signed_in", title=item.title, time=_hhmm(ctx, ctx.now))
     points.award(ctx.session, ctx.person.id, item.branch_id, item.points, "activity",
                  f"activity:{item.id}", ctx.now)
     ctx.reply("scan.signed_in_walk_in" if walk_in else "scan.signed_in", title=item.title,
@@ -98,11 +99,12 @@ def _sign_in(ctx: Context, item: Activity) -> None:
 
 def _take_seat(ctx: Context, item: Activity) -> bool:
     """True for a walk-in who got a free seat; refused as `full` when none is left."""
+    signup = activities.signup_of(ctx.session, item.id, ctx.person.id)
+    if signup is not None and signup.status == activities.CONFIRMED:
+        return False  # their seat is theirs: no need to queue on the activity's lock
     locked = activities.locked(ctx.session, item.id)
     assert locked is not None
     signup = activities.signup_of(ctx.session, item.id, ctx.person.id)
-    if signup is not None and signup.status == activities.CONFIRMED:
-        return False
     if activities.counts(ctx.session, item.id).confirmed >= item.capacity:
         raise DomainError("full", title=item.title)
     if signup is not None and signup.status == activities.WAITLISTED:

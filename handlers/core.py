@@ -16,29 +16,33 @@ from handlers import (
     attendance,
     basics,
     checkin,
+    help,
     identity,
+    needs,
     notices,
     outbox,
     privacy,
+    problems,
     signups,
 )
 from handlers.context import Context, Rules, Scope
 from handlers.errors import DomainError
 from handlers.i18n import Catalogs, L, normalize_lang
-from handlers.messages import Incoming, Outgoing
+from handlers.messages import ChatKind, Incoming, Outgoing
 from handlers.roles import Role
 from handlers.router import Command, Route, Router
 from handlers.schedules import WorkCalendar
 from storage import dialogs, orgs, people, timers
 from storage.db import Database
-from storage.models import Person
+from storage.models import Chat
 from storage.people import SenderInfo
 
 log = logging.getLogger(__name__)
 
 FEATURES = [basics.FEATURE, identity.FEATURE, checkin.FEATURE, activities.FEATURE,
             signups.FEATURE, attendance.FEATURE, notices.FEATURE, admin.FEATURE,
-            privacy.FEATURE]
+            privacy.FEATURE, needs.FEATURE, help.FEATURE,
+            problems.FEATURE]
 
 # Parameters whose values are codes to be shown in the reader's words.
 _CODED_PARAMS = {"role": "role.", "field": "field."}
@@ -153,18 +157,18 @@ class Core:
         """The commands a person with `role` may use, in menu order."""
         return [c for c in self.router.commands.values() if c.in_menu and c.role <= role]
 
-    def _context(self, session: object, incoming: Incoming, now: dt.datetime) -> Context:
-        from sqlalchemy.orm import Session
-
-        assert isinstance(session, Session)
+    def _context(self, session: Session, incoming: Incoming, now: dt.datetime) -> Context:
         sender = incoming.sender
-        account = people.ensure_account(session, SenderInfo(
+        account, person = people.ensure_account(session, SenderInfo(
             sender.platform, sender.external_id, sender.display_name, sender.username,
             sender.language_code), now)
-        person = session.get(Person, account.person_id)
-        assert person is not None
-        chat = orgs.ensure_chat(session, incoming.platform, incoming.chat_id,
-                                incoming.chat_kind.value, incoming.chat_title)
+        if incoming.chat_kind == ChatKind.GROUP:
+            chat = orgs.ensure_chat(session, incoming.platform, incoming.chat_id,
+                                    incoming.chat_kind.value, incoming.chat_title)
+        else:
+            # Private chats are never bound to a branch: no row is needed for them.
+            chat = Chat(platform=incoming.platform, external_id=incoming.chat_id,
+                        kind=incoming.chat_kind.value)
         return Context(session, self.catalogs, self.rules, now, self, incoming=incoming,
                        account=account, person=person, chat=chat)
 

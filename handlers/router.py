@@ -8,7 +8,7 @@ plain text first.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from handlers.context import Context, Scope
@@ -114,7 +114,7 @@ def int_arg(args: list[str], index: int, refusal: str = "button_expired") -> int
         raise DomainError(refusal) from None
 
 
-def run_subcommand(ctx: Context, args: str, table: dict[str, CommandHandler]) -> bool:
+def run_subcommand(ctx: Context, args: str, table: Mapping[str, CommandHandler]) -> bool:
     """`<word> <rest>`: run table[word] on rest; False when the first word names none of them."""
     word, _, rest = args.partition(" ")
     handler = table.get(word.lower())

@@ -134,14 +134,11 @@ def attendance(session: Session, activity_id: int, person_id: int) -> Attendance
 
 
 def sign_in(session: Session, activity_id: int, person_id: int, now: dt.datetime,
-            walk_in: bool) -> tuple[Attendance, bool]:
+            walk_in: bool) -> bool:
     """Record arrival once; False when the person had already signed in."""
-    added = insert_if_absent(session, Attendance, {
+    return insert_if_absent(session, Attendance, {
         "activity_id": activity_id, "person_id": person_id, "signed_in_at": now,
         "walk_in": walk_in})
-    row = attendance(session, activity_id, person_id)
-    assert row is not None
-    return row, added
 
 
 def sign_out(session: Session, attendance_id: int, now: dt.datetime) -> bool:

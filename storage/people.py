@@ -24,16 +24,23 @@ class SenderInfo:
     language_code: str | None
 
 
-def ensure_account(session: Session, sender: SenderInfo, now: dt.datetime) -> Account:
-    """The account for this sender, created with a new person on first contact."""
-    account = find_account(session, sender.platform, sender.external_id)
-    if account is None:
+def ensure_account(session: Session, sender: SenderInfo,
+                   now: dt.datetime) -> tuple[Account, Person]:
+    """The account and person for this sender, both created on first contact."""
+    row = session.execute(select(Account, Person).join(Person, Person.id == Account.person_id)
+                          .where(Account.platform == sender.platform,
+                                 Account.external_id == sender.external_id)).first()
+    if row is None:
         account = _create_account(session, sender, now)
+        person = session.get(Person, account.person_id)
+        assert person is not None
+    else:
+        account, person = row
     account.display_name = sender.display_name[:200]
     account.username = sender.username.lower()[:100] if sender.username else None
     account.language_code = sender.language_code
     session.flush()
-    return account
+    return account, person
 
 
 def _create_account(session: Session, sender: SenderInfo, now: dt.datetime) -> Account:

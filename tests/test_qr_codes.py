@@ -78,7 +78,7 @@ def account_of(core: Core, user: TgUser) -> int:
     with core.db.session() as session:
         return people.ensure_account(session, SenderInfo(
             "telegram", str(user.id), user.first_name, user.username, user.language_code),
-            core.clock()).person_id
+            core.clock())[0].person_id
 
 
 def seed_activity(core: Core, starts: dt.datetime, hours: float = 2) -> Seeded:

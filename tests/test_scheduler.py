@@ -19,15 +19,16 @@ async def test_the_loop_sends_each_due_reminder_once(world: ConsoleWorld, clock:
     world.press("张三", GROUP, "报名")
     clock.set(2026, 11, 27, 9, 5)  # past the 24-hour reminder
     sent: list[Outgoing] = []
+    arrived = asyncio.Event()
 
     async def send(messages: list[Outgoing]) -> None:
         sent.extend(messages)
+        arrived.set()
 
     loop = scheduler.start(world.core, send, world.core.rules.timezone, tick_seconds=1)
     try:
         async with asyncio.timeout(10):
-            while not sent:
-                await asyncio.sleep(0.1)
+            await arrived.wait()
         await asyncio.sleep(2.5)  # two more ticks: nothing is sent twice
     finally:
         loop.shutdown(wait=False)

@@ -160,7 +160,7 @@ def seed_secretary(core: Core) -> int:
     with core.db.session() as session:
         community = orgs.create_community(session, "阳光社区")
         branch = orgs.create_branch(session, community.id, "阳光花园党支部")
-        account = people.ensure_account(session, SenderInfo(
+        account, _ = people.ensure_account(session, SenderInfo(
             "telegram", str(WANG.id), WANG.first_name, WANG.username, WANG.language_code),
             core.clock())
         people.grant(session, account.person_id, "secretary", branch_id=branch.id,
