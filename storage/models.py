@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    true,
     Boolean,
     Date,
     DateTime,
@@ -91,6 +92,9 @@ class Person(Base):
     lang: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     erased_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # False when the person asked not to be named in public rankings (still counted).
+    ranked_publicly: Mapped[bool] = mapped_column(Boolean, default=True,
+                                                  server_default=true())
 
 
 class Account(Base):
@@ -445,6 +449,36 @@ class Ack(Base):
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
+class LinkCode(Base):
+    """A short one-time code that joins a second platform account to a person."""
+
+    __tablename__ = "link_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class WecomRobot(Base):
+    """A WeCom group robot (企业微信群机器人) through which a branch's notices reach a group.
+
+    The webhook key is a secret: stored, never logged or shown back in full.
+    """
+
+    __tablename__ = "wecom_robots"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    webhook_key: Mapped[str] = mapped_column(String(200))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
 __all__ = [
     "Account",
     "Ack",
@@ -459,6 +493,7 @@ __all__ = [
     "Delivery",
     "Dialog",
     "HelpRequest",
+    "LinkCode",
     "MemberProfile",
     "NeedItem",
     "NoShow",
@@ -472,4 +507,5 @@ __all__ = [
     "RoleGrant",
     "Signup",
     "Timer",
+    "WecomRobot",
 ]
