@@ -23,6 +23,14 @@ class Sender:
 
 
 @dataclass(frozen=True)
+class Document:
+    """A file sent to the bot: its name as the sender gave it, and its bytes."""
+
+    file_name: str
+    data: bytes
+
+
+@dataclass(frozen=True)
 class Incoming:
     """One update from a platform, already translated by its adapter.
 
@@ -44,6 +52,7 @@ class Incoming:
     reply_to: Sender | None = None
     mentions: tuple[str, ...] = ()
     chat_title: str | None = None
+    document: Document | None = None
 
 
 @dataclass(frozen=True)

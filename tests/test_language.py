@@ -72,4 +72,5 @@ def test_every_key_used_in_code_is_in_the_catalogs() -> None:
 _KEY_PREFIXES = {"start", "help", "menu", "lang", "list", "dialog", "activity", "moment",
                  "signup", "qr", "scan", "report", "notice", "person", "role", "kind",
                  "registered", "field", "status", "iam", "members", "checkin", "community",
-                 "branch", "bind", "grant", "revoke", "privacy", "forget", "error"}
+                 "branch", "bind", "grant", "revoke", "privacy", "forget", "error", "needs",
+                 "ask", "problem"}

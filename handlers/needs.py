@@ -1,0 +1,674 @@
+"""需求清单: the branch's service items, and members' 承诺 · 践诺 · 评诺 on them.
+
+The secretary adds items with `/newitem` (a private form) or `/importitems` and then a CSV or
+.xlsx file (handlers/needs_import.py). `/items` shows the list with who holds what.
+`/claim <name>` 认领 is a promise (承诺), optionally with a pledge: `认领 A段绿化 承诺：每周二浇水`;
+claiming an item one already holds with a new pledge replaces the pledge. `/unclaim` 放弃认领
+gives an item back. `/done` 践诺 reports the deed with a note; the secretaries get 1–5 buttons
+(or type `评诺 A段绿化 5 很好`), and each point of the rating is worth POINTS_PER_STAR points.
+A claim without 践诺 after `claim_stale_days` is reminded once, privately; after as many days
+again it returns to the list, and the member and the secretaries are told.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Callable
+from typing import Any
+
+from rapidfuzz import fuzz, process
+
+from handlers.context import Btn, Context, Keyboard, Scope
+from handlers.errors import DomainError
+from handlers.i18n import L
+from handlers.messages import Document
+from handlers.needs_import import (
+    MAX_DESCRIPTION,
+    MAX_HOLDERS,
+    MAX_NAME,
+    RECURRENCES,
+    ImportRejected,
+    import_items,
+    parse_holders,
+    parse_recurrence,
+)
+from handlers.roles import Role, require, require_branch
+from handlers.router import (
+    Command,
+    CommandHandler,
+    Feature,
+    int_arg,
+    normalize,
+    run_subcommand,
+)
+from handlers.text import clean_field
+from storage import dialogs, needs, orgs, people, points, timers
+from storage.models import Branch, Claim, NeedItem
+
+# Points for a rated 践诺: the rating (1–5) times this; fixed here, not a setting.
+POINTS_PER_STAR = 2
+FORM, IMPORT, DEED, RATING = "items_new", "items_import", "need_deed", "need_rate"
+MAX_PLEDGE, MAX_NOTE, MAX_COMMENT, MAX_SHOWN_PROBLEMS = 100, 200, 100, 20
+MATCH_CUTOFF, MAX_BUTTONS = 60, 8
+# "认领 <name> 承诺：<pledge>": the pledge marker, in either language.
+PLEDGE = re.compile(r"\s*(?:承诺|pledge)\s*[:：]?\s*", re.IGNORECASE)
+# "评诺 <name> 5 很好" / "<name> 5分 很好": the name, a lone 1–5 (a unit may follow), a comment.
+RATED = re.compile(r"^(?P<name>.+?)\s+(?P<rating>[1-5])\s*(?:分|星|stars?)?(?:\s+|$|(?<=[分星]))"
+                   r"(?P<comment>.*)$", re.IGNORECASE | re.DOTALL)
+
+Data = dict[str, Any]
+
+
+# ---------------------------------------------------------------- the list
+
+
+def items(ctx: Context, args: str) -> None:
+    """`/items` shows the list; `/items new` and `/items import` are the secretary's."""
+    if run_subcommand(ctx, args, SUBCOMMANDS):
+        return
+    branch = require_branch(ctx)
+    listed = needs.items(ctx.session, branch.id)
+    if not listed:
+        ctx.reply("needs.empty", branch=branch.name)
+        return
+    holding = _holding(ctx, branch)
+    lines = [_line(ctx, n, item, holding.get(item.id, [])) for n, item in enumerate(listed, 1)]
+    free = [i for i in listed if len(holding.get(i.id, [])) < i.holders][:MAX_BUTTONS]
+    ctx.reply("needs.list", [[Btn.of("needs.button.claim", f"needclaim:{i.id}", name=i.name)]
+                             for i in free], branch=branch.name, lines="\n".join(lines))
+
+
+def _holding(ctx: Context, branch: Branch) -> dict[int, list[Claim]]:
+    held: dict[int, list[Claim]] = {}
+    for claim in needs.open_claims(ctx.session, branch.id):
+        held.setdefault(claim.item_id, []).append(claim)
+    return held
+
+
+def _line(ctx: Context, number: int, item: NeedItem, claims: list[Claim]) -> str:
+    facts = [item.name, item.place, _recurrence(ctx, item.recurrence)]
+    names = [ctx.t("needs.holder_pledge" if c.pledge else "needs.holder",
+                   name=people.shown_name(ctx.session, c.person_id, item.branch_id),
+                   pledge=c.pledge) for c in claims]
+    held = ctx.t("list.separator").join(names) or ctx.t("needs.nobody")
+    description = ctx.t("needs.description_line", description=item.description) \
+        if item.description else ""
+    return ctx.t("needs.line", number=number, facts=" · ".join(f for f in facts if f),
+                 taken=len(claims), holders=item.holders, held=held, description=description)
+
+
+def _recurrence(ctx: Context, code: str) -> str:
+    return ctx.t(f"needs.recurrence.{code}") if code else ""
+
+
+# ---------------------------------------------------------------- adding items: the form
+
+
+def start_form(ctx: Context, _args: str) -> None:
+    """`/newitem`: the secretary's form; from a group it continues privately."""
+    branch = _secretary_branch(ctx)
+    if ctx.in_group:
+        ctx.reply("needs.continue_privately",
+                  [[Btn.of("needs.button.continue", start_payload=f"items_new_{branch.id}")]])
+        return
+    _begin_form(ctx, branch)
+
+
+def start_import(ctx: Context, _args: str) -> None:
+    """`/importitems`: a file sent with this caption is imported; else the bot waits for one."""
+    branch = _secretary_branch(ctx)
+    document = ctx.incoming.document
+    if document is not None and not ctx.in_group:
+        _import(ctx, branch, document)
+        return
+    if ctx.in_group:
+        ctx.reply("needs.continue_privately",
+                  [[Btn.of("needs.button.continue", start_payload=f"items_imp_{branch.id}")]])
+        return
+    _begin_import(ctx, branch)
+
+
+def _secretary_branch(ctx: Context) -> Branch:
+    branch = require_branch(ctx)
+    require(ctx, Role.SECRETARY, branch)
+    return branch
+
+
+def start_from_link(ctx: Context, payload: str) -> None:
+    """The deep link from a group: `items_new_<branch>` or `items_imp_<branch>`."""
+    parts = payload.split("_")
+    branch = orgs.branch(ctx.session, int_arg(parts, 2, "bad_start_payload"))
+    if branch is None or parts[1] not in {"new", "imp"}:
+        raise DomainError("bad_start_payload")
+    require(ctx, Role.SECRETARY, branch)
+    (_begin_form if parts[1] == "new" else _begin_import)(ctx, branch)
+
+
+def _begin_form(ctx: Context, branch: Branch) -> None:
+    dialogs.start(ctx.session, ctx.person.id, FORM, "name", {"branch_id": branch.id}, ctx.now)
+    ctx.reply("needs.ask_name", branch=branch.name, limit=MAX_NAME)
+
+
+def form_answer(ctx: Context, text: str) -> None:
+    """The next answer in the item form; a bad one is refused and asked again."""
+    dialog = dialogs.current(ctx.session, ctx.person.id)
+    assert dialog is not None
+    parse = PARSERS.get(dialog.step)
+    if parse is None:
+        raise DomainError("pick_an_option")
+    _advance(ctx, parse(ctx, text, dialog.data))
+
+
+def _advance(ctx: Context, values: Data) -> None:
+    dialog = dialogs.current(ctx.session, ctx.person.id)
+    assert dialog is not None
+    next_step = STEPS[STEPS.index(dialog.step) + 1]
+    dialogs.advance(ctx.session, dialog, next_step, ctx.now, **values)
+    ASK[next_step](ctx, dialog.data)
+
+
+def _name(ctx: Context, text: str, data: Data) -> Data:
+    name = clean_field(text, MAX_NAME, "item_name")
+    taken = {normalize(n) for n in needs.names(ctx.session, data["branch_id"])}
+    if normalize(name) in taken:
+        raise DomainError("item_exists", name=name)
+    return {"name": name}
+
+
+def _place(ctx: Context, text: str, _data: Data) -> Data:
+    return {"place": clean_field(text, ctx.rules.max_field_length, "place")}
+
+
+def _description(ctx: Context, text: str, _data: Data) -> Data:
+    return {"description": clean_field(text, MAX_DESCRIPTION, "description")}
+
+
+def _holders(ctx: Context, text: str, _data: Data) -> Data:
+    holders = parse_holders(text)
+    if holders is None:
+        raise DomainError("bad_number", field="holders", low=1, high=MAX_HOLDERS)
+    return {"holders": holders}
+
+
+def _typed_recurrence(ctx: Context, text: str, _data: Data) -> Data:
+    recurrence = parse_recurrence(text)
+    if recurrence is None:
+        raise DomainError("pick_an_option")
+    return {"recurrence": recurrence}
+
+
+def _ask_confirm(ctx: Context, data: Data) -> None:
+    ctx.reply("needs.confirm", [[Btn.of("needs.button.add", "itemform:add"),
+                                 Btn.of("needs.button.discard", "itemform:discard")]],
+              card=_preview(ctx, data))
+
+
+def _preview(ctx: Context, data: Data) -> str:
+    return ctx.t("needs.preview", name=data["name"], place=data["place"],
+                 description=data.get("description") or ctx.t("needs.none"),
+                 holders=data["holders"],
+                 recurrence=_recurrence(ctx, data["recurrence"]) or ctx.t("needs.none"))
+
+
+STEPS = ["name", "place", "description", "holders", "recurrence", "confirm"]
+PARSERS: dict[str, Callable[[Context, str, Data], Data]] = {
+    "name": _name, "place": _place, "description": _description, "holders": _holders,
+    "recurrence": _typed_recurrence}
+ASK: dict[str, Callable[[Context, Data], None]] = {
+    "place": lambda c, _d: c.reply("needs.ask_place"),
+    "description": lambda c, _d: c.reply(
+        "needs.ask_description", [[Btn.of("needs.button.none", "itemform:desc")]]),
+    "holders": lambda c, _d: c.reply("needs.ask_holders", limit=MAX_HOLDERS),
+    "recurrence": lambda c, _d: c.reply("needs.ask_recurrence", [[
+        Btn.of(f"needs.recurrence_choice.{code}", f"itemform:rec:{code}")
+        for code in RECURRENCES]]),
+    "confirm": _ask_confirm,
+}
+
+
+def form_button(ctx: Context, args: list[str]) -> None:
+    """Buttons of the form: no description, a recurrence, add, discard."""
+    dialog = dialogs.current(ctx.session, ctx.person.id)
+    choice, value = [*args, "", ""][:2]
+    if dialog is None or dialog.name != FORM:
+        raise DomainError("button_expired")
+    if choice == "desc" and dialog.step == "description":
+        _advance(ctx, {"description": ""})
+    elif choice == "rec" and dialog.step == "recurrence" and value in RECURRENCES:
+        _advance(ctx, {"recurrence": "" if value == "none" else value})
+    elif choice == "add" and dialog.step == "confirm":
+        _add(ctx, dialog.data)
+    elif choice == "discard":
+        dialogs.finish(ctx.session, ctx.person.id)
+        ctx.edit("needs.discarded")
+    else:
+        raise DomainError("button_expired")
+
+
+def _add(ctx: Context, data: Data) -> None:
+    branch = orgs.branch(ctx.session, data["branch_id"])
+    assert branch is not None
+    require(ctx, Role.SECRETARY, branch)
+    _name(ctx, data["name"], data)  # someone may have added the same name meanwhile
+    needs.create_item(ctx.session, branch_id=branch.id, name=data["name"], place=data["place"],
+                      description=data.get("description", ""), holders=data["holders"],
+                      recurrence=data["recurrence"], created_by=ctx.person.id,
+                      created_at=ctx.now)
+    dialogs.finish(ctx.session, ctx.person.id)
+    ctx.edit("needs.item_added", name=data["name"], branch=branch.name)
+
+
+# ---------------------------------------------------------------- adding items: a file
+
+
+def _begin_import(ctx: Context, branch: Branch) -> None:
+    dialogs.start(ctx.session, ctx.person.id, IMPORT, "file", {"branch_id": branch.id}, ctx.now)
+    ctx.reply("needs.send_file", branch=branch.name)
+
+
+def import_answer(ctx: Context, _text: str) -> None:
+    """Inside the import dialog: the file, else a reminder to send one."""
+    dialog = dialogs.current(ctx.session, ctx.person.id)
+    assert dialog is not None
+    branch = orgs.branch(ctx.session, dialog.data["branch_id"])
+    document = ctx.incoming.document
+    if branch is None or document is None:
+        raise DomainError("import_needs_file")
+    require(ctx, Role.SECRETARY, branch)
+    _import(ctx, branch, document)
+
+
+def _import(ctx: Context, branch: Branch, document: Document) -> None:
+    try:
+        added = import_items(ctx, branch, document.file_name, document.data, ctx.person.id)
+    except ImportRejected as rejected:
+        # Nothing was written: the rows are all checked before the first is stored.
+        shown = [ctx.t("needs.problem_line", line=p.line, problem=p.shown())
+                 for p in rejected.problems[:MAX_SHOWN_PROBLEMS]]
+        hidden = len(rejected.problems) - len(shown)
+        ctx.reply("needs.import_rejected", file=document.file_name, problems="\n".join(shown),
+                  more=L.of("needs.more_problems", count=hidden) if hidden else "")
+        return
+    dialogs.finish(ctx.session, ctx.person.id)
+    ctx.reply("needs.imported", count=len(added), branch=branch.name,
+              names=ctx.t("list.separator").join(i.name for i in added))
+
+
+# ---------------------------------------------------------------- 认领
+
+
+def claim(ctx: Context, args: str) -> None:
+    """`认领 <name> [承诺：<pledge>]`: the item picked by name (asked when unclear)."""
+    branch = require_branch(ctx)
+    require(ctx, Role.MEMBER, branch)
+    wanted, pledge = ([*PLEDGE.split(args, maxsplit=1), ""])[:2]
+    pledge = clean_field(pledge, MAX_PLEDGE, "pledge") if pledge.strip() else ""
+    listed = list(needs.items(ctx.session, branch.id))
+    if not listed:
+        raise DomainError("no_items")
+    if not wanted.strip():
+        holding = _holding(ctx, branch)
+        listed = [i for i in listed if len(holding.get(i.id, [])) < i.holders]
+        if not listed:
+            raise DomainError("no_free_items")
+    chosen = _pick(ctx, wanted, {i.id: i.name for i in listed}, "needclaim")
+    if chosen is not None:
+        _claim(ctx, chosen, pledge)
+
+
+def claim_button(ctx: Context, args: list[str]) -> None:
+    """认领 from the list's buttons (no pledge: add one by typing it)."""
+    _claim(ctx, int_arg(args, 0), "")
+
+
+def _pick(ctx: Context, wanted: str, options: dict[int, str], action: str) -> int | None:
+    """The id whose name `wanted` means; None after asking which one with buttons."""
+    found = best_matches(wanted, options)
+    if not found:
+        raise DomainError("unknown_item", name=wanted[:30])
+    if len(found) == 1:
+        return found[0]
+    ctx.reply("needs.which", [[Btn.of("needs.button.pick", f"{action}:{i}", name=options[i])]
+                              for i in found[:MAX_BUTTONS]])
+    return None
+
+
+def best_matches(wanted: str, options: dict[int, str]) -> list[int]:
+    """Ids that fit `wanted` best: the exact name, else the best fuzzy scores (ties kept)."""
+    folded = normalize(wanted)
+    if not folded:
+        return list(options)
+    names = {key: normalize(name) for key, name in options.items()}
+    exact = [key for key, name in names.items() if name == folded]
+    if exact:
+        return exact
+    scored = process.extract(folded, names, scorer=fuzz.partial_ratio,
+                             score_cutoff=MATCH_CUTOFF, limit=None)
+    return [key for _, score, key in scored if score == scored[0][1]] if scored else []
+
+
+def _claim(ctx: Context, item_id: int, pledge: str) -> None:
+    found = needs.item(ctx.session, item_id)
+    if found is None or found.archived_at is not None:
+        raise DomainError("button_expired")
+    require(ctx, Role.MEMBER, orgs.branch(ctx.session, found.branch_id))
+    # Lock order: the member, then the item. The member's lock keeps two of their claims on
+    # different items from both passing the per-member limit; the item's, the holder count.
+    needs.lock_person(ctx.session, ctx.person.id)
+    item = needs.locked_item(ctx.session, item_id)
+    assert item is not None
+    mine = needs.open_claim(ctx.session, item.id, ctx.person.id)
+    if mine is not None:
+        if not pledge:
+            raise DomainError("already_claimed", name=item.name)
+        mine.pledge = pledge
+        _answer(ctx, "needs.pledge_updated", name=item.name, pledge=pledge)
+        return
+    if needs.open_count_of_person(ctx.session, ctx.person.id) >= ctx.rules.claim_limit:
+        raise DomainError("claim_limit", limit=ctx.rules.claim_limit)
+    if needs.open_count_of_item(ctx.session, item.id) >= item.holders:
+        raise DomainError("item_full", name=item.name, holders=item.holders)
+    made = needs.add_claim(ctx.session, item, ctx.person.id, pledge, ctx.now)
+    _set_timers(ctx, made)
+    _answer(ctx, "needs.claimed_pledge" if pledge else "needs.claimed", name=item.name,
+            pledge=pledge, days=f"{ctx.rules.claim_stale_days:g}")
+
+
+def _set_timers(scope: Scope, made: Claim) -> None:
+    stale = dt.timedelta(days=scope.rules.claim_stale_days)
+    timers.schedule(scope.session, "claim_reminder", str(made.id), made.claimed_at + stale)
+    timers.schedule(scope.session, "claim_expire", str(made.id), made.claimed_at + 2 * stale)
+
+
+def _answer(ctx: Context, key: str, **params: object) -> None:
+    """A button press gets a pop-up; a typed command a reply."""
+    if ctx.incoming.button_data is not None:
+        ctx.toast(key, **params)
+    else:
+        ctx.reply(key, **params)
+
+
+# ---------------------------------------------------------------- 放弃认领
+
+
+def unclaim(ctx: Context, args: str) -> None:
+    """`放弃认领 [name]`: give back one of one's open claims."""
+    branch = require_branch(ctx)
+    mine = _my_claims(ctx, branch)
+    chosen = _pick(ctx, args, _claim_names(ctx, mine), "needgive")
+    if chosen is not None:
+        _give_back(ctx, chosen)
+
+
+def give_back_button(ctx: Context, args: list[str]) -> None:
+    _give_back(ctx, int_arg(args, 0))
+
+
+def _give_back(ctx: Context, claim_id: int) -> None:
+    held = _own_claim(ctx, claim_id)
+    if not needs.move(ctx.session, held.id, needs.OPEN, needs.RELEASED, closed_at=ctx.now):
+        raise DomainError("claim_not_open")
+    _answer(ctx, "needs.released", name=_item_name(ctx, held))
+
+
+def _my_claims(ctx: Context, branch: Branch) -> list[Claim]:
+    mine = list(needs.claims_of(ctx.session, ctx.person.id, branch.id))
+    if not mine:
+        raise DomainError("nothing_claimed")
+    return mine
+
+
+def _claim_names(ctx: Context, claims: list[Claim]) -> dict[int, str]:
+    return {c.id: _item_name(ctx, c) for c in claims}
+
+
+def _item_name(ctx: Scope, held: Claim) -> str:
+    found = needs.item(ctx.session, held.item_id)
+    assert found is not None
+    return found.name
+
+
+def _own_claim(ctx: Context, claim_id: int) -> Claim:
+    held = needs.claim(ctx.session, claim_id)
+    if held is None:
+        raise DomainError("button_expired")
+    if held.person_id != ctx.person.id:
+        raise DomainError("not_your_claim")
+    if held.status != needs.OPEN:
+        raise DomainError("claim_not_open")
+    return held
+
+
+# ---------------------------------------------------------------- 践诺
+
+
+def done(ctx: Context, args: str) -> None:
+    """`践诺 [name] <note>`: with one open claim the whole text is the note."""
+    branch = require_branch(ctx)
+    mine = _my_claims(ctx, branch)
+    names = _claim_names(ctx, mine)
+    chosen, note = _claim_and_note(mine, names, args)
+    if chosen is None:
+        ctx.reply("needs.which", [[Btn.of("needs.button.pick", f"needdeed:{c.id}",
+                                          name=names[c.id])] for c in mine[:MAX_BUTTONS]])
+        return
+    if not note:
+        _ask_note(ctx, chosen)
+        return
+    _fulfil(ctx, chosen, clean_field(note, MAX_NOTE, "deed_note"))
+
+
+def _claim_and_note(mine: list[Claim], names: dict[int, str],
+                    args: str) -> tuple[Claim | None, str]:
+    """Which claim the text is about and the note; (None, "") when that is unclear."""
+    text = args.strip()
+    for held in mine:  # the full item name first, exactly as listed
+        if normalize(text).startswith(normalize(names[held.id])):
+            return held, text[len(names[held.id]):].strip(" :：，,")
+    first, _, rest = text.partition(" ")
+    found = best_matches(first, names) if len(mine) > 1 and first else []
+    if len(found) == 1:
+        return next(c for c in mine if c.id == found[0]), rest.strip()
+    return (mine[0], text) if len(mine) == 1 else (None, "")
+
+
+def deed_button(ctx: Context, args: list[str]) -> None:
+    """践诺 from a reminder or the which-one question: the note is asked privately."""
+    _ask_note(ctx, _own_claim(ctx, int_arg(args, 0)))
+
+
+def _ask_note(ctx: Context, held: Claim) -> None:
+    dialogs.start(ctx.session, ctx.person.id, DEED, "note", {"claim_id": held.id}, ctx.now)
+    name = _item_name(ctx, held)
+    if ctx.in_group:
+        ctx.tell(ctx.person.id, "needs.ask_note", name=name)
+        _answer(ctx, "needs.asked_privately")
+    else:
+        ctx.reply("needs.ask_note", name=name)
+
+
+def deed_answer(ctx: Context, text: str) -> None:
+    """The note of a 践诺 asked privately."""
+    dialog = dialogs.current(ctx.session, ctx.person.id)
+    assert dialog is not None
+    held = _own_claim(ctx, dialog.data["claim_id"])
+    note = clean_field(text, MAX_NOTE, "deed_note")
+    dialogs.finish(ctx.session, ctx.person.id)
+    _fulfil(ctx, held, note)
+
+
+def _fulfil(ctx: Context, held: Claim, note: str) -> None:
+    if not needs.move(ctx.session, held.id, needs.OPEN, needs.DONE, done_at=ctx.now,
+                      done_note=note):
+        raise DomainError("claim_not_open")
+    name = _item_name(ctx, held)
+    _answer(ctx, "needs.fulfilled", name=name)
+    member = people.shown_name(ctx.session, held.person_id, held.branch_id)
+    for secretary in people.holders(ctx.session, "secretary", branch_id=held.branch_id):
+        ctx.tell(secretary, "needs.deed_notice", _stars(held.id), member=member, name=name,
+                 note=note, pledge=held.pledge or ctx.t("needs.none"))
+
+
+def _stars(claim_id: int) -> Keyboard:
+    return [[Btn.of("needs.button.stars", f"needrate:{claim_id}:{n}", n=n) for n in range(1, 6)]]
+
+
+# ---------------------------------------------------------------- 评诺
+
+
+def rate(ctx: Context, args: str) -> None:
+    """`评诺 <name> <1–5> [comment]`, or just the name to get the 1–5 buttons."""
+    branch = require_branch(ctx)
+    require(ctx, Role.SECRETARY, branch)
+    waiting = list(needs.claims_with(ctx.session, branch.id, needs.DONE))
+    if not waiting:
+        raise DomainError("nothing_to_rate")
+    wanted, rating, comment = _split_rating(args)
+    labels = {c.id: _rated_label(ctx, c) for c in waiting}
+    found = best_matches(wanted, {c.id: _item_name(ctx, c) for c in waiting})
+    if not found:
+        raise DomainError("unknown_item", name=wanted[:30])
+    if len(found) > 1:
+        ctx.reply("needs.which", [[Btn.of("needs.button.pick",
+                                          f"needrate:{i}:{rating or 0}", name=labels[i])]
+                                  for i in found[:MAX_BUTTONS]])
+        return
+    if rating is None:
+        ctx.reply("needs.ask_rating", _stars(found[0]), name=labels[found[0]])
+        return
+    _rate(ctx, found[0], rating, clean_field(comment, MAX_COMMENT, "comment") if comment else "")
+
+
+def _split_rating(args: str) -> tuple[str, int | None, str]:
+    """Name, rating and comment from `A段绿化 5 很好`; no rating when none is given."""
+    matched = RATED.match(unicodedata.normalize("NFKC", args).strip())
+    if matched is None:
+        return args.strip(), None, ""
+    return matched["name"], int(matched["rating"]), matched["comment"].strip()
+
+
+def _rated_label(ctx: Context, held: Claim) -> str:
+    return ctx.t("needs.claim_label", name=_item_name(ctx, held),
+                 member=people.shown_name(ctx.session, held.person_id, held.branch_id))
+
+
+def rating_button(ctx: Context, args: list[str]) -> None:
+    """A 1–5 button (0: show them): the rating is kept, then an optional comment is asked."""
+    held = _claim_to_rate(ctx, int_arg(args, 0))
+    rating = int_arg(args, 1)
+    if rating == 0:
+        ctx.edit("needs.ask_rating", _stars(held.id), name=_rated_label(ctx, held))
+        return
+    if not 1 <= rating <= 5:
+        raise DomainError("button_expired")
+    dialogs.start(ctx.session, ctx.person.id, RATING, "comment",
+                  {"claim_id": held.id, "rating": rating}, ctx.now)
+    if ctx.in_group:
+        ctx.tell(ctx.person.id, "needs.ask_comment",
+                 [[Btn.of("needs.button.no_comment", f"needskip:{held.id}")]], rating=rating)
+        _answer(ctx, "needs.asked_privately")
+        return
+    ctx.edit("needs.ask_comment", [[Btn.of("needs.button.no_comment", f"needskip:{held.id}")]],
+             rating=rating)
+
+
+def _claim_to_rate(ctx: Context, claim_id: int) -> Claim:
+    held = needs.claim(ctx.session, claim_id)
+    if held is None:
+        raise DomainError("button_expired")
+    require(ctx, Role.SECRETARY, orgs.branch(ctx.session, held.branch_id))
+    if held.status == needs.RATED:
+        raise DomainError("already_rated", name=_item_name(ctx, held), rating=held.rating)
+    if held.status != needs.DONE:
+        raise DomainError("button_expired")
+    return held
+
+
+def comment_answer(ctx: Context, text: str) -> None:
+    """The optional comment after a 1–5 button."""
+    data = _rating_dialog(ctx)
+    _rate(ctx, data["claim_id"], data["rating"], clean_field(text, MAX_COMMENT, "comment"))
+
+
+def skip_comment_button(ctx: Context, args: list[str]) -> None:
+    data = _rating_dialog(ctx)
+    if data["claim_id"] != int_arg(args, 0):
+        raise DomainError("button_expired")
+    _rate(ctx, data["claim_id"], data["rating"], "")
+
+
+def _rating_dialog(ctx: Context) -> Data:
+    dialog = dialogs.current(ctx.session, ctx.person.id)
+    if dialog is None or dialog.name != RATING:
+        raise DomainError("button_expired")
+    dialogs.finish(ctx.session, ctx.person.id)
+    return dialog.data
+
+
+def _rate(ctx: Context, claim_id: int, rating: int, comment: str) -> None:
+    held = _claim_to_rate(ctx, claim_id)
+    if not needs.move(ctx.session, held.id, needs.DONE, needs.RATED, rating=rating,
+                      rating_comment=comment, rated_by=ctx.person.id, rated_at=ctx.now,
+                      closed_at=ctx.now):
+        raise DomainError("already_rated", name=_item_name(ctx, held), rating=rating)
+    earned = rating * POINTS_PER_STAR
+    points.award(ctx.session, held.person_id, held.branch_id, earned, "claim",
+                 f"claim:{held.id}", ctx.now)
+    name, member = _item_name(ctx, held), people.shown_name(ctx.session, held.person_id,
+                                                            held.branch_id)
+    if ctx.incoming.button_data is not None:
+        ctx.edit("needs.rated", member=member, name=name, rating=rating, points=earned)
+    else:
+        ctx.reply("needs.rated", member=member, name=name, rating=rating, points=earned)
+    ctx.tell(held.person_id, "needs.rated_told", name=name, rating=rating, points=earned,
+             comment=L.of("needs.comment_line", comment=comment) if comment else "")
+
+
+# ---------------------------------------------------------------- timers
+
+
+def remind_stale(scope: Scope, ref: str) -> None:
+    """A claim silent for `claim_stale_days`: one private reminder."""
+    held = needs.claim(scope.session, int(ref))
+    if held is None or held.status != needs.OPEN:
+        return
+    held.reminded_at = scope.now
+    scope.tell(held.person_id, "needs.stale_reminder",
+               [[Btn.of("needs.button.deed", f"needdeed:{held.id}"),
+                 Btn.of("needs.button.give_back", f"needgive:{held.id}")]],
+               name=_item_name(scope, held), days=f"{scope.rules.claim_stale_days:g}")
+
+
+def expire_stale(scope: Scope, ref: str) -> None:
+    """Still silent after as long again: the item returns to the list; the secretaries hear."""
+    held = needs.claim(scope.session, int(ref))
+    if held is None or not needs.move(scope.session, held.id, needs.OPEN, needs.EXPIRED,
+                                      closed_at=scope.now):
+        return
+    name = _item_name(scope, held)
+    scope.tell(held.person_id, "needs.expired_told", name=name)
+    member = people.shown_name(scope.session, held.person_id, held.branch_id)
+    for secretary in people.holders(scope.session, "secretary", branch_id=held.branch_id):
+        scope.tell(secretary, "needs.expired_notice", member=member, name=name,
+                   days=f"{2 * scope.rules.claim_stale_days:g}")
+
+
+SUBCOMMANDS: dict[str, CommandHandler] = {"new": start_form, "import": start_import}
+
+FEATURE = Feature(
+    commands=[Command("items", items), Command("claim", claim, role=Role.MEMBER),
+              Command("unclaim", unclaim, role=Role.MEMBER),
+              Command("done", done, role=Role.MEMBER),
+              Command("rate", rate, role=Role.SECRETARY),
+              Command("newitem", start_form, role=Role.SECRETARY),
+              Command("importitems", start_import, role=Role.SECRETARY)],
+    buttons={"itemform": form_button, "needclaim": claim_button, "needgive": give_back_button,
+             "needdeed": deed_button, "needrate": rating_button,
+             "needskip": skip_comment_button},
+    dialogs={FORM: form_answer, IMPORT: import_answer, DEED: deed_answer,
+             RATING: comment_answer},
+    start_payloads={"items": start_from_link},
+    timers={"claim_reminder": remind_stale, "claim_expire": expire_stale},
+)
