@@ -1,0 +1,465 @@
+"""求助: a neighbour asks for help; the first member to tap 我来帮忙 takes it.
+
+`/ask <text>` guesses a category from keywords (locales/help_categories.toml) and continues in
+a private chat: the category is confirmed with buttons, then the building and the contact
+details (phone, door number) are asked. A phone or door number written in the request itself
+is moved into the private contact details. Every group of the branch gets an anonymised card
+(building, category, text) with a 我来帮忙 button, edited in place as the request moves on.
+
+Only the member who takes it gets the contact details, privately; the requester is told who
+is coming. The helper reports it done (button or `/helped`); the requester confirms with a
+rating, which gives the helper points, or says it is not done, which opens it again. Nobody
+taking it escalates: building leaders, then the secretary, then the community admins.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from handlers.context import Btn, Context, Keyboard, Scope
+from handlers.errors import DomainError
+from handlers.i18n import LANGUAGES, L
+from handlers.roles import Role, require, require_branch
+from handlers.router import Command, Feature, TimerHandler, int_arg, normalize
+from handlers.text import clean_field
+from storage import dialogs, orgs, people, points, timers
+from storage import help as requests
+from storage.models import Branch, Dialog, HelpRequest
+
+DIALOG = "ask"
+CATEGORIES = ("buy", "errand", "escort", "repair", "care", "other")
+# Points for a confirmed help: this base plus the requester's rating (1–5), so 6 to 10.
+HELP_POINTS_BASE = 5
+MAX_CONTACT = 200
+MAX_CHOICES = 8
+
+# ---------------------------------------------------------------- private details in text
+
+# Mobile numbers (with or without +86 and separators), landlines, other long digit runs;
+# a label such as "电话：" in front goes with the number.
+_PHONE = re.compile(
+    r"(?:(?:联系电话|电话号码|电话|手机号码|手机号|手机|联系方式|tel|phone|mobile)\s*[:：]?\s*)?"
+    r"(?<!\d)(?:\+?86[-\s]?)?(?:1[3-9]\d[-\s]?\d{4}[-\s]?\d{4}|0\d{2,3}-?\d{7,8}|\d{7,12})"
+    r"(?!\d)", re.IGNORECASE)
+# Door numbers: "3号楼502", "3栋2单元502室", "502室", "3-2-502", "Room 502".
+_DOOR = re.compile(
+    r"(?:(?:门牌号|门牌|房号|房间号|住址|地址|家住|住在|家在|住)\s*[:：]?\s*)?"
+    r"(?:(?<!\d)(?P<building>\d+\s*(?:号楼|栋|幢|座))\s*(?:\d+\s*(?:单元|门)\s*)?"
+    r"(?:\d+\s*(?:楼|层)\s*)?\d{2,4}\s*(?:室|号|房)?"
+    r"|(?<!\d)\d{2,4}\s*(?:室|房间|房)"
+    r"|(?<!\d)\d{1,2}-(?:\d{1,2}-)?\d{3,4}(?!\d)"
+    r"|\b(?:room|flat|apt\.?|apartment)\s*#?\s*\d+[a-z]?\b)", re.IGNORECASE)
+_LEFTOVER = re.compile(r"[\s,;:，；：、。.]*([,;，；、。])[\s,;:，；：、。.]*")
+_EDGES = re.compile(r"^[\s,;:.，；：、。]+|[\s,;:.，；：、。]+$")
+
+
+@dataclass(frozen=True)
+class Found:
+    """A request's text split into what may be public and what must stay private."""
+
+    text: str
+    contact: str
+    building: str
+
+
+def split_private(text: str) -> Found:
+    """Move phone and door numbers out of `text`; a door number also gives the building."""
+    contact: list[str] = []
+    building = ""
+    for pattern in (_PHONE, _DOOR):
+        for match in pattern.finditer(text):
+            contact.append(_EDGES.sub("", match.group(0)))
+            if pattern is _DOOR and match.group("building") and not building:
+                building = re.sub(r"\s+", "", match.group("building"))
+        text = pattern.sub(" ", text)
+    public = _EDGES.sub("", _LEFTOVER.sub(r"\1", text))
+    return Found(re.sub(r"\s{2,}", " ", public), join_contact(*contact), building)
+
+
+def join_contact(*parts: str) -> str:
+    return " / ".join(p for p in parts if p)
+
+
+# ---------------------------------------------------------------- categories
+
+
+@cache
+def _keywords(path: Path) -> dict[str, tuple[str, ...]]:
+    with path.open("rb") as fh:
+        listed = tomllib.load(fh)
+    return {code: tuple(normalize(w) for w in words) for code, words in listed.items()}
+
+
+def guess_category(scope: Scope, text: str) -> str:
+    """The category with most keyword hits (the first listed on a tie), else "other"."""
+    words = _keywords(scope.catalogs.locales_dir / "help_categories.toml")
+    folded = normalize(text)
+    hits = {code: sum(w in folded for w in words.get(code, ())) for code in CATEGORIES}
+    best = max(CATEGORIES, key=lambda code: hits[code])
+    return best if hits[best] else "other"
+
+
+def _category(code: str) -> L:
+    return L(f"ask.category.{code}")
+
+
+# ---------------------------------------------------------------- asking
+
+
+def ask(ctx: Context, args: str) -> None:
+    """`/ask <text>`: start a request (continued privately); `/ask cancel [n]` withdraws one."""
+    words = args.split()
+    if words and _is_cancel_word(ctx, words[0]) and len(words) <= 2 and (
+            len(words) == 1 or words[1].lstrip("#").isdigit()):
+        cancel_command(ctx, words[1:])
+        return
+    branch = require_branch(ctx)
+    if not args.strip():
+        raise DomainError("help_usage")
+    raw = clean_field(args, ctx.rules.max_text_length, "request")
+    found = split_private(raw)
+    text = clean_field(found.text, ctx.rules.max_text_length, "request")
+    data = {"branch_id": branch.id, "text": text, "contact": found.contact,
+            "building": found.building or _known_building(ctx, branch),
+            "category": guess_category(ctx, text)}
+    dialogs.start(ctx.session, ctx.person.id, DIALOG, "category", data, ctx.now)
+    if ctx.in_group:
+        key = "ask.continue_privately_hidden" if found.contact else "ask.continue_privately"
+        ctx.reply(key, [[Btn.of("ask.button.continue", start_payload=f"ask_{ctx.person.id}")]])
+        return
+    _ask_category(ctx, data)
+
+
+def _is_cancel_word(ctx: Context, word: str) -> bool:
+    aliases = {a.strip().casefold() for lang in LANGUAGES
+               for a in ctx.catalogs.get(lang)("ask.aliases.cancel").split(",")}
+    return normalize(word) in aliases
+
+
+def _known_building(ctx: Context, branch: Branch) -> str:
+    """The building from the requester's registration, without any door number."""
+    profile = people.profile(ctx.session, ctx.person.id, branch.id)
+    return split_private(profile.building).text if profile else ""
+
+
+def continue_from_link(ctx: Context, payload: str) -> None:
+    """The deep link from a group: carry on with the request in private."""
+    owner = int_arg(payload.split("_"), 1, "bad_start_payload")
+    if owner != ctx.person.id:
+        raise DomainError("not_your_button")
+    dialog = dialogs.current(ctx.session, ctx.person.id)
+    if dialog is None or dialog.name != DIALOG:
+        raise DomainError("help_gone")
+    _ask_again(ctx, dialog)
+
+
+def _ask_again(ctx: Context, dialog: Dialog) -> None:
+    if dialog.step == "category":
+        _ask_category(ctx, dialog.data)
+    elif dialog.step == "building":
+        ctx.reply("ask.ask_building")
+    else:
+        _ask_contact(ctx, dialog.data)
+
+
+def _ask_category(ctx: Context, data: dict[str, object]) -> None:
+    guess = str(data["category"])
+    others = [Btn.of(f"ask.category.{c}", f"ask:cat:{c}") for c in CATEGORIES if c != guess]
+    keyboard = [[Btn.of("ask.button.right_category", f"ask:cat:{guess}",
+                        category=_category(guess))], others[:3], others[3:]]
+    hidden = L.of("ask.hidden_note", contact=data["contact"]) if data["contact"] else ""
+    ctx.reply("ask.confirm_category", keyboard, text=data["text"], category=_category(guess),
+              hidden=hidden)
+
+
+def _ask_contact(ctx: Context, data: dict[str, object]) -> None:
+    if data["contact"]:
+        ctx.reply("ask.ask_contact_more", [[Btn.of("ask.button.no_more", "ask:nomore")]],
+                  contact=data["contact"])
+    else:
+        ctx.reply("ask.ask_contact")
+
+
+def answer(ctx: Context, text: str) -> None:
+    """A typed answer in the request dialog: a category name, the building, the contact."""
+    dialog = _dialog_at(ctx, None)
+    if dialog.step == "category":
+        _take_category(ctx, dialog, _category_named(ctx, text))
+    elif dialog.step == "building":
+        found = split_private(text)
+        building = found.building or clean_field(found.text, ctx.rules.max_field_length,
+                                                 "building")
+        contact = join_contact(dialog.data["contact"], found.contact)
+        dialogs.advance(ctx.session, dialog, "contact", ctx.now, building=building,
+                        contact=contact)
+        _ask_contact(ctx, dialog.data)
+    else:
+        typed = clean_field(text, MAX_CONTACT, "contact")
+        contact = join_contact(dialog.data["contact"], typed)
+        if len(contact) > MAX_CONTACT:
+            raise DomainError("text_too_long", field="contact", limit=MAX_CONTACT,
+                              length=len(contact))
+        dialogs.advance(ctx.session, dialog, "contact", ctx.now, contact=contact)
+        _publish(ctx, dialog.data)
+
+
+def _category_named(ctx: Context, text: str) -> str:
+    typed = normalize(text)
+    for code in CATEGORIES:
+        if typed in {normalize(ctx.catalogs.get(lang)(f"ask.category.{code}"))
+                     for lang in LANGUAGES}:
+            return code
+    raise DomainError("pick_an_option")
+
+
+def _dialog_at(ctx: Context, step: str | None) -> Dialog:
+    dialog = dialogs.current(ctx.session, ctx.person.id)
+    if dialog is None or dialog.name != DIALOG or step not in (None, dialog.step):
+        raise DomainError("button_expired")
+    return dialog
+
+
+def _take_category(ctx: Context, dialog: Dialog, code: str) -> None:
+    step = "contact" if dialog.data["building"] else "building"
+    dialogs.advance(ctx.session, dialog, step, ctx.now, category=code)
+    _ask_again(ctx, dialog)
+
+
+def _publish(ctx: Context, data: dict[str, object]) -> None:
+    branch = orgs.branch(ctx.session, int(str(data["branch_id"])))
+    if branch is None:
+        raise DomainError("help_gone")
+    request = requests.create(
+        ctx.session, branch_id=branch.id, requester_id=ctx.person.id,
+        category=str(data["category"]), text=str(data["text"]), building=str(data["building"]),
+        contact=str(data["contact"]), created_at=ctx.now)
+    dialogs.finish(ctx.session, ctx.person.id)
+    for step, hours in enumerate(ctx.rules.escalation_hours, start=1):
+        timers.schedule(ctx.session, f"help_escalate_{step}", str(request.id),
+                        ctx.now + dt.timedelta(hours=hours))
+    groups = [c for c in orgs.chats_of_branch(ctx.session, branch.id) if c.kind == "group"]
+    key, keyboard, params = _card(ctx, request)
+    for chat in groups:
+        ctx.post(chat.platform, chat.external_id, key, keyboard, params, ref=_ref(request))
+    ctx.reply("ask.posted", [[Btn.of("ask.button.cancel", f"ask:cancel:{request.id}")]],
+              id=request.id, groups=len(groups))
+
+
+# ---------------------------------------------------------------- the card
+
+
+def _ref(request: HelpRequest) -> str:
+    return f"help:{request.id}"
+
+
+def _card(scope: Scope, request: HelpRequest) -> tuple[str, Keyboard, dict[str, object]]:
+    helper = people.shown_name(scope.session, request.helper_id, request.branch_id) \
+        if request.helper_id else ""
+    keyboard = [[Btn.of("ask.button.take", f"ask:take:{request.id}")]] \
+        if request.status == requests.OPEN else []
+    return "ask.card", keyboard, {
+        "id": request.id, "category": _category(request.category),
+        "building": request.building, "text": request.text,
+        "state": L.of(f"ask.state.{request.status}", helper=helper)}
+
+
+def refresh_cards(scope: Scope, request: HelpRequest) -> None:
+    """Edit every posted card of the request to show where it stands."""
+    key, keyboard, params = _card(scope, request)
+    for where in timers.posted(scope.session, _ref(request)):
+        scope.post(where.platform, where.chat_external_id, key, keyboard, params,
+                   edit_message_id=where.message_id)
+
+
+# ---------------------------------------------------------------- taking and finishing
+
+
+def button(ctx: Context, args: list[str]) -> None:
+    """Every 求助 button: the dialog's, the card's, the helper's and the requester's."""
+    action = args[0] if args else ""
+    if action == "cat" and len(args) > 1 and args[1] in CATEGORIES:
+        _take_category(ctx, _dialog_at(ctx, "category"), args[1])
+    elif action == "nomore":
+        _publish(ctx, _dialog_at(ctx, "contact").data)
+    elif action in _ACTIONS:
+        _ACTIONS[action](ctx, _request(ctx, int_arg(args, 1)), args[2:])
+    else:
+        raise DomainError("button_expired")
+
+
+def _request(ctx: Context, request_id: int) -> HelpRequest:
+    request = requests.get(ctx.session, request_id)
+    if request is None:
+        raise DomainError("button_expired")
+    return request
+
+
+def _take(ctx: Context, request: HelpRequest, _rest: list[str]) -> None:
+    """我来帮忙: the first member to tap takes it; the others are thanked."""
+    require(ctx, Role.MEMBER, orgs.branch(ctx.session, request.branch_id))
+    if request.requester_id == ctx.person.id:
+        raise DomainError("help_own")
+    if not requests.take(ctx.session, request.id, ctx.person.id, ctx.now):
+        now = requests.get(ctx.session, request.id)
+        taken = now is not None and now.status in (requests.TAKEN, requests.DONE)
+        raise DomainError("help_taken" if taken else "help_closed", id=request.id)
+    request = _request(ctx, request.id)
+    ctx.toast("ask.taken_toast", id=request.id)
+    ctx.tell(ctx.person.id, "ask.helper_details",
+             [[Btn.of("ask.button.done", f"ask:done:{request.id}")]], **_details(ctx, request))
+    ctx.tell(request.requester_id, "ask.helper_coming", id=request.id,
+             helper=people.shown_name(ctx.session, ctx.person.id, request.branch_id))
+    refresh_cards(ctx, request)
+
+
+def _details(ctx: Context, request: HelpRequest) -> dict[str, object]:
+    return {"id": request.id, "category": _category(request.category),
+            "building": request.building, "text": request.text, "contact": request.contact,
+            "requester": people.shown_name(ctx.session, request.requester_id,
+                                           request.branch_id)}
+
+
+def helped(ctx: Context, args: str) -> None:
+    """`/helped [n]`: the helper reports a request done (asked which, when holding several)."""
+    number = args.strip().lstrip("#")
+    if number:
+        _done(ctx, _request(ctx, int_arg([number], 0, "help_usage_helped")), [])
+        return
+    held = requests.held_by(ctx.session, ctx.person.id)
+    if not held:
+        raise DomainError("help_none_held")
+    if len(held) == 1:
+        _done(ctx, held[0], [])
+        return
+    ctx.reply("ask.which_done", [[Btn.of("ask.button.pick", f"ask:done:{r.id}", id=r.id,
+                                         text=r.text[:20])] for r in held[:MAX_CHOICES]])
+
+
+def _done(ctx: Context, request: HelpRequest, _rest: list[str]) -> None:
+    if request.helper_id != ctx.person.id:
+        raise DomainError("help_not_helper", id=request.id)
+    if not requests.mark_done(ctx.session, request.id, ctx.person.id, ctx.now):
+        reported = request.status == requests.DONE
+        raise DomainError("help_already_reported" if reported else "help_closed", id=request.id)
+    ctx.reply("ask.done_sent", id=request.id)
+    stars = [Btn.of("ask.button.stars", f"ask:rate:{request.id}:{n}", n=n) for n in range(1, 6)]
+    ctx.tell(request.requester_id, "ask.confirm_done",
+             [stars, [Btn.of("ask.button.not_done", f"ask:undone:{request.id}")]],
+             id=request.id, category=_category(request.category),
+             helper=people.shown_name(ctx.session, ctx.person.id, request.branch_id))
+    refresh_cards(ctx, _request(ctx, request.id))
+
+
+def _only_requester(ctx: Context, request: HelpRequest) -> None:
+    if request.requester_id != ctx.person.id:
+        raise DomainError("help_not_requester", id=request.id)
+
+
+def _rate(ctx: Context, request: HelpRequest, rest: list[str]) -> None:
+    """The requester confirms and rates 1–5; the helper gets the points."""
+    _only_requester(ctx, request)
+    stars = int_arg(rest, 0)
+    if not 1 <= stars <= 5:
+        raise DomainError("button_expired")
+    helper = request.helper_id
+    if helper is None or not requests.confirm(ctx.session, request.id, stars, ctx.now):
+        raise DomainError("help_not_done", id=request.id)
+    earned = HELP_POINTS_BASE + stars
+    points.award(ctx.session, helper, request.branch_id, earned, "help", _ref(request), ctx.now)
+    ctx.edit("ask.rated", id=request.id, rating=stars)
+    ctx.tell(helper, "ask.rated_helper", id=request.id, rating=stars, points=earned)
+    refresh_cards(ctx, _request(ctx, request.id))
+
+
+def _undone(ctx: Context, request: HelpRequest, _rest: list[str]) -> None:
+    """The requester says it is not done: the request is open again."""
+    _only_requester(ctx, request)
+    helper = request.helper_id
+    if helper is None or not requests.reopen(ctx.session, request.id):
+        raise DomainError("help_not_done", id=request.id)
+    ctx.edit("ask.reopened", id=request.id)
+    ctx.tell(helper, "ask.reopened_helper", id=request.id)
+    refresh_cards(ctx, _request(ctx, request.id))
+
+
+def _cancel(ctx: Context, request: HelpRequest, _rest: list[str]) -> None:
+    """The requester withdraws the request; a helper who took it is told."""
+    _only_requester(ctx, request)
+    helper = request.helper_id
+    if not requests.cancel(ctx.session, request.id, ctx.now):
+        raise DomainError("help_closed", id=request.id)
+    if ctx.incoming.button_data is not None:
+        ctx.edit("ask.cancelled", id=request.id)
+    else:
+        ctx.reply("ask.cancelled", id=request.id)
+    if helper is not None:
+        ctx.tell(helper, "ask.cancelled_helper", id=request.id)
+    refresh_cards(ctx, _request(ctx, request.id))
+
+
+def cancel_command(ctx: Context, words: list[str]) -> None:
+    """`/ask cancel [n]`: withdraw a request (asked which, when there are several)."""
+    if words:
+        _cancel(ctx, _request(ctx, int_arg([words[0].lstrip("#")], 0)), [])
+        return
+    mine = requests.active_of(ctx.session, ctx.person.id)
+    if not mine:
+        raise DomainError("help_none_active")
+    if len(mine) == 1:
+        _cancel(ctx, mine[0], [])
+        return
+    ctx.reply("ask.which_cancel", [[Btn.of("ask.button.pick", f"ask:cancel:{r.id}", id=r.id,
+                                           text=r.text[:20])] for r in mine[:MAX_CHOICES]])
+
+
+_ACTIONS = {"take": _take, "done": _done, "rate": _rate, "undone": _undone, "cancel": _cancel}
+
+
+# ---------------------------------------------------------------- escalation
+
+
+def escalation(step: int) -> TimerHandler:
+    """The timer for escalation step 1, 2 or 3 (ref = the request id)."""
+    def fire(scope: Scope, ref: str) -> None:
+        escalate(scope, int(ref), step)
+    return fire
+
+
+def escalate(scope: Scope, request_id: int, step: int) -> None:
+    """Nobody has taken the request yet: ping the next level up, once."""
+    request = requests.get(scope.session, request_id)
+    if request is None or not requests.escalate(scope.session, request_id, step):
+        return
+    branch = orgs.branch(scope.session, request.branch_id)
+    assert branch is not None
+    keyboard = [[Btn.of("ask.button.take", f"ask:take:{request.id}")]]
+    for person_id in _escalation_targets(scope, branch, step):
+        scope.tell(person_id, "ask.escalated", keyboard, id=request.id,
+                   hours=f"{scope.rules.escalation_hours[step - 1]:g}",
+                   category=_category(request.category), building=request.building,
+                   text=request.text)
+
+
+def _escalation_targets(scope: Scope, branch: Branch, step: int) -> list[int]:
+    """Step 1: the branch's building leaders; 2: its secretaries; 3: the community admins
+    (the deployment's admins when the community has none)."""
+    if step == 1:
+        return people.holders(scope.session, "building_leader", branch_id=branch.id)
+    if step == 2:
+        return people.holders(scope.session, "secretary", branch_id=branch.id)
+    return (people.holders(scope.session, "community_admin", community_id=branch.community_id)
+            or people.global_admins(scope.session))
+
+
+FEATURE = Feature(
+    commands=[Command("ask", ask), Command("helped", helped, role=Role.MEMBER)],
+    buttons={"ask": button},
+    dialogs={DIALOG: answer},
+    start_payloads={"ask": continue_from_link},
+    timers={f"help_escalate_{step}": escalation(step) for step in (1, 2, 3)},
+)

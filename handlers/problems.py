@@ -1,0 +1,262 @@
+"""反映: a resident reports a problem in the compound; the secretary triages it privately.
+
+`/report <text>` goes to the branch's secretaries (else the community admins) with buttons:
+受理 (accept), 指派 (assign to a verified member, or `@username`), 已解决 (resolve with a
+note) and 不予处理 (reject with a reason); notes and reasons are asked in a private dialog.
+The reporter is told each step privately. Some days after "resolved" the reporter is asked
+once "解决了吗?"; "没解决" reopens the report and the secretaries are told.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from handlers.admin import target_account
+from handlers.context import Btn, Context, Keyboard, Scope
+from handlers.errors import DomainError
+from handlers.i18n import L
+from handlers.roles import Role, require, require_branch, role_in
+from handlers.router import Command, Feature, int_arg
+from handlers.text import clean_field
+from storage import dialogs, orgs, people, problems, timers
+from storage.models import Branch, ProblemReport
+
+DIALOG = "problem"
+MAX_MEMBERS_SHOWN = 10
+
+
+def report(ctx: Context, args: str) -> None:
+    """`/report <text>`: record the problem and send it to those who triage it."""
+    branch = require_branch(ctx)
+    if not args.strip():
+        raise DomainError("problem_usage")
+    text = clean_field(args, ctx.rules.max_text_length, "problem")
+    new = problems.create(ctx.session, branch_id=branch.id, reporter_id=ctx.person.id,
+                          text=text, now=ctx.now)
+    _tell_triagers(ctx, new, "problem.new")
+    ctx.reply("problem.received", id=new.id)
+
+
+def _triagers(scope: Scope, branch_id: int) -> list[int]:
+    """The branch's secretaries; the community admins (or the deployment's) when it has none."""
+    branch = orgs.branch(scope.session, branch_id)
+    assert branch is not None
+    return (people.holders(scope.session, "secretary", branch_id=branch.id)
+            or people.holders(scope.session, "community_admin", community_id=branch.community_id)
+            or people.global_admins(scope.session))
+
+
+def _tell_triagers(scope: Scope, item: ProblemReport, key: str) -> None:
+    for person_id in _triagers(scope, item.branch_id):
+        scope.tell(person_id, key, _triage_keyboard(item), **_card(scope, item))
+
+
+def _triage_keyboard(item: ProblemReport) -> Keyboard:
+    if item.status not in problems.PENDING:
+        return []
+    first = [Btn.of("problem.button.assign", f"prob:assign:{item.id}")]
+    if item.status in (problems.NEW, problems.REOPENED):
+        first.insert(0, Btn.of("problem.button.accept", f"prob:accept:{item.id}"))
+    return [first, [Btn.of("problem.button.resolve", f"prob:resolve:{item.id}"),
+                    Btn.of("problem.button.reject", f"prob:reject:{item.id}")]]
+
+
+def _card(scope: Scope, item: ProblemReport) -> dict[str, object]:
+    return {"id": item.id, "text": item.text, "status": _status(item),
+            "reporter": people.shown_name(scope.session, item.reporter_id, item.branch_id)}
+
+
+def _status(item: ProblemReport) -> L:
+    return L(f"problem.status.{item.status}")
+
+
+# ---------------------------------------------------------------- triage
+
+
+def button(ctx: Context, args: list[str]) -> None:
+    """Every 反映 button: the secretary's triage and the reporter's answer to "解决了吗?"."""
+    action = args[0] if args else ""
+    handler = _ACTIONS.get(action)
+    if handler is None:
+        raise DomainError("button_expired")
+    handler(ctx, _report(ctx, int_arg(args, 1)), args[2:])
+
+
+def _report(ctx: Context, report_id: int) -> ProblemReport:
+    found = problems.get(ctx.session, report_id)
+    if found is None:
+        raise DomainError("button_expired")
+    return found
+
+
+def _branch(ctx: Context, item: ProblemReport) -> Branch:
+    branch = orgs.branch(ctx.session, item.branch_id)
+    assert branch is not None
+    return branch
+
+
+def _as_secretary(ctx: Context, item: ProblemReport) -> None:
+    require(ctx, Role.SECRETARY, _branch(ctx, item))
+
+
+def _pending(item: ProblemReport) -> None:
+    if item.status not in problems.PENDING:
+        raise DomainError("problem_state", id=item.id, status=_status(item))
+
+
+def _move(ctx: Context, item: ProblemReport, from_statuses: tuple[str, ...],
+          **values: object) -> ProblemReport:
+    """Change the report's status, refused when someone else moved it first."""
+    if not problems.move(ctx.session, item.id, from_statuses, ctx.now, **values):
+        raise DomainError("problem_state", id=item.id, status=_status(_report(ctx, item.id)))
+    return _report(ctx, item.id)
+
+
+def _accept(ctx: Context, item: ProblemReport, _rest: list[str]) -> None:
+    """受理: the secretary takes the report on."""
+    _as_secretary(ctx, item)
+    item = _move(ctx, item, (problems.NEW, problems.REOPENED), status=problems.ACCEPTED)
+    ctx.edit("problem.card", _triage_keyboard(item), **_card(ctx, item))
+    ctx.tell(item.reporter_id, "problem.told_accepted", id=item.id)
+
+
+def _assign(ctx: Context, item: ProblemReport, _rest: list[str]) -> None:
+    """指派: offer the branch's verified members, or take a typed @username."""
+    _as_secretary(ctx, item)
+    _pending(item)
+    members = [p for p in people.roster(ctx.session, item.branch_id) if p.status == "verified"]
+    dialogs.start(ctx.session, ctx.person.id, DIALOG, "assignee", {"report_id": item.id},
+                  ctx.now)
+    ctx.reply("problem.pick_assignee",
+              [[Btn.of("problem.button.member", f"prob:to:{item.id}:{p.person_id}",
+                       name=p.name, building=p.building)]
+               for p in members[:MAX_MEMBERS_SHOWN]], id=item.id)
+
+
+def _assign_to(ctx: Context, item: ProblemReport, rest: list[str]) -> None:
+    _give_to(ctx, item, int_arg(rest, 0))
+
+
+def _give_to(ctx: Context, item: ProblemReport, person_id: int) -> None:
+    _as_secretary(ctx, item)
+    name = people.shown_name(ctx.session, person_id, item.branch_id)
+    if role_in(ctx, person_id, _branch(ctx, item)) < Role.MEMBER:
+        raise DomainError("problem_not_member", person=name)
+    item = _move(ctx, item, problems.PENDING, status=problems.ASSIGNED, assignee_id=person_id)
+    _finish_dialog(ctx)
+    ctx.reply("problem.assigned", id=item.id, name=name)
+    ctx.tell(person_id, "problem.assigned_to_you",
+             [[Btn.of("problem.button.resolve", f"prob:resolve:{item.id}")]], **_card(ctx, item))
+    ctx.tell(item.reporter_id, "problem.told_assigned", id=item.id, name=name)
+
+
+def _resolve(ctx: Context, item: ProblemReport, _rest: list[str]) -> None:
+    """已解决: ask the secretary (or the assignee) for a note on what was done."""
+    _may_resolve(ctx, item)
+    _pending(item)
+    dialogs.start(ctx.session, ctx.person.id, DIALOG, "resolution", {"report_id": item.id},
+                  ctx.now)
+    ctx.reply("problem.ask_resolution", id=item.id)
+
+
+def _may_resolve(ctx: Context, item: ProblemReport) -> None:
+    if item.assignee_id != ctx.person.id or item.status != problems.ASSIGNED:
+        _as_secretary(ctx, item)
+
+
+def _reject(ctx: Context, item: ProblemReport, _rest: list[str]) -> None:
+    """不予处理: ask the secretary for the reason."""
+    _as_secretary(ctx, item)
+    _pending(item)
+    dialogs.start(ctx.session, ctx.person.id, DIALOG, "reason", {"report_id": item.id}, ctx.now)
+    ctx.reply("problem.ask_reason", id=item.id)
+
+
+def answer(ctx: Context, text: str) -> None:
+    """A typed answer: the assignee's @username, the resolution note or the reason."""
+    dialog = dialogs.current(ctx.session, ctx.person.id)
+    assert dialog is not None
+    item = _report(ctx, int(dialog.data["report_id"]))
+    if dialog.step == "assignee":
+        _give_to(ctx, item, target_account(ctx, text.split()).person_id)
+    elif dialog.step == "resolution":
+        _resolved(ctx, item, clean_field(text, ctx.rules.max_text_length, "resolution"))
+    else:
+        _rejected(ctx, item, clean_field(text, ctx.rules.max_text_length, "reason"))
+
+
+def _finish_dialog(ctx: Context) -> None:
+    dialog = dialogs.current(ctx.session, ctx.person.id)
+    if dialog is not None and dialog.name == DIALOG:
+        dialogs.finish(ctx.session, ctx.person.id)
+
+
+def _resolved(ctx: Context, item: ProblemReport, note: str) -> None:
+    _may_resolve(ctx, item)
+    item = _move(ctx, item, problems.PENDING, status=problems.RESOLVED, note=note,
+                 resolved_at=ctx.now)
+    _finish_dialog(ctx)
+    # Set once per report: a report resolved a second time is not asked about again.
+    timers.schedule(ctx.session, "problem_followup", str(item.id),
+                    ctx.now + dt.timedelta(days=ctx.rules.followup_days))
+    ctx.reply("problem.resolved", id=item.id)
+    ctx.tell(item.reporter_id, "problem.told_resolved", id=item.id, note=note)
+    if ctx.person.id not in _triagers(ctx, item.branch_id):
+        _tell_triagers(ctx, item, "problem.resolved_by_assignee")
+
+
+def _rejected(ctx: Context, item: ProblemReport, reason: str) -> None:
+    _as_secretary(ctx, item)
+    item = _move(ctx, item, problems.PENDING, status=problems.REJECTED, note=reason)
+    _finish_dialog(ctx)
+    ctx.reply("problem.rejected", id=item.id)
+    ctx.tell(item.reporter_id, "problem.told_rejected", id=item.id, reason=reason)
+
+
+# ---------------------------------------------------------------- 解决了吗?
+
+
+def follow_up(scope: Scope, ref: str) -> None:
+    """Some days after "resolved": ask the reporter once whether it really is."""
+    item = problems.get(scope.session, int(ref))
+    if item is None or not problems.mark_followed_up(scope.session, item.id, scope.now):
+        return
+    scope.tell(item.reporter_id, "problem.followup",
+               [[Btn.of("problem.button.yes", f"prob:yes:{item.id}"),
+                 Btn.of("problem.button.no", f"prob:no:{item.id}")]],
+               id=item.id, text=item.text, note=item.note)
+
+
+def _only_reporter(ctx: Context, item: ProblemReport) -> None:
+    if item.reporter_id != ctx.person.id:
+        raise DomainError("not_your_button")
+
+
+def _confirmed(ctx: Context, item: ProblemReport, _rest: list[str]) -> None:
+    """已解决: the reporter agrees; the report is closed."""
+    _only_reporter(ctx, item)
+    if not problems.move(ctx.session, item.id, (problems.RESOLVED,), ctx.now,
+                         status=problems.CLOSED):
+        raise DomainError("problem_answered", id=item.id)
+    ctx.edit("problem.closed", id=item.id)
+
+
+def _not_solved(ctx: Context, item: ProblemReport, _rest: list[str]) -> None:
+    """没解决: the report opens again and the secretaries are told."""
+    _only_reporter(ctx, item)
+    if not problems.move(ctx.session, item.id, (problems.RESOLVED,), ctx.now,
+                         status=problems.REOPENED, resolved_at=None):
+        raise DomainError("problem_answered", id=item.id)
+    ctx.edit("problem.reopened_reporter", id=item.id)
+    _tell_triagers(ctx, _report(ctx, item.id), "problem.reopened")
+
+
+_ACTIONS = {"accept": _accept, "assign": _assign, "to": _assign_to, "resolve": _resolve,
+            "reject": _reject, "yes": _confirmed, "no": _not_solved}
+
+FEATURE = Feature(
+    commands=[Command("report", report)],
+    buttons={"prob": button},
+    dialogs={DIALOG: answer},
+    timers={"problem_followup": follow_up},
+)

@@ -1,0 +1,50 @@
+"""Problem reports (反映): the secretary's triage steps, each a conditional status change."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from storage.models import ProblemReport
+
+NEW, ACCEPTED, ASSIGNED, RESOLVED = "new", "accepted", "assigned", "resolved"
+REJECTED, CLOSED, REOPENED = "rejected", "closed", "reopened"
+# Statuses in which the secretary can still act on a report.
+PENDING = (NEW, ACCEPTED, ASSIGNED, REOPENED)
+
+
+def create(session: Session, *, branch_id: int, reporter_id: int, text: str,
+           now: dt.datetime) -> ProblemReport:
+    report = ProblemReport(branch_id=branch_id, reporter_id=reporter_id, text=text, status=NEW,
+                           created_at=now, updated_at=now)
+    session.add(report)
+    session.flush()
+    return report
+
+
+def get(session: Session, report_id: int) -> ProblemReport | None:
+    """The report as stored now (never a stale copy from earlier in the transaction)."""
+    return session.get(ProblemReport, report_id, populate_existing=True)
+
+
+def move(session: Session, report_id: int, from_statuses: tuple[str, ...], now: dt.datetime,
+         **values: Any) -> bool:
+    """Change a report only if it is still in one of `from_statuses`; False when it was not."""
+    result = session.execute(
+        update(ProblemReport)
+        .where(ProblemReport.id == report_id, ProblemReport.status.in_(from_statuses))
+        .values(updated_at=now, **values).execution_options(synchronize_session=False))
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def mark_followed_up(session: Session, report_id: int, now: dt.datetime) -> bool:
+    """Note that the reporter was asked "解决了吗?"; False when they were asked before."""
+    result = session.execute(
+        update(ProblemReport)
+        .where(ProblemReport.id == report_id, ProblemReport.status == RESOLVED,
+               ProblemReport.followed_up_at.is_(None))
+        .values(followed_up_at=now).execution_options(synchronize_session=False))
+    return result.rowcount == 1  # type: ignore[attr-defined]
