@@ -10,7 +10,16 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from storage.models import Account, Branch, Dialog, MemberProfile, Person, RoleGrant
+from storage.models import (
+    Account,
+    Branch,
+    Dialog,
+    HelpRequest,
+    MemberProfile,
+    Person,
+    ProblemReport,
+    RoleGrant,
+)
 
 MEMBER_STATUSES = ("pending", "verified", "rejected")
 
@@ -207,6 +216,11 @@ def global_admins(session: Session) -> list[int]:
 def erase_person(session: Session, person_id: int, now: dt.datetime) -> None:
     """Remove everything that identifies a person; their anonymous counts stay."""
     session.execute(delete(MemberProfile).where(MemberProfile.person_id == person_id))
+    # Contact details and free text someone wrote about their home go; the records stay.
+    session.execute(update(HelpRequest).where(HelpRequest.requester_id == person_id)
+                    .values(contact="", text="", building=""))
+    session.execute(update(ProblemReport).where(ProblemReport.reporter_id == person_id)
+                    .values(text=""))
     session.execute(delete(RoleGrant).where(RoleGrant.person_id == person_id))
     session.execute(delete(Dialog).where(Dialog.person_id == person_id))
     session.execute(delete(Account).where(Account.person_id == person_id))

@@ -52,3 +52,19 @@ def test_only_the_person_can_confirm_their_erasure(world: ConsoleWorld) -> None:
                       button_data=offer.flat_buttons[0].data, message_id="1")
     assert world.deliver(stolen)[0].text == "这个按钮不是给你的。"
     assert "张三" in texts(world.say("王书记", "private", "名册"))[0]
+
+
+def test_forget_also_erases_contact_details_given_for_help(world: ConsoleWorld) -> None:
+    from storage.models import HelpRequest
+
+    set_up_branch(world)
+    world.say("刘阿姨", "private", "/ask 帮我买点菜，电话13812345678")
+    world.press("刘阿姨", "private", 1)  # yes, 代买
+    world.say("刘阿姨", "private", "3号楼")
+    world.press("刘阿姨", "private", "就这些")
+    with world.core.db.session() as session:
+        assert "13812345678" in session.scalars(select(HelpRequest.contact)).one()
+    world.say("刘阿姨", "private", "/forget")
+    world.press("刘阿姨", "private", "确定删除")
+    with world.core.db.session() as session:
+        assert session.scalars(select(HelpRequest.contact)).one() == ""
