@@ -1,0 +1,433 @@
+"""The WeChat Official Account adapter: callbacks to `Incoming`, `Outgoing` to WeChat.
+
+WeChat posts each message or event to `/wechat` (signed with the account's token, and in
+safe mode AES-encrypted with its EncodingAESKey) and drops the connection after 5 seconds,
+then retries the same message three times. So: the answer goes back in the HTTP response
+("passive reply") when it is ready within a budget of about 4 seconds; otherwise the
+response is "success" and the answer follows through the customer-service API, which
+WeChat accepts only within 48 hours of the follower's last message. A retry is handled
+once: while the first is still running it is answered "success", later its passive reply is
+repeated, and after a restart the core's record of processed updates refuses it.
+
+wechatpy is synchronous (requests), so every API call runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import datetime as dt
+import functools
+import io
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from xml.parsers.expat import ExpatError
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+from wechatpy import WeChatClient, parse_message
+from wechatpy.crypto import WeChatCrypto
+from wechatpy.events import ScanEvent, SubscribeEvent, SubscribeScanEvent
+from wechatpy.exceptions import (
+    InvalidAppIdException,
+    InvalidSignatureException,
+    WeChatClientException,
+)
+from wechatpy.messages import BaseMessage, TextMessage
+from wechatpy.replies import TextReply
+from wechatpy.utils import check_signature
+
+from bot import qr
+from bot.settings import Settings
+from bot.wechat_render import PLATFORM, Bundle, chunks, render
+from handlers.core import Core
+from handlers.messages import ChatKind, Incoming, Outgoing, Sender
+from storage import wechat_users
+
+log = logging.getLogger(__name__)
+
+Deliver = Callable[[list[Outgoing]], Awaitable[None]]
+PATH = "/wechat"
+SUCCESS = "success"
+# Customer-service messages are accepted this long after the follower's last message.
+SERVICE_WINDOW = dt.timedelta(hours=48)
+# WeChat's codes for "outside the reply window" and "too many replies in the window".
+WINDOW_ERRORS = {45015, 45047}
+# Temporary parametric QR codes live at most 30 days; a scene holds at most 64 characters.
+QR_MAX_SECONDS = 30 * 24 * 3600
+QR_MAX_SCENE = 64
+# Passive replies kept to repeat for a retry whose first answer WeChat never received.
+REMEMBERED_REPLIES = 1000
+API_TIMEOUT_SECONDS = 10
+
+
+class ConfigError(RuntimeError):
+    """A setting the WeChat adapter needs is missing or malformed."""
+
+
+class WechatClient(WeChatClient):
+    """wechatpy's client with its API base URL and its token URL both configurable."""
+
+    def __init__(self, app_id: str, secret: str, base_url: str,
+                 timeout: float = API_TIMEOUT_SECONDS) -> None:
+        super().__init__(app_id, secret, timeout=timeout)
+        self.API_BASE_URL = base_url.rstrip("/") + "/"
+
+    def fetch_access_token(self) -> Any:
+        """Fetch a token from `<base>token` (wechatpy hard-codes api.weixin.qq.com)."""
+        return self._fetch_access_token(
+            url=self.API_BASE_URL + "token",
+            params={"grant_type": "client_credential", "appid": self.appid,
+                    "secret": self.secret})
+
+
+@dataclass(frozen=True)
+class Account:
+    """The Official Account's callback secrets."""
+
+    app_id: str
+    token: str
+    aes_key: str | None = None
+
+    def crypto(self) -> WeChatCrypto | None:
+        if not self.aes_key:
+            return None
+        return WeChatCrypto(self.token, self.aes_key, self.app_id)
+
+
+class Refused(Exception):
+    """A callback to answer with this HTTP status and nothing else."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+@dataclass
+class _Job:
+    """One callback being handled; `lost` once WeChat stopped waiting for its reply."""
+
+    task: asyncio.Task[list[Bundle]] | None = None
+    lost: bool = False
+    openid: str = ""
+
+
+@dataclass
+class _Remembered:
+    replies: collections.OrderedDict[str, str] = field(default_factory=collections.OrderedDict)
+
+    def put(self, key: str, reply: str) -> None:
+        self.replies[key] = reply
+        while len(self.replies) > REMEMBERED_REPLIES:
+            self.replies.popitem(last=False)
+
+
+class WechatAdapter:
+    """Hands each callback to the core and answers passively or through the service API."""
+
+    def __init__(self, core: Core, account: Account, client: WechatClient, *,
+                 budget_seconds: float = 4.0, elsewhere: Deliver | None = None) -> None:
+        self.core, self.account, self.client = core, account, client
+        self.crypto = account.crypto()
+        self.budget = budget_seconds
+        # Messages for other platforms (a secretary on Telegram), when one runs beside us.
+        self.elsewhere = elsewhere
+        self._jobs: dict[str, _Job] = {}
+        self._remembered = _Remembered()
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._background: set[asyncio.Task[None]] = set()
+
+    def routes(self) -> list[Route]:
+        """The callback endpoint, to be served by the project's Starlette app."""
+        return [Route(PATH, self.callback, methods=["GET", "POST"])]
+
+    # ------------------------------------------------------------ the callback
+
+    async def callback(self, request: Request) -> Response:
+        """GET: WeChat checks the URL; POST: a message or event from a follower."""
+        query = request.query_params
+        try:
+            self._check_signature(query.get("signature", ""), query.get("timestamp", ""),
+                                  query.get("nonce", ""))
+            if request.method == "GET":
+                return PlainTextResponse(query.get("echostr", ""))
+            message = self._open(await request.body(), query)
+        except Refused as refusal:
+            return Response(status_code=refusal.status)
+        reply = await self.answer(message)
+        return self._seal(reply, query)
+
+    def _check_signature(self, signature: str, timestamp: str, nonce: str) -> None:
+        try:
+            check_signature(self.account.token, signature, timestamp, nonce)
+        except InvalidSignatureException:
+            log.warning("refused a WeChat callback with a bad signature")
+            raise Refused(403) from None
+
+    def _open(self, body: bytes, query: Any) -> BaseMessage:
+        """The message in a POST body, decrypted in safe mode."""
+        encrypted = query.get("encrypt_type") == "aes"
+        if self.crypto is not None and not encrypted:
+            # In plaintext the signature does not cover the body: with a key, insist on AES.
+            log.warning("refused a plaintext WeChat callback: an AES key is configured")
+            raise Refused(403)
+        try:
+            xml = body.decode()
+            if encrypted:
+                if self.crypto is None:
+                    raise Refused(400)
+                xml = self.crypto.decrypt_message(xml, query.get("msg_signature", ""),
+                                                  query.get("timestamp", ""),
+                                                  query.get("nonce", ""))
+            message = parse_message(xml)
+        except (InvalidSignatureException, InvalidAppIdException):
+            log.warning("refused a WeChat callback whose message signature is wrong")
+            raise Refused(403) from None
+        except (ExpatError, KeyError, TypeError, ValueError, UnicodeDecodeError) as error:
+            log.warning("unreadable WeChat callback: %s", type(error).__name__)
+            raise Refused(400) from None
+        if message is None or not message.source:
+            raise Refused(400)
+        return message
+
+    def _seal(self, reply: str, query: Any) -> Response:
+        if reply == SUCCESS:
+            return PlainTextResponse(SUCCESS)
+        if self.crypto is not None:
+            reply = self.crypto.encrypt_message(reply, query.get("nonce", ""),
+                                                query.get("timestamp", ""))
+        return Response(reply, media_type="application/xml")
+
+    # ------------------------------------------------------------ answering
+
+    async def answer(self, message: BaseMessage) -> str:
+        """The passive reply XML for one message, or "success" (the rest follows later)."""
+        key = update_key(message)
+        job = self._jobs.get(key)
+        if job is not None:
+            # WeChat only retries once it gave up on the first connection.
+            job.lost = True
+            return SUCCESS
+        if key in self._remembered.replies:
+            return self._remembered.replies[key]
+        job = _Job(openid=message.source)
+        self._jobs[key] = job
+        job.task = asyncio.create_task(self._handle(message))
+        job.task.add_done_callback(lambda _task: self._jobs.pop(key, None))
+        try:
+            bundles = await asyncio.wait_for(asyncio.shield(job.task), self.budget)
+        except TimeoutError:
+            job.lost = True
+            log.info("answer to %s took longer than %.1f s: sending it through the "
+                     "customer-service API", key, self.budget)
+            job.task.add_done_callback(self._send_later)
+            return SUCCESS
+        except Exception:
+            # The core already answers its own failures; this is the adapter's (a database
+            # error while rendering): say nothing rather than have WeChat retry it.
+            log.exception("a WeChat callback failed")
+            return SUCCESS
+        if job.lost:
+            self._spawn(self.send_bundles(bundles))
+            return SUCCESS
+        reply = self._passive(message, bundles)
+        if reply != SUCCESS:
+            self._remembered.put(key, reply)
+        return reply
+
+    def _send_later(self, task: asyncio.Task[list[Bundle]]) -> None:
+        if task.cancelled():
+            return
+        if task.exception() is not None:
+            log.error("a slow WeChat callback failed", exc_info=task.exception())
+            return
+        self._spawn(self.send_bundles(task.result()))
+
+    def _passive(self, message: BaseMessage, bundles: list[Bundle]) -> str:
+        """Take the sender's first text as the passive reply; the rest goes out later."""
+        mine = next((b for b in bundles if b.openid == message.source), None)
+        texts = chunks(mine.texts) if mine else []
+        if mine is not None:
+            mine.texts = texts[1:]
+        self._spawn(self.send_bundles(bundles))
+        if not texts:
+            return SUCCESS
+        reply = TextReply(content=texts[0], source=message.target, target=message.source,
+                          time=int(time.time()))
+        return str(reply.render())
+
+    async def _handle(self, message: BaseMessage) -> list[Bundle]:
+        """Run the message through the core (one follower at a time, in order)."""
+        lock = self._locks.setdefault(message.source, asyncio.Lock())
+        async with lock:
+            return await asyncio.to_thread(self._handle_sync, message)
+
+    def _handle_sync(self, message: BaseMessage) -> list[Bundle]:
+        now = self.core.clock()
+        with self.core.db.session() as session:
+            missed = wechat_users.seen(session, message.source, now)
+        incoming = self.to_incoming(message)
+        answers = [] if incoming is None else self.core.handle(incoming)
+        if message.type not in ("text", "event"):
+            answers = [self._say(message.source, "wechat.text_only")]
+        if missed:
+            answers.insert(0, self._say(message.source, "wechat.missed", count=missed))
+        self._pass_on([o for o in answers if o.platform != PLATFORM])
+        return render(self.core.db, self.core.catalogs, answers, now)
+
+    def _say(self, openid: str, key: str, **params: object) -> Outgoing:
+        return Outgoing(PLATFORM, openid, self.core.catalogs.get(None)(key, **params))
+
+    def to_incoming(self, message: BaseMessage) -> Incoming | None:
+        """The core's view of a message, or None for events that mean nothing to it."""
+        text, button = "", None
+        if isinstance(message, TextMessage):
+            text = message.content or ""
+            text, button = self._picked(message.source, text)
+        elif isinstance(message, ScanEvent | SubscribeScanEvent):
+            text = f"/start {message.scene_id}".strip()
+        elif isinstance(message, SubscribeEvent):
+            text = "/start"
+        else:
+            return None
+        return Incoming(PLATFORM, message.source, ChatKind.PRIVATE,
+                        Sender(PLATFORM, message.source), text=text, button_data=button,
+                        update_key=update_key(message))
+
+    def _picked(self, openid: str, text: str) -> tuple[str, str | None]:
+        """A reply "1" stands for option 1 of those last offered: (text, button data)."""
+        typed = text.strip()
+        if not (typed.isascii() and typed.isdigit() and len(typed) <= 3):
+            return text, None
+        with self.core.db.session() as session:
+            option = wechat_users.choice(session, openid, int(typed))
+        if option is None:
+            return text, None
+        if "start" in option:
+            return f"/start {option['start']}", None
+        return "", option["data"]
+
+    # ------------------------------------------------------------ sending
+
+    async def deliver(self, messages: list[Outgoing]) -> None:
+        """Send messages from timers or other platforms' updates (all through the API)."""
+        self._pass_on([o for o in messages if o.platform != PLATFORM])
+        now = self.core.clock()
+        bundles = await asyncio.to_thread(render, self.core.db, self.core.catalogs,
+                                          messages, now)
+        await self.send_bundles(bundles)
+
+    def _pass_on(self, messages: list[Outgoing]) -> None:
+        if not messages:
+            return
+        if self.elsewhere is None:
+            log.warning("no adapter for %d messages to other platforms", len(messages))
+            return
+        self._spawn(self.elsewhere(messages))
+
+    async def send_bundles(self, bundles: list[Bundle]) -> None:
+        """Send each follower their texts, then their images, through the service API."""
+        for bundle in bundles:
+            try:
+                await asyncio.to_thread(self._send_bundle, bundle)
+            except Exception:
+                log.exception("sending to a WeChat follower failed")
+
+    def _send_bundle(self, bundle: Bundle) -> None:
+        openid = bundle.openid
+        sends: list[Callable[[], object]] = [
+            functools.partial(self.client.message.send_text, openid, text)
+            for text in chunks(bundle.texts)]
+        sends += [functools.partial(self._send_image, openid, image) for image in bundle.images]
+        sends += [functools.partial(self._send_qr, openid, payload)
+                  for payload in bundle.qr_payloads]
+        if sends and not self._in_window(openid):
+            log.warning("%d messages to a WeChat follower not sent: more than 48 hours "
+                        "since their last message", len(sends))
+            self._missed(openid, len(sends))
+            return
+        for send in sends:
+            try:
+                send()
+            except WeChatClientException as error:
+                if error.errcode in WINDOW_ERRORS:
+                    log.warning("WeChat refused a customer-service message outside its "
+                                "window (%s)", error.errcode)
+                    self._missed(openid, 1)
+                else:
+                    log.warning("WeChat refused a customer-service message: %s %s",
+                                error.errcode, error.errmsg)
+            except Exception:
+                # Network trouble with one message should not hold back the others.
+                log.exception("sending to a WeChat follower failed")
+
+    def _in_window(self, openid: str) -> bool:
+        with self.core.db.session() as session:
+            seen = wechat_users.last_seen(session, openid)
+        return seen is not None and self.core.clock() - seen <= SERVICE_WINDOW
+
+    def _missed(self, openid: str, count: int) -> None:
+        with self.core.db.session() as session:
+            for _ in range(count):
+                wechat_users.record_missed(session, openid)
+
+    def _send_image(self, openid: str, png: bytes) -> None:
+        uploaded = self.client.media.upload("image", ("image.png", io.BytesIO(png),
+                                                      "image/png"))
+        self.client.message.send_image(openid, uploaded["media_id"])
+
+    def _send_qr(self, openid: str, payload: str) -> None:
+        """A parametric QR code whose scan brings `payload` back as a SCAN event."""
+        if len(payload) > QR_MAX_SCENE:
+            log.error("QR payload longer than WeChat's %d-character scene", QR_MAX_SCENE)
+            return
+        created = self.client.qrcode.create({
+            "expire_seconds": QR_MAX_SECONDS, "action_name": "QR_STR_SCENE",
+            "action_info": {"scene": {"scene_str": payload}}})
+        self._send_image(openid, qr.png(created["url"]))
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def drain(self) -> None:
+        """Wait for the answers still being worked out and sent (at shutdown, in tests)."""
+        while self._background or self._jobs:
+            running = [j.task for j in self._jobs.values() if j.task is not None]
+            await asyncio.wait([*self._background, *running])
+
+
+def update_key(message: BaseMessage) -> str:
+    """MsgId for messages; sender and time for events, which have none."""
+    if message.id:
+        return f"msg:{message.source}:{message.id}"
+    return f"ev:{message.source}:{message.time}"
+
+
+def account_of(settings: Settings) -> Account:
+    """The callback secrets from the settings; refuse to start without them."""
+    if not settings.wechat_enabled:
+        raise ConfigError("WECHAT_APP_ID, WECHAT_APP_SECRET and WECHAT_TOKEN must be set")
+    assert settings.wechat_app_id
+    assert settings.wechat_token
+    aes = settings.wechat_aes_key.get_secret_value() if settings.wechat_aes_key else None
+    if aes is not None and len(aes) != 43:
+        raise ConfigError("WECHAT_AES_KEY (EncodingAESKey) must be 43 characters")
+    return Account(settings.wechat_app_id, settings.wechat_token.get_secret_value(), aes)
+
+
+def build_adapter(settings: Settings, core: Core, elsewhere: Deliver | None = None
+                  ) -> WechatAdapter:
+    """The adapter wired to the core, its client pointed at WECHAT_API_BASE_URL."""
+    account = account_of(settings)
+    assert settings.wechat_app_secret is not None
+    client = WechatClient(account.app_id, settings.wechat_app_secret.get_secret_value(),
+                          settings.wechat_api_base_url)
+    return WechatAdapter(core, account, client,
+                         budget_seconds=settings.wechat_reply_budget_seconds,
+                         elsewhere=elsewhere)

@@ -1,0 +1,114 @@
+"""Rendering `Outgoing` for WeChat: one bundle per follower, buttons as numbered replies.
+
+An Official Account has no buttons under a message in a one-to-one chat, so each button
+becomes a line "回复 1：报名" and the options are kept in SQL (`wechat_users.choices`); a
+reply "1" is then turned back into that button. Links are shown as text. Numbers run on
+across the messages of one answer, and the newest answer's options replace older ones.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from handlers.i18n import Catalogs, normalize_lang
+from handlers.messages import Outgoing
+from storage import people, wechat_users
+from storage.db import Database
+from storage.models import Person
+
+PLATFORM = "wechat"
+# WeChat's text messages take 2048 bytes; keep a margin.
+MAX_TEXT_BYTES = 2000
+
+
+@dataclass
+class Bundle:
+    """Everything one answer holds for one follower."""
+
+    openid: str
+    texts: list[str] = field(default_factory=list)
+    images: list[bytes] = field(default_factory=list)
+    qr_payloads: list[str] = field(default_factory=list)
+
+
+def render(db: Database, catalogs: Catalogs, messages: list[Outgoing],
+           now: dt.datetime) -> list[Bundle]:
+    """Bundles for the WeChat messages among `messages`; remembers each one's options."""
+    bundles: dict[str, Bundle] = {}
+    choices: dict[str, list[dict[str, str]]] = {}
+    with db.session() as session:
+        for out in messages:
+            if out.platform != PLATFORM:
+                continue
+            bundle = bundles.setdefault(out.chat_id, Bundle(out.chat_id))
+            offered = choices.setdefault(out.chat_id, [])
+            t = catalogs.get(_lang(session, out.chat_id))
+            lines = [out.text] if out.text else []
+            for button in (b for row in out.buttons for b in row):
+                if button.url is not None:
+                    lines.append(t("wechat.link", label=button.label, url=button.url))
+                    continue
+                offered.append({"start": button.start_payload} if button.start_payload
+                                is not None else {"data": button.data or ""})
+                lines.append(t("wechat.option", number=len(offered), label=button.label))
+            if lines:
+                bundle.texts.append("\n".join(lines))
+            if out.image is not None:
+                bundle.images.append(out.image)
+            if out.qr_payload is not None:
+                bundle.qr_payloads.append(out.qr_payload)
+        for openid, offered in choices.items():
+            wechat_users.offer(session, openid, offered, now)
+    return list(bundles.values())
+
+
+def _lang(session: Session, openid: str) -> str | None:
+    account = people.find_account(session, PLATFORM, openid)
+    if account is None:
+        return None
+    person = session.get(Person, account.person_id)
+    return (person.lang if person else None) or normalize_lang(account.language_code)
+
+
+def chunks(texts: list[str]) -> list[str]:
+    """The texts joined into as few messages as WeChat's size limit allows."""
+    out: list[str] = []
+    for text in texts:
+        for piece in _split(text):
+            joined = f"{out[-1]}\n\n{piece}" if out else piece
+            if out and len(joined.encode()) <= MAX_TEXT_BYTES:
+                out[-1] = joined
+            else:
+                out.append(piece)
+    return out
+
+
+def _split(text: str) -> list[str]:
+    """One text cut at line ends (or, for a very long line, anywhere) to fit the limit."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line.encode()) > MAX_TEXT_BYTES:
+            cut = _fit(line)
+            pieces += [current] if current else []
+            pieces.append(line[:cut])
+            current, line = "", line[cut:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate.encode()) > MAX_TEXT_BYTES:
+            pieces.append(current)
+            candidate = line
+        current = candidate
+    return [*pieces, current] if current else pieces
+
+
+def _fit(line: str) -> int:
+    """How many characters of `line` fit in the limit."""
+    size = 0
+    for index, char in enumerate(line):
+        size += len(char.encode())
+        if size > MAX_TEXT_BYTES:
+            return index
+    return len(line)
