@@ -21,7 +21,11 @@ from storage.db import Database
 
 log = logging.getLogger(__name__)
 
-ADVISORY_KEY = 0x4A494E4C494E  # "JINLIN"
+# Advisory locks are per database; the second key (the schema's hash) keeps deployments that
+# share one database in different schemas apart.
+ADVISORY_CLASS = 0x4A4C  # "JL"
+_TRY = "SELECT pg_try_advisory_lock(:key, hashtext(current_schema()))"
+_UNLOCK = "SELECT pg_advisory_unlock(:key, hashtext(current_schema()))"
 
 
 class SchedulerLock:
@@ -37,8 +41,7 @@ class SchedulerLock:
         if self.database.is_sqlite:
             return self._lock_file()
         connection = self.database.engine.connect()
-        got = connection.execute(text("SELECT pg_try_advisory_lock(:key)"),
-                                 {"key": ADVISORY_KEY}).scalar()
+        got = connection.execute(text(_TRY), {"key": ADVISORY_CLASS}).scalar()
         connection.commit()
         if got:
             self._connection = connection
@@ -64,8 +67,7 @@ class SchedulerLock:
     def release(self) -> None:
         if self._connection is not None:
             with contextlib.suppress(Exception):
-                self._connection.execute(text("SELECT pg_advisory_unlock(:key)"),
-                                         {"key": ADVISORY_KEY})
+                self._connection.execute(text(_UNLOCK), {"key": ADVISORY_CLASS})
                 self._connection.close()
             self._connection = None
         if self._file is not None:
