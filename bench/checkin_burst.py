@@ -265,7 +265,7 @@ def our_application(fake: FakeTelegram, core: Core, limiter: str) -> Application
     def limiter_for(max_retries: int) -> AIORateLimiter | None:
         return make_limiter(limiter, max_retries)
 
-    with mock.patch("bot.telegram.AIORateLimiter", limiter_for):
+    with mock.patch("bot.telegram.rate_limiter", limiter_for):
         return build_application(settings, core)
 
 

@@ -16,6 +16,7 @@ from telegram import (
     Chat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     Message,
     MessageEntity,
     Update,
@@ -24,9 +25,9 @@ from telegram import (
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
+    BaseRateLimiter,
     BaseUpdateProcessor,
     CallbackQueryHandler,
     ContextTypes,
@@ -207,6 +208,10 @@ async def _send(app: Application, out: Outgoing) -> Message | bool:
     if image is not None:
         return await bot.send_photo(chat_id, image, caption=out.text or None,
                                     reply_markup=markup)
+    if out.document is not None:
+        return await bot.send_document(
+            chat_id, InputFile(out.document.data, filename=out.document.file_name),
+            caption=out.text or None, reply_markup=markup)
     return await bot.send_message(chat_id, out.text, reply_markup=markup)
 
 
@@ -320,8 +325,18 @@ async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None
     log.error("update %r failed", update, exc_info=context.error)
 
 
-def build_application(settings: Settings, core: Core) -> Application:
-    """The python-telegram-bot Application wired to the core (no updater in webhook mode)."""
+def rate_limiter(max_retries: int, scale: float = 1.0) -> BaseRateLimiter[int]:
+    """Telegram's flood limits, about 30 messages a second overall and 20 a minute per group,
+    kept evenly (`scale` times them, for benchmarks against a fake server with scaled limits)."""
+    from bot.ratelimit import SmoothRateLimiter
+
+    return SmoothRateLimiter(30 * scale, 20 * scale, max_retries=max_retries)
+
+
+def build_application(settings: Settings, core: Core, *,
+                      limiter: BaseRateLimiter[Any] | None = None) -> Application:
+    """The python-telegram-bot Application wired to the core (no updater in webhook mode);
+    `limiter` replaces the rate limiter for Telegram's limits."""
     if settings.telegram_token is None:
         raise ConfigError("TELEGRAM_BOT_TOKEN is not set")
     adapter = TelegramAdapter(core)
@@ -330,7 +345,7 @@ def build_application(settings: Settings, core: Core) -> Application:
         .token(settings.telegram_token.get_secret_value())
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_api_base_file_url)
-        .rate_limiter(AIORateLimiter(max_retries=settings.telegram_max_retries))
+        .rate_limiter(limiter or rate_limiter(settings.telegram_max_retries))
         .concurrent_updates(ChatOrderedProcessor(settings.telegram_concurrent_updates))
         .post_init(adapter.set_menus)
     )

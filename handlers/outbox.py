@@ -10,10 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from handlers import robots
 from handlers.context import Btn, Scope
 from handlers.messages import Outgoing
 from storage import notices, orgs, timers
-from storage.models import Delivery, Person
+from storage.models import Delivery, NoticeRun, Person
 
 MAX_ATTEMPTS = 5
 
@@ -39,33 +40,47 @@ class Claimed:
 
 def claim(scope: Scope, platform: str, limit: int) -> list[Claimed]:
     """Up to `limit` notices to send now."""
-    return [Claimed(row.id, row.run_id, _message(scope, row))
-            for row in notices.claim(scope.session, platform, scope.now, limit)]
+    rows = notices.claim(scope.session, platform, scope.now, limit)
+    runs = {run.id: run for run in notices.runs(scope.session, {row.run_id for row in rows})}
+    return [Claimed(row.id, row.run_id, _message(scope, row, runs[row.run_id]))
+            for row in rows]
 
 
-def _message(scope: Scope, row: Delivery) -> Outgoing:
-    run = notices.run(scope.session, row.run_id)
-    assert run is not None
+def _message(scope: Scope, row: Delivery, run: NoticeRun) -> Outgoing:
     t = scope.group_t
+    if row.platform == robots.PLATFORM:
+        return robots.notice_message(row.chat_external_id, t, run.text)
     keyboard = [[Btn.of("notice.button.ack", f"ack:{run.id}").render(t)]]
     return Outgoing(row.platform, row.chat_external_id, t("notice.text", text=run.text),
                     keyboard)
 
 
-def report(scope: Scope, result: Result) -> None:
-    """Record one send's outcome; finish the run (and tell its secretary) when all are done."""
-    row = scope.session.get(Delivery, result.delivery_id)
-    if row is None:
-        return
-    if result.message_id is not None:
-        notices.mark_sent(scope.session, row.id, result.message_id, scope.now)
-    elif result.retry_after is not None and row.attempts < MAX_ATTEMPTS:
+def report(scope: Scope, *results: Result) -> None:
+    """Record sends' outcomes; finish each run that is all done (and tell its secretary)."""
+    rows = {row.id: row for row in notices.deliveries(scope.session,
+                                                      [r.delivery_id for r in results])}
+    sent = [(r.delivery_id, r.message_id) for r in results
+            if r.message_id is not None and r.delivery_id in rows]
+    notices.mark_sent_many(scope.session, sent, scope.now)
+    for result in results:
+        row = rows.get(result.delivery_id)
+        if row is not None and result.message_id is None:
+            _record(scope, row, result)
+    run_ids = dict.fromkeys(row.run_id for row in rows.values())
+    for row in rows.values():
+        scope.session.expire(row)  # updated behind the ORM's back
+    for run_id in run_ids:
+        if notices.progress(scope.session, run_id).finished:
+            _finish(scope, run_id)
+
+
+def _record(scope: Scope, row: Delivery, result: Result) -> None:
+    """A send that did not go through: try again later, or give up."""
+    if result.retry_after is not None and row.attempts < MAX_ATTEMPTS:
         notices.retry_later(scope.session, row.id,
                             scope.now + dt.timedelta(seconds=result.retry_after), result.error)
     else:
         notices.mark_failed(scope.session, row.id, result.error or "gave up")
-    if notices.progress(scope.session, row.run_id).finished:
-        _finish(scope, row.run_id)
 
 
 def _finish(scope: Scope, run_id: int) -> None:
@@ -76,7 +91,7 @@ def _finish(scope: Scope, run_id: int) -> None:
     item = notices.get(scope.session, run.notice_id)
     assert item is not None
     done = notices.progress(scope.session, run_id)
-    progress_edits(scope, [run_id])
+    _edit_progress(scope, run)
     failed = [_chat_name(scope, row) for row in notices.failed_rows(scope.session, run_id)]
     if failed:
         scope.tell(item.created_by, "notice.done_with_failures", number=item.id,
@@ -90,26 +105,34 @@ def _finish(scope: Scope, run_id: int) -> None:
 def _chat_name(scope: Scope, row: Delivery) -> str:
     chat = orgs.find_chat(scope.session, row.platform, row.chat_external_id)
     title = chat.title if chat and chat.title else row.chat_external_id
+    if row.platform == robots.PLATFORM:
+        title = robots.title(scope, row.chat_external_id)
     return scope.group_t("notice.failed_chat", chat=title, error=row.error)
 
 
 def progress_edits(scope: Scope, run_ids: list[int]) -> None:
-    """Edit each run's progress message to "已发送 350/1400"."""
+    """Edit the progress message of each run still sending to "已发送 350/1400".
+
+    A finished run got its last edit with its summary (`_finish`); editing it again with the
+    same text would only earn Telegram's "message is not modified"."""
     for run_id in dict.fromkeys(run_ids):
         run = notices.run(scope.session, run_id)
-        if run is None:
-            continue
-        item = notices.get(scope.session, run.notice_id)
-        secretary = scope.session.get(Person, item.created_by) if item else None
-        if secretary is None:
-            continue
-        t = scope.translator_for(secretary)
-        done = notices.progress(scope.session, run_id)
-        for where in timers.posted(scope.session, f"notice_progress:{run_id}"):
-            scope.outbox.append(Outgoing(
-                where.platform, where.chat_external_id,
-                t("notice.progress", number=run.notice_id, sent=done.sent, total=done.total),
-                edit_message_id=where.message_id))
+        if run is not None and run.state == "sending":
+            _edit_progress(scope, run)
+
+
+def _edit_progress(scope: Scope, run: NoticeRun) -> None:
+    item = notices.get(scope.session, run.notice_id)
+    secretary = scope.session.get(Person, item.created_by) if item else None
+    if secretary is None:
+        return
+    t = scope.translator_for(secretary)
+    done = notices.progress(scope.session, run.id)
+    for where in timers.posted(scope.session, f"notice_progress:{run.id}"):
+        scope.outbox.append(Outgoing(
+            where.platform, where.chat_external_id,
+            t("notice.progress", number=run.notice_id, sent=done.sent, total=done.total),
+            edit_message_id=where.message_id))
 
 
 def release_stale(scope: Scope, older_than: dt.timedelta) -> int:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from storage.db import insert_if_absent
@@ -57,6 +58,10 @@ def run(session: Session, run_id: int) -> NoticeRun | None:
     return session.get(NoticeRun, run_id)
 
 
+def runs(session: Session, run_ids: Collection[int]) -> Sequence[NoticeRun]:
+    return session.scalars(select(NoticeRun).where(NoticeRun.id.in_(run_ids))).all()
+
+
 def runs_of(session: Session, notice_id: int) -> Sequence[NoticeRun]:
     return session.scalars(select(NoticeRun).where(NoticeRun.notice_id == notice_id)
                            .order_by(NoticeRun.planned_at)).all()
@@ -104,6 +109,21 @@ def mark_sent(session: Session, delivery_id: int, message_id: str, now: dt.datet
                     .values(state=SENT, message_id=message_id, sent_at=now, error=""))
 
 
+def mark_sent_many(session: Session, sent: Sequence[tuple[int, str]],
+                   now: dt.datetime) -> None:
+    """`mark_sent` for many rows in one statement: (delivery id, message id) each.
+
+    Objects of these rows already loaded into the session are not updated: expire them."""
+    if not sent:
+        return
+    table = cast(Table, Delivery.__table__)
+    statement = (update(table)
+                 .where(table.c.id == bindparam("row"), table.c.state == SENDING)
+                 .values(state=SENT, message_id=bindparam("message"), sent_at=now, error=""))
+    session.connection().execute(statement, [{"row": row, "message": message}
+                                             for row, message in sent])
+
+
 def mark_failed(session: Session, delivery_id: int, error: str) -> None:
     session.execute(update(Delivery).where(Delivery.id == delivery_id, Delivery.state == SENDING)
                     .values(state=FAILED, error=error[:200]))
@@ -134,6 +154,11 @@ def failed_rows(session: Session, run_id: int) -> Sequence[Delivery]:
     return session.scalars(select(Delivery).where(Delivery.run_id == run_id,
                                                   Delivery.state == FAILED)
                            .order_by(Delivery.id)).all()
+
+
+def deliveries(session: Session, ids: Sequence[int]) -> Sequence[Delivery]:
+    """Outbox rows by id."""
+    return session.scalars(select(Delivery).where(Delivery.id.in_(ids))).all()
 
 
 def deliveries_of(session: Session, run_id: int) -> Sequence[Delivery]:

@@ -7,12 +7,14 @@ import copy
 import email.parser
 import email.policy
 import json
+import math
 import re
 import socket
 import threading
 import time
+from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -28,6 +30,10 @@ TOKEN = "123456789:TEST-fake-token_for_loopback_only"
 BOT_ID = 123456789
 BOT_USERNAME = "jinlin_test_bot"
 WAIT_SECONDS = 5.0
+KICKED = "Forbidden: bot was kicked from the group chat"
+# Methods that post or change a message in a chat: they count against the flood limits and
+# take the configured delay, as Telegram's round trip would.
+MESSAGE_METHODS = {"sendmessage", "sendphoto", "editmessagetext"}
 # Parameters python-telegram-bot sends as JSON strings inside a form body.
 _JSON_PARAMS = {"reply_markup", "commands", "scope", "allowed_updates", "entities",
                 "caption_entities", "link_preview_options", "reply_parameters"}
@@ -40,6 +46,41 @@ class Call:
     method: str
     params: dict[str, Any]
     ok: bool = True
+    code: int = 200
+    # time.monotonic() when the fake answered (CLOCK_MONOTONIC: comparable across processes)
+    at: float = field(default_factory=time.monotonic, compare=False)
+    # the token in the URL: lets a test tell apart processes sharing the fake (same bot)
+    token: str = ""
+
+    @property
+    def chat_id(self) -> int | None:
+        return _int_or_none(self.params.get("chat_id"))
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Telegram's flood limits as the fake enforces them (sliding windows): at most `overall`
+    message requests in any `period` seconds, at most `per_group` to one group in any
+    `group_period` seconds. Beyond them the fake answers 429 with `retry_after`."""
+
+    overall: float = 30
+    period: float = 1.0
+    per_group: float = 20
+    group_period: float = 60.0
+
+    def scaled(self, factor: float) -> Limits:
+        """The same windows with `factor` times the messages ("10x Telegram")."""
+        return Limits(self.overall * factor, self.period, self.per_group * factor,
+                      self.group_period)
+
+
+class _Hold:
+    """Requests of one method parked at the door until released (or dropped)."""
+
+    def __init__(self) -> None:
+        self.released = False
+        self.drop = False
+        self.waiting = 0
 
 
 @dataclass(frozen=True)
@@ -87,7 +128,10 @@ def group_chat(chat_id: int, title: str) -> dict[str, Any]:
 class FakeTelegram:
     """The Bot API methods the adapter uses, backed by lists a test can read and feed."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, limits: Limits | None = None, delay: float = 0.0) -> None:
+        self.limits = limits
+        # seconds each message request takes before Telegram has it (a network round trip)
+        self.delay = delay
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self.calls: list[Call] = []
@@ -95,7 +139,16 @@ class FakeTelegram:
         self._next_update_id = 500_000_001
         self._next_message_id = 1
         self._chats: dict[int, dict[str, Any]] = {}
-        self._failures: dict[str, list[int]] = {}
+        # method -> [(only this chat, or any: None; retry_after)]
+        self._failures: dict[str, list[tuple[int | None, int]]] = {}
+        self._kicked: dict[int, str] = {}
+        # (chat, message id) -> (text, reply markup) as the chat shows it now
+        self._shown: dict[tuple[int, int], tuple[str, Any]] = {}
+        self._holds: dict[str, _Hold] = {}
+        self._overall: deque[float] = deque()
+        self._per_group: dict[int, deque[float]] = {}
+        self.limited = 0  # 429s answered because a request went beyond `limits`
+        self.inflight = 0  # message requests received and not answered yet
         self.port = 0
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -156,10 +209,45 @@ class FakeTelegram:
             return self._changed.wait_for(lambda: len(self.calls_to(method)) >= count,
                                           timeout=WAIT_SECONDS)
 
-    def fail_next(self, method: str, retry_after: int = 1, times: int = 1) -> None:
-        """Answer the next `times` calls of `method` with 429 Too Many Requests."""
+    def fail_next(self, method: str, retry_after: int = 1, times: int = 1,
+                  chat_id: int | None = None) -> None:
+        """Answer the next `times` calls of `method` (to `chat_id`, if given) with 429."""
         with self._lock:
-            self._failures.setdefault(method, []).extend([retry_after] * times)
+            self._failures.setdefault(method, []).extend([(chat_id, retry_after)] * times)
+
+    def add_chat(self, chat: dict[str, Any]) -> None:
+        """A chat the bot may write to (a group it is in, a person who started it)."""
+        self._remember_chat(chat)
+
+    def kick(self, chat_id: int, description: str = KICKED) -> None:
+        """The bot was removed from `chat_id`: sending there answers 403 `description`."""
+        with self._lock:
+            self._kicked[chat_id] = description
+
+    def hold(self, method: str) -> None:
+        """Park every following `method` request at the door, before Telegram has it."""
+        with self._lock:
+            self._holds.setdefault(method.lower(), _Hold())
+
+    def release(self, method: str, *, drop: bool = False) -> int:
+        """Let parked requests in; with `drop`, they never reach Telegram (the caller died).
+
+        Returns how many were parked."""
+        with self._lock:
+            gate = self._holds.pop(method.lower(), None)
+            if gate is None:
+                return 0
+            gate.released, gate.drop = True, drop
+            return gate.waiting
+
+    def held(self, method: str) -> int:
+        with self._lock:
+            gate = self._holds.get(method.lower())
+            return gate.waiting if gate else 0
+
+    def delivered(self, method: str = "sendMessage") -> Counter[int]:
+        """How many times each chat accepted `method` (only successful calls)."""
+        return Counter(c.chat_id for c in self.calls_to(method) if c.chat_id is not None)
 
     def push_update(self, update: dict[str, Any]) -> dict[str, Any]:
         """Queue a raw update for getUpdates; an `update_id` is assigned when missing."""
@@ -216,29 +304,94 @@ class FakeTelegram:
 
     async def _endpoint(self, request: Request) -> JSONResponse:
         method = request.path_params["method"]
+        token = request.path_params["token"]
         params = await _read_params(request)
-        retry_after = self._take_failure(method)
+        if method.lower() not in MESSAGE_METHODS:
+            return await self._answer(method, params, token)
+        if not await self._through_the_door(method):
+            self._record(method, params, ok=False, code=503, token=token)
+            return _error(503, "Service Unavailable: the sender was gone")
+        try:
+            if self.delay:
+                await asyncio.sleep(self.delay)
+            return await self._answer(method, params, token)
+        finally:
+            with self._lock:
+                self.inflight -= 1
+
+    async def _through_the_door(self, method: str) -> bool:
+        """Wait while `method` is held; False when the parked request is dropped.
+
+        A request let in counts as in flight until answered."""
+        with self._lock:
+            gate = self._holds.get(method.lower())
+            if gate is None:
+                self.inflight += 1
+                return True
+            gate.waiting += 1
+        # released from the test's thread: an asyncio.Event of this loop would not do
+        while not gate.released:  # noqa: ASYNC110
+            await asyncio.sleep(0.005)
+        with self._lock:
+            self.inflight += 0 if gate.drop else 1
+        return not gate.drop
+
+    async def _answer(self, method: str, params: dict[str, Any], token: str) -> JSONResponse:
+        retry_after = self._take_failure(method, _int_or_none(params.get("chat_id")))
         if retry_after is not None:
-            self._record(method, params, ok=False)
+            self._record(method, params, ok=False, code=429, token=token)
             return _error(429, f"Too Many Requests: retry after {retry_after}",
                           {"retry_after": retry_after})
         handler = self._methods().get(method.lower())
         if handler is None:
-            self._record(method, params, ok=False)
+            self._record(method, params, ok=False, code=404, token=token)
             return _error(404, "Not Found: method not found")
         if method.lower() == "getupdates":
-            self._record(method, params)
+            self._record(method, params, token=token)
             return _ok(await self._get_updates(params))
-        result = handler(params)
-        if isinstance(result, JSONResponse):
-            self._record(method, params, ok=False)
-            return result
-        self._record(method, {**params, "__result__": result})
+        with self._lock:  # deciding, counting and recording are one step
+            result = handler(params)
+            if not isinstance(result, JSONResponse) and method.lower() in MESSAGE_METHODS:
+                result = self._within_limits(params) or result
+            if isinstance(result, JSONResponse):
+                self._record(method, params, ok=False, code=result.status_code, token=token)
+                return result
+            self._record(method, {**params, "__result__": result}, token=token)
+            if isinstance(result, dict) and "text" in result:
+                where = (int(result["chat"]["id"]), int(result["message_id"]))
+                self._shown[where] = (result["text"], params.get("reply_markup"))
         return _ok(result)
 
-    def _record(self, method: str, params: dict[str, Any], *, ok: bool = True) -> None:
+    def _within_limits(self, params: dict[str, Any]) -> JSONResponse | None:
+        """None when this message may go now (and count it), else Telegram's 429."""
+        limits = self.limits
+        if limits is None:
+            return None
+        now = time.monotonic()
+        chat_id = int(params["chat_id"])
+        windows = [(self._overall, limits.overall, limits.period)]
+        if chat_id < 0:
+            windows.append((self._per_group.setdefault(chat_id, deque()), limits.per_group,
+                            limits.group_period))
+        wait = 0.0
+        for window, most, period in windows:
+            while window and window[0] <= now - period:
+                window.popleft()
+            if len(window) >= most:
+                wait = max(wait, window[0] + period - now)
+        if wait > 0:
+            self.limited += 1
+            retry_after = max(1, math.ceil(wait))
+            return _error(429, f"Too Many Requests: retry after {retry_after}",
+                          {"retry_after": retry_after})
+        for window, _most, _period in windows:
+            window.append(now)
+        return None
+
+    def _record(self, method: str, params: dict[str, Any], *, ok: bool = True,
+                code: int = 200, token: str = "") -> None:
         with self._changed:
-            self.calls.append(Call(method, params, ok))
+            self.calls.append(Call(method, params, ok, code, token=token))
             self._changed.notify_all()
 
     def _methods(self) -> dict[str, Callable[[dict[str, Any]], Any]]:
@@ -270,7 +423,8 @@ class FakeTelegram:
                 # Asking from `offset` confirms every update before it: Telegram forgets them.
                 self._updates = [u for u in self._updates if u["update_id"] >= offset]
                 pending = self._updates[:limit]
-            if pending or time.monotonic() >= deadline:
+            stopping = self._server is not None and self._server.should_exit
+            if pending or stopping or time.monotonic() >= deadline:
                 return pending
             await asyncio.sleep(0.01)
 
@@ -298,6 +452,12 @@ class FakeTelegram:
         if isinstance(chat, JSONResponse):
             return chat
         message = self._bot_message(chat, params, int(params["message_id"]))
+        with self._lock:
+            shown = self._shown.get((int(chat["id"]), message["message_id"]))
+        if shown == (params["text"], params.get("reply_markup")):
+            return _error(400, "Bad Request: message is not modified: specified new message "
+                          "content and reply markup are exactly the same as a current content "
+                          "and reply markup of the message")
         message.update(text=params["text"], edit_date=int(time.time()))
         return message
 
@@ -318,6 +478,9 @@ class FakeTelegram:
             return _error(400, "Bad Request: chat not found")
         with self._lock:
             chat = self._chats.get(key)
+            kicked = self._kicked.get(key)
+        if kicked is not None:
+            return _error(403, kicked)
         if chat is not None:
             return chat
         if key > 0:
@@ -333,10 +496,14 @@ class FakeTelegram:
             self._next_message_id += 1
             return self._next_message_id
 
-    def _take_failure(self, method: str) -> int | None:
+    def _take_failure(self, method: str, chat_id: int | None) -> int | None:
         with self._lock:
-            pending = self._failures.get(method)
-            return pending.pop(0) if pending else None
+            pending = self._failures.get(method, [])
+            for index, (only, retry_after) in enumerate(pending):
+                if only is None or only == chat_id:
+                    del pending[index]
+                    return retry_after
+            return None
 
 
 _COMMAND = re.compile(r"^/[A-Za-z0-9_]{1,32}(@[A-Za-z0-9_]{5,32})?")
@@ -351,6 +518,13 @@ def _entities(text: str) -> list[dict[str, Any]]:
     marked += [("mention", m) for m in _MENTION.finditer(text, command.end() if command else 0)]
     return [{"offset": _utf16(text[:m.start()]), "length": _utf16(m.group()), "type": kind}
             for kind, m in marked]
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _utf16(text: str) -> int:
