@@ -1,4 +1,4 @@
-"""The command line: `python -m bot [run|console|demo|grant|db upgrade]`."""
+"""The command line: `python -m bot [run|console|demo|grant|db upgrade|export]`."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ import argparse
 import datetime as dt
 import logging
 import sys
+from pathlib import Path
 
 from bot.settings import Settings
 from handlers.core import Core
+from handlers.i18n import DEFAULT_LANG, LANGUAGES, Catalogs
 from handlers.roles import GRANTABLE, Role
 from storage import orgs, people
 from storage.db import Database
@@ -63,6 +65,32 @@ def _scope(session: object, role: Role, community: str | None,
     return {"branch_id": named.id}
 
 
+def export(database: Database, settings: Settings, args: argparse.Namespace) -> int:
+    """`export`: the ledger of one branch to an .xlsx file and/or CSV files."""
+    from handlers import ledger
+    from handlers.errors import DomainError
+
+    if args.output is None and args.csv is None:
+        raise SystemExit("give -o FILE.xlsx and/or --csv DIR")
+    rules, t = settings.rules(), Catalogs().get(args.lang)
+    words = [w for w in (args.first, args.last) if w]
+    with database.session() as session:
+        branch = orgs.branch_by_name(session, args.branch)
+        if branch is None:
+            raise SystemExit(f"no branch called {args.branch!r}")
+        today = dt.datetime.now(rules.timezone).date()
+        try:
+            period = ledger.parse_period(words, today, rules.timezone)
+        except DomainError as error:
+            raise SystemExit(t(f"error.{error.code}", **error.params)) from None
+        view = ledger.View(t, rules.timezone)
+        written = ledger.export_files(session, branch, period, view, xlsx=args.output,
+                                      csv_dir=args.csv)
+    for path in written:
+        print(path)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Jinlin neighbourhood bot")
     commands = parser.add_subparsers(dest="command")
@@ -76,6 +104,17 @@ def build_parser() -> argparse.ArgumentParser:
     grant_cmd.add_argument("--branch", help="branch name (secretary, building_leader)")
     db_cmd = commands.add_parser("db", help="database maintenance")
     db_cmd.add_argument("action", choices=["upgrade"])
+    export_cmd = commands.add_parser("export", help="write a branch's ledger (.xlsx or CSV)")
+    export_cmd.add_argument("--branch", required=True, help="branch name")
+    export_cmd.add_argument("--from", dest="first", help="first day YYYY-MM-DD, or a month "
+                            "YYYY-MM (neither --from nor --to: last month)")
+    export_cmd.add_argument("--to", dest="last", help="last day YYYY-MM-DD (default: the end "
+                            "of --from)")
+    export_cmd.add_argument("-o", "--output", type=Path, help="the .xlsx file to write")
+    export_cmd.add_argument("--csv", type=Path, metavar="DIR", help="write one CSV per sheet "
+                            "into DIR (UTF-8 with BOM)")
+    export_cmd.add_argument("--lang", choices=list(LANGUAGES), default=DEFAULT_LANG,
+                            help="language of headers and states")
     return parser
 
 
@@ -84,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings()
     command = args.command or "run"
     in_console = command in {"console", "demo"} or (
-        command == "run" and settings.telegram_token is None)
+        command == "run" and settings.telegram_token is None and not settings.wechat_enabled)
     # In the console, log lines would break into the conversation: warnings only.
     logging.basicConfig(level="WARNING" if in_console else settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -96,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         print(grant(database, args.who, args.role, community=args.community,
                     branch=args.branch))
         return 0
+    if command == "export":
+        return export(database, settings, args)
     core = Core(database, rules=settings.rules())
     return _run(command, settings, core)
 
@@ -109,11 +150,24 @@ def _run(command: str, settings: Settings, core: Core) -> int:
         return repl.run(core, seed(core))
     if command == "console":
         return repl.run(core)
+    if settings.wechat_enabled:
+        return _run_wechat(settings, core)
     if settings.telegram_token is None:
         print("No TELEGRAM_BOT_TOKEN is set: starting the local console instead. "
               "See README.md to connect Telegram.", file=sys.stderr)
         return repl.run(core)
     return _run_telegram(settings, core)
+
+
+def _run_wechat(settings: Settings, core: Core) -> int:
+    from bot import telegram, wechat, wechat_service
+
+    try:
+        wechat_service.run(settings, core)
+    except (telegram.ConfigError, wechat.ConfigError) as error:
+        print(f"Cannot start: {error}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def _run_telegram(settings: Settings, core: Core) -> int:

@@ -27,6 +27,7 @@ class Shown:
     toast: bool = False
     edited: bool = False
     qr_payload: str | None = None
+    document: Document | None = None
 
     @property
     def flat_buttons(self) -> list[Button]:
@@ -37,6 +38,8 @@ class Shown:
         if self.qr_payload:
             # On a phone this is a QR code; here, the text a scan would send.
             lines.append(f"  [QR] /start {self.qr_payload}")
+        if self.document:
+            lines.append(f"  [file] {self.document.file_name} ({len(self.document.data)} bytes)")
         lines += [f"  [{n}] {b.label}" + (f" → {b.url}" if b.url else "")
                   for n, b in enumerate(self.flat_buttons, start=1)]
         return "\n".join(lines)
@@ -128,7 +131,7 @@ class ConsoleWorld:
             shown.text, shown.buttons, shown.edited = out.text, out.buttons, True
             return shown
         shown = Shown(out.chat_id, str(next(self._ids)), out.text, out.buttons, out.toast,
-                      qr_payload=out.qr_payload)
+                      qr_payload=out.qr_payload, document=out.document)
         self._messages[shown.message_id] = shown
         self.chats.setdefault(out.chat_id, []).append(shown)
         if out.ref:

@@ -38,6 +38,13 @@ class Settings(BaseSettings):
     followup_days: float = Field(default=3, gt=0, alias="JINLIN_FOLLOWUP_DAYS")
     notice_grace_minutes: float = Field(default=60, ge=0, alias="JINLIN_NOTICE_GRACE_MINUTES")
     notice_nudge_hours: float = Field(default=24, gt=0, alias="JINLIN_NOTICE_NUDGE_HOURS")
+    points_checkin: int = Field(default=1, ge=0, alias="JINLIN_POINTS_CHECKIN")
+    points_per_hour: float = Field(default=1, ge=0, alias="JINLIN_POINTS_PER_HOUR")
+    points_per_star: int = Field(default=2, ge=0, alias="JINLIN_POINTS_PER_STAR")
+    points_help_base: int = Field(default=5, ge=0, alias="JINLIN_POINTS_HELP_BASE")
+    points_problem_resolved: int = Field(default=3, ge=0,
+                                         alias="JINLIN_POINTS_PROBLEM_RESOLVED")
+    points_no_show: int = Field(default=-2, le=0, alias="JINLIN_POINTS_NO_SHOW")
 
     telegram_token: SecretStr | None = Field(default=None, alias="TELEGRAM_BOT_TOKEN")
     telegram_api_base_url: str = Field(default="https://api.telegram.org/bot",
@@ -52,8 +59,25 @@ class Settings(BaseSettings):
     telegram_concurrent_updates: int = Field(default=8, ge=1,
                                              alias="TELEGRAM_CONCURRENT_UPDATES")
 
+    wechat_app_id: str | None = Field(default=None, alias="WECHAT_APP_ID")
+    wechat_app_secret: SecretStr | None = Field(default=None, alias="WECHAT_APP_SECRET")
+    wechat_token: SecretStr | None = Field(default=None, alias="WECHAT_TOKEN")
+    wechat_aes_key: SecretStr | None = Field(default=None, alias="WECHAT_AES_KEY")
+    wechat_api_base_url: str = Field(default="https://api.weixin.qq.com/cgi-bin/",
+                                     alias="WECHAT_API_BASE_URL")
+    wechat_reply_budget_seconds: float = Field(default=4.0, gt=0, le=4.5,
+                                               alias="WECHAT_REPLY_BUDGET_SECONDS")
+
+    wecom_api_base_url: str = Field(default="https://qyapi.weixin.qq.com",
+                                    alias="WECOM_API_BASE_URL")
+
     web_host: str = Field(default="127.0.0.1", alias="JINLIN_WEB_HOST")
     web_port: int = Field(default=8080, alias="JINLIN_WEB_PORT")
+
+    @property
+    def wechat_enabled(self) -> bool:
+        """Whether an Official Account is configured (app id, secret and token)."""
+        return bool(self.wechat_app_id and self.wechat_app_secret and self.wechat_token)
 
     @property
     def db_url(self) -> str:
@@ -90,6 +114,12 @@ class Settings(BaseSettings):
                      followup_days=self.followup_days,
                      notice_grace_minutes=self.notice_grace_minutes,
                      notice_nudge_hours=self.notice_nudge_hours,
+                     points_checkin=self.points_checkin,
+                     points_per_hour=self.points_per_hour,
+                     points_per_star=self.points_per_star,
+                     points_help_base=self.points_help_base,
+                     points_problem_resolved=self.points_problem_resolved,
+                     points_no_show=self.points_no_show,
                      holidays_file=str(self.data_dir / "holidays.toml"))
 
 

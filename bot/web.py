@@ -10,7 +10,7 @@ import json
 import logging
 import re
 import socket
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from urllib.parse import urlparse
 
 import uvicorn
@@ -24,16 +24,19 @@ from telegram.ext import Application
 from telegram.helpers import create_deep_linked_url
 
 from bot import scheduler
-from bot.outbox import OutboxSender
+from bot.outbox import LEASE, OutboxSender
 from bot.qrpage import qr_routes
 from bot.settings import Settings
 from bot.singleton import SchedulerLock
 from bot.telegram import ALLOWED_UPDATES, ConfigError, build_application, deliver
+from bot.wecom import RobotClient, WecomSender
 from handlers.core import Core
 from handlers.messages import Outgoing
 
 log = logging.getLogger(__name__)
 Endpoint = Callable[[Request], Awaitable[Response]]
+# Sends messages on another platform (WeChat) from the timers and the outbox.
+Deliver = Callable[[list[Outgoing]], Awaitable[None]]
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name, not a secret
 DEFAULT_PATH = "/telegram"
@@ -126,15 +129,17 @@ class _Server(uvicorn.Server):
 class WebhookService:
     """The Application fed by Telegram's webhook, served by uvicorn."""
 
-    def __init__(self, settings: Settings, core: Core) -> None:
-        self.core = core
+    def __init__(self, settings: Settings, core: Core, *, routes: Sequence[Route] = (),
+                 others: Mapping[str, Deliver] | None = None) -> None:
+        self.core, self.others = core, others or {}
+        self.wecom_url = settings.wecom_api_base_url
         self.secret = webhook_secret(settings)
         settings = settings.model_copy(update={"telegram_mode": "webhook"})
         self.telegram_app = build_application(settings, core)
         self.path = webhook_path(settings)
         self.url = public_url(settings.telegram_webhook_url or "", self.path)
         web_app = create_web_app(self.telegram_app, self.secret, self.path,
-                                 routes=telegram_qr_routes(self.telegram_app, core))
+                                 routes=[*telegram_qr_routes(self.telegram_app, core), *routes])
         self.server = _Server(_server_config(web_app, settings))
 
     async def run(self) -> None:
@@ -146,7 +151,7 @@ class WebhookService:
             await app.bot.set_webhook(self.url, secret_token=self.secret,
                                       allowed_updates=ALLOWED_UPDATES)
             await app.start()
-            background = Background(app, self.core)
+            background = Background(app, self.core, self.others, wecom_url=self.wecom_url)
             background.start()
             try:
                 await self.server.serve()
@@ -162,12 +167,16 @@ class WebhookService:
 class PollingService:
     """The Application long-polling Telegram, beside uvicorn serving the QR page and /healthz."""
 
-    def __init__(self, settings: Settings, core: Core, poll_timeout: float = 10) -> None:
-        self.core = core
+    def __init__(self, settings: Settings, core: Core, poll_timeout: float = 10, *,
+                 routes: Sequence[Route] = (),
+                 others: Mapping[str, Deliver] | None = None) -> None:
+        self.core, self.others = core, others or {}
+        self.wecom_url = settings.wecom_api_base_url
         settings = settings.model_copy(update={"telegram_mode": "polling"})
         self.poll_timeout = dt.timedelta(seconds=poll_timeout)
         self.telegram_app = build_application(settings, core)
-        web_app = create_web_app(None, routes=telegram_qr_routes(self.telegram_app, core))
+        web_app = create_web_app(None, routes=[*telegram_qr_routes(self.telegram_app, core),
+                                               *routes])
         self.server = _Server(_server_config(web_app, settings))
 
     async def run(self) -> None:
@@ -180,7 +189,7 @@ class PollingService:
             await app.start()
             await app.updater.start_polling(timeout=self.poll_timeout,
                                             allowed_updates=ALLOWED_UPDATES)
-            background = Background(app, self.core)
+            background = Background(app, self.core, self.others, wecom_url=self.wecom_url)
             background.start()
             try:
                 await self.server.serve()
@@ -195,37 +204,66 @@ class PollingService:
 
 
 class Background:
-    """The timer loop and the outbox sender that run beside the Application."""
+    """The timer loop and the outbox sender that run beside the Application (if any);
+    `others` send the timers' messages for other platforms."""
 
-    def __init__(self, app: Application, core: Core) -> None:
-        self.app, self.core = app, core
+    def __init__(self, app: Application | None, core: Core,
+                 others: Mapping[str, Deliver] | None = None, *,
+                 wecom_url: str | None = None) -> None:
+        self.app, self.core, self.others = app, core, others or {}
+        self.wecom_url = wecom_url
         self.lock = SchedulerLock(core.db)
         self.timers: AsyncIOScheduler | None = None
         self.sender: OutboxSender | None = None
+        self.wecom: WecomSender | None = None
 
     def start(self) -> None:
         """Timers only in the process holding the lock; senders wherever it is safe."""
         leader = self.lock.acquire()
         if leader:
+            self.core.ensure_recurring()
             self.timers = scheduler.start(self.core, self._deliver, self.core.rules.timezone)
         else:
             log.warning("another process runs the timers for this database; "
                         "this one only answers updates")
         sqlite = self.core.db.is_sqlite
-        if leader or not sqlite:
+        if self.app is not None and (leader or not sqlite):
             self.sender = OutboxSender(self.app, self.core, only_process=sqlite)
             self.sender.start()
+        if leader and self.wecom_url:
+            self._start_wecom(sqlite)
+
+    def _start_wecom(self, sqlite: bool) -> None:
+        """The WeCom robot sender, in the leader only: its per-robot window is in memory."""
+        after = self.sender.released if self.sender is not None else None
+        release = None if after is not None else dt.timedelta(0) if sqlite else LEASE
+        assert self.wecom_url is not None
+        self.wecom = WecomSender(self.core, RobotClient(self.wecom_url), self._deliver,
+                                 after=after, release=release)
+        self.wecom.start()
 
     async def _deliver(self, messages: list[Outgoing]) -> None:
-        await deliver(self.app, messages, core=self.core)
+        for platform, send in self.others.items():
+            theirs = [m for m in messages if m.platform == platform]
+            if theirs:
+                await send(theirs)
+        ours = [m for m in messages if m.platform not in self.others]
+        if self.app is not None:
+            await deliver(self.app, ours, core=self.core)
+        elif ours:
+            log.warning("no adapter for %d messages to %s", len(ours), ours[0].platform)
         if self.sender is not None:
             self.sender.wake()
+        if self.wecom is not None:
+            self.wecom.wake()
 
     async def stop(self) -> None:
         if self.timers is not None:
             self.timers.shutdown(wait=False)
         if self.sender is not None:
             await self.sender.stop()
+        if self.wecom is not None:
+            await self.wecom.stop()
         self.lock.release()
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
+from handlers import points
 from handlers.context import Btn, Context, Keyboard, Scope
 from handlers.errors import DomainError
 from handlers.i18n import L, Translator
@@ -288,7 +289,7 @@ def remind(scope: Scope, ref: str) -> None:
 
 
 def close(scope: Scope, ref: str) -> None:
-    """The activity is over: record who had a place and never came; close the card."""
+    """The activity is over: who had a place and never came is recorded and loses points."""
     item = activities.get(scope.session, int(ref))
     if item is None:
         return
@@ -296,6 +297,7 @@ def close(scope: Scope, ref: str) -> None:
     for person_id in activities.people_with(scope.session, item.id, activities.CONFIRMED):
         if person_id not in came:
             activities.record_no_show(scope.session, item.id, person_id, "absent", scope.now)
+            points.for_no_show(scope, item, person_id)
     refresh_cards(scope, item)
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from handlers import qrcodes
+from handlers import points, qrcodes
 from handlers.activities import pick, refresh_cards
 from handlers.context import Btn, Context
 from handlers.errors import DomainError
 from handlers.roles import Role, require, require_branch
 from handlers.router import Command, Feature, int_arg
-from storage import activities, orgs, people, points
+from storage import activities, orgs, people
 from storage.models import Activity, Attendance
 
 DIRECTIONS = {"i": "in", "o": "out"}
@@ -89,8 +89,7 @@ def _sign_in(ctx: Context, item: Activity) -> None:
     walk_in = _take_seat(ctx, item)
     if not activities.sign_in(ctx.session, item.id, ctx.person.id, ctx.now, walk_in):
         raise DomainError("already_signed_in", title=item.title, time=_hhmm(ctx, ctx.now))
-    points.award(ctx.session, ctx.person.id, item.branch_id, item.points, "activity",
-                 f"activity:{item.id}", ctx.now)
+    points.for_attending(ctx, item, ctx.person.id)
     ctx.reply("scan.signed_in_walk_in" if walk_in else "scan.signed_in", title=item.title,
               time=_hhmm(ctx, ctx.now), points=item.points)
     if walk_in:
@@ -122,6 +121,7 @@ def _sign_out(ctx: Context, item: Activity) -> None:
         raise DomainError("already_signed_out", title=item.title,
                           time=_hhmm(ctx, found.signed_out_at or ctx.now))
     found.signed_out_at = ctx.now
+    points.for_hours(ctx, item, ctx.person.id, hours(found, item))
     ctx.reply("scan.signed_out", title=item.title, time=_hhmm(ctx, ctx.now),
               hours=f"{hours(found, item):.1f}")
 

@@ -6,6 +6,7 @@ answered with the time of the first; someone not yet verified is told to 亮身�
 
 from __future__ import annotations
 
+from handlers import points
 from handlers.context import Context
 from handlers.errors import DomainError
 from handlers.i18n import L
@@ -23,6 +24,7 @@ def check_in(ctx: Context, _args: str) -> None:
                                     ctx.now, ctx.chat.id)
     if not is_new:
         raise DomainError("already_checked_in", time=ctx.local(row.at).strftime("%H:%M"))
+    points.for_checkin(ctx, row)
     first_of_month = ctx.today.replace(day=1)
     count = checkins.count_between(ctx.session, ctx.person.id, branch.id, first_of_month,
                                    ctx.today)

@@ -50,6 +50,16 @@ class Rules:
     notice_nudge_hours: float = 24
     # The local list of holidays and adjusted working days (TOML), if the deployer keeps one.
     holidays_file: str = ""
+    # Points (积分), applied in handlers/points.py: a daily check-in, each hour served at an
+    # activity (on top of the activity's own points), each star of a rated 践诺, a confirmed
+    # help request (plus its 1–5 rating), a resolved problem report (to its assignee), and a
+    # no-show (negative).
+    points_checkin: int = 1
+    points_per_hour: float = 1
+    points_per_star: int = 2
+    points_help_base: int = 5
+    points_problem_resolved: int = 3
+    points_no_show: int = -2
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,15 @@ from handlers import (
     checkin,
     help,
     identity,
+    ledger,
+    linking,
     needs,
     notices,
     outbox,
+    points,
     privacy,
     problems,
+    robots,
     signups,
 )
 from handlers.context import Context, Rules, Scope
@@ -42,7 +46,8 @@ log = logging.getLogger(__name__)
 FEATURES = [basics.FEATURE, identity.FEATURE, checkin.FEATURE, activities.FEATURE,
             signups.FEATURE, attendance.FEATURE, notices.FEATURE, admin.FEATURE,
             privacy.FEATURE, needs.FEATURE, help.FEATURE,
-            problems.FEATURE]
+            problems.FEATURE, linking.FEATURE, robots.FEATURE,
+            ledger.FEATURE, points.FEATURE]
 
 # Parameters whose values are codes to be shown in the reader's words.
 _CODED_PARAMS = {"role": "role.", "field": "field."}
@@ -110,6 +115,11 @@ class Core:
             log.exception("timer %s %s failed", kind, ref)
             return []
 
+    def ensure_recurring(self) -> None:
+        """Set the timers that renew themselves (the monthly summary); run at start-up."""
+        with self.db.session() as session:
+            points.ensure_summary(self._scope(session))
+
     def next_timer(self) -> dt.datetime | None:
         """When the next pending timer is due (for the scheduler's sleep)."""
         with self.db.session() as session:
@@ -120,11 +130,12 @@ class Core:
         with self.db.session() as session:
             return outbox.claim(self._scope(session), platform, limit)
 
-    def outbox_report(self, result: outbox.Result) -> list[Outgoing]:
-        """Record one send's outcome; returns the secretary's summary when a run is done."""
+    def outbox_report(self, *results: outbox.Result) -> list[Outgoing]:
+        """Record sends' outcomes in one transaction; returns the secretary's summary (and
+        the last progress edit) of each run they finish."""
         with self.db.session() as session:
             scope = self._scope(session)
-            outbox.report(scope, result)
+            outbox.report(scope, *results)
             return scope.outbox
 
     def outbox_progress(self, run_ids: list[int]) -> list[Outgoing]:

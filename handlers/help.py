@@ -21,20 +21,19 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from handlers import points
 from handlers.context import Btn, Context, Keyboard, Scope
 from handlers.errors import DomainError
 from handlers.i18n import LANGUAGES, L
 from handlers.roles import Role, require, require_branch
 from handlers.router import Command, Feature, TimerHandler, int_arg, normalize
 from handlers.text import clean_field
-from storage import dialogs, orgs, people, points, timers
+from storage import dialogs, orgs, people, timers
 from storage import help as requests
 from storage.models import Branch, Dialog, HelpRequest
 
 DIALOG = "ask"
 CATEGORIES = ("buy", "errand", "escort", "repair", "care", "other")
-# Points for a confirmed help: this base plus the requester's rating (1–5), so 6 to 10.
-HELP_POINTS_BASE = 5
 MAX_CONTACT = 200
 MAX_CHOICES = 8
 
@@ -369,8 +368,7 @@ def _rate(ctx: Context, request: HelpRequest, rest: list[str]) -> None:
     helper = request.helper_id
     if helper is None or not requests.confirm(ctx.session, request.id, stars, ctx.now):
         raise DomainError("help_not_done", id=request.id)
-    earned = HELP_POINTS_BASE + stars
-    points.award(ctx.session, helper, request.branch_id, earned, "help", _ref(request), ctx.now)
+    earned = points.for_help(ctx, request, helper, stars)
     ctx.edit("ask.rated", id=request.id, rating=stars)
     ctx.tell(helper, "ask.rated_helper", id=request.id, rating=stars, points=earned)
     refresh_cards(ctx, _request(ctx, request.id))

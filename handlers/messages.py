@@ -76,6 +76,7 @@ class Outgoing:
     carrying this payload (a deep link on Telegram), with `text` as its caption.
     `ref` names a card the core will want to edit later: the adapter reports the message id
     it got back through `Core.record_posted`.
+    `document` is a file to send, with `text` as its caption.
     """
 
     platform: str
@@ -87,3 +88,4 @@ class Outgoing:
     toast: bool = False
     qr_payload: str | None = None
     ref: str | None = None
+    document: Document | None = None

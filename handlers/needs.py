@@ -5,7 +5,7 @@ The secretary adds items with `/newitem` (a private form) or `/importitems` and 
 `/claim <name>` 认领 is a promise (承诺), optionally with a pledge: `认领 A段绿化 承诺：每周二浇水`;
 claiming an item one already holds with a new pledge replaces the pledge. `/unclaim` 放弃认领
 gives an item back. `/done` 践诺 reports the deed with a note; the secretaries get 1–5 buttons
-(or type `评诺 A段绿化 5 很好`), and each point of the rating is worth POINTS_PER_STAR points.
+(or type `评诺 A段绿化 5 很好`), and each point of the rating is worth `points_per_star` points.
 A claim without 践诺 after `claim_stale_days` is reminded once, privately; after as many days
 again it returns to the list, and the member and the secretaries are told.
 """
@@ -20,6 +20,7 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
+from handlers import points
 from handlers.context import Btn, Context, Keyboard, Scope
 from handlers.errors import DomainError
 from handlers.i18n import L
@@ -44,11 +45,9 @@ from handlers.router import (
     run_subcommand,
 )
 from handlers.text import clean_field
-from storage import dialogs, needs, orgs, people, points, timers
+from storage import dialogs, needs, orgs, people, timers
 from storage.models import Branch, Claim, NeedItem
 
-# Points for a rated 践诺: the rating (1–5) times this; fixed here, not a setting.
-POINTS_PER_STAR = 2
 FORM, IMPORT, DEED, RATING = "items_new", "items_import", "need_deed", "need_rate"
 MAX_PLEDGE, MAX_NOTE, MAX_COMMENT, MAX_SHOWN_PROBLEMS = 100, 200, 100, 20
 MATCH_CUTOFF, MAX_BUTTONS = 60, 8
@@ -613,9 +612,7 @@ def _rate(ctx: Context, claim_id: int, rating: int, comment: str) -> None:
                       rating_comment=comment, rated_by=ctx.person.id, rated_at=ctx.now,
                       closed_at=ctx.now):
         raise DomainError("already_rated", name=_item_name(ctx, held), rating=rating)
-    earned = rating * POINTS_PER_STAR
-    points.award(ctx.session, held.person_id, held.branch_id, earned, "claim",
-                 f"claim:{held.id}", ctx.now)
+    earned = points.for_deed(ctx, held, rating)
     name, member = _item_name(ctx, held), people.shown_name(ctx.session, held.person_id,
                                                             held.branch_id)
     if ctx.incoming.button_data is not None:

@@ -12,6 +12,7 @@ import datetime as dt
 import unicodedata
 from typing import Any
 
+from handlers import robots
 from handlers.context import Btn, Context, Scope
 from handlers.errors import DomainError
 from handlers.i18n import L
@@ -266,16 +267,18 @@ def _start_run(scope: Scope, item: Notice, run: NoticeRun) -> None:
 
 def _targets(scope: Scope, target: str, branch_id: int,
              chat_id: int | None) -> list[tuple[str, str]]:
-    """(platform, chat id) of every group the notice goes to."""
+    """(platform, chat id) of every group the notice goes to, and of the branches' robots."""
     if target == "chat" and chat_id is not None:
         chats = [c for c in [orgs.chat(scope.session, chat_id)] if c is not None]
+        ids: list[int] = []
     else:
         branch = orgs.branch(scope.session, branch_id)
         assert branch is not None
         ids = [branch.id] if target == "branch" else [
             b.id for b in orgs.branches(scope.session, branch.community_id)]
         chats = [c for b in ids for c in orgs.chats_of_branch(scope.session, b)]
-    return [(c.platform, c.external_id) for c in chats if c.kind == "group"]
+    groups = [(c.platform, c.external_id) for c in chats if c.kind == "group"]
+    return groups + robots.targets(scope, ids)
 
 
 def nudge(scope: Scope, ref: str) -> None:

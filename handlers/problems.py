@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from handlers import points
 from handlers.admin import target_account
 from handlers.context import Btn, Context, Keyboard, Scope
 from handlers.errors import DomainError
@@ -196,6 +197,7 @@ def _resolved(ctx: Context, item: ProblemReport, note: str) -> None:
     item = _move(ctx, item, problems.PENDING, status=problems.RESOLVED, note=note,
                  resolved_at=ctx.now)
     _finish_dialog(ctx)
+    points.for_resolved(ctx, item)
     # Set once per report: a report resolved a second time is not asked about again.
     timers.schedule(ctx.session, "problem_followup", str(item.id),
                     ctx.now + dt.timedelta(days=ctx.rules.followup_days))

@@ -7,15 +7,16 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
-    true,
     Boolean,
     Date,
     DateTime,
     ForeignKey,
+    Index,
     MetaData,
     String,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -286,7 +287,11 @@ class PointsEntry(Base):
     """One line of the append-only points log; a source awards a person once."""
 
     __tablename__ = "points_entries"
-    __table_args__ = (UniqueConstraint("person_id", "source"),)
+    # Rankings, summaries and the ledger sum one branch over one period: person and points are
+    # in the index too, so those sums never visit the table (a city has millions of entries).
+    __table_args__ = (UniqueConstraint("person_id", "source"),
+                      Index("ix_points_entries_branch_id_at_person_id_points", "branch_id", "at",
+                            "person_id", "points"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
@@ -295,6 +300,8 @@ class PointsEntry(Base):
     reason: Mapped[str] = mapped_column(String(30))
     source: Mapped[str] = mapped_column(String(60))
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # Why a correction was made, in the secretary's words (empty for automatic entries).
+    note: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
 
 class NeedItem(Base):
@@ -479,6 +486,23 @@ class WecomRobot(Base):
     removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
+class WechatUser(Base):
+    """What the WeChat adapter keeps per follower of the Official Account.
+
+    `choices` are the numbered options last offered ("回复 1 报名"), so that a reply "1" still
+    means the same after a restart; `last_seen_at` opens the 48-hour customer-service window;
+    `missed` counts messages that could not be delivered, told to the follower when they write.
+    """
+
+    __tablename__ = "wechat_users"
+
+    openid: Mapped[str] = mapped_column(String(100), primary_key=True)
+    choices: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    offered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    missed: Mapped[int] = mapped_column(default=0)
+
+
 __all__ = [
     "Account",
     "Ack",
@@ -507,5 +531,6 @@ __all__ = [
     "RoleGrant",
     "Signup",
     "Timer",
+    "WechatUser",
     "WecomRobot",
 ]

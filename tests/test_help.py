@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from bot.console import ConsoleWorld, Shown
 from handlers.core import Core
-from handlers.help import HELP_POINTS_BASE, split_private
+from handlers.help import split_private
 from handlers.messages import ChatKind, Incoming
 from storage.db import Database
 from storage.models import HelpRequest, PointsEntry
@@ -118,7 +118,8 @@ def test_a_request_is_taken_done_and_rated(world: ConsoleWorld) -> None:
         "【邻里求助 #1】代买 · 3号楼\n帮我买点菜和药\n已完成，感谢党员 张三！")
     with world.core.db.session() as session:
         entries = session.scalars(select(PointsEntry)).all()
-        assert [(e.points, e.source) for e in entries] == [(HELP_POINTS_BASE + 4, "help:1")]
+        assert [(e.points, e.source) for e in entries] == [
+            (TEST_RULES.points_help_base + 4, "help:1")]
     assert _request(world).rating == 4
 
 

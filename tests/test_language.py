@@ -73,4 +73,4 @@ _KEY_PREFIXES = {"start", "help", "menu", "lang", "list", "dialog", "activity", 
                  "signup", "qr", "scan", "report", "notice", "person", "role", "kind",
                  "registered", "field", "status", "iam", "members", "checkin", "community",
                  "branch", "bind", "grant", "revoke", "privacy", "forget", "error", "needs",
-                 "ask", "problem"}
+                 "ask", "problem", "ledger", "link", "wechat", "robot", "points"}
