@@ -176,9 +176,10 @@ async def deliver(app: Application, messages: Iterable[Outgoing],
     With `core`, a message carrying a `ref` is reported back through `Core.record_posted`.
     """
     toast: str | None = None
+    elsewhere: dict[str, list[Outgoing]] = {}
     for out in messages:
         if out.platform != PLATFORM:
-            log.warning("not delivering a %s message from the Telegram adapter", out.platform)
+            elsewhere.setdefault(out.platform, []).append(out)
         elif out.toast and query is not None:
             toast = toast or out.text
         else:
@@ -188,6 +189,25 @@ async def deliver(app: Application, messages: Iterable[Outgoing],
     if query is not None:
         # Telegram shows a spinner until each button press is answered, exactly once.
         await _guarded(query.answer(toast, show_alert=toast is not None), "callback")
+    await _forward(app, elsewhere)
+
+
+FORWARD = "jinlin.forward"
+
+
+async def _forward(app: Application, elsewhere: dict[str, list[Outgoing]]) -> None:
+    """Hand messages for people on other platforms (a WeChat member) to that platform's
+    sender, which the runtime registers in `app.bot_data[FORWARD]`."""
+    senders = app.bot_data.get(FORWARD, {})
+    for platform, outs in elsewhere.items():
+        send = senders.get(platform)
+        if send is None:
+            log.warning("no sender for %d %s message(s); not delivered", len(outs), platform)
+            continue
+        try:
+            await send(outs)
+        except Exception:
+            log.exception("forwarding %d %s message(s) failed", len(outs), platform)
 
 
 async def send_one(app: Application, out: Outgoing) -> Message | bool:

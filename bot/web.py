@@ -28,7 +28,7 @@ from bot.outbox import LEASE, OutboxSender
 from bot.qrpage import qr_routes
 from bot.settings import Settings
 from bot.singleton import SchedulerLock
-from bot.telegram import ALLOWED_UPDATES, ConfigError, build_application, deliver
+from bot.telegram import ALLOWED_UPDATES, FORWARD, ConfigError, build_application, deliver
 from bot.wecom import RobotClient, WecomSender
 from handlers.core import Core
 from handlers.messages import Outgoing
@@ -136,6 +136,7 @@ class WebhookService:
         self.secret = webhook_secret(settings)
         settings = settings.model_copy(update={"telegram_mode": "webhook"})
         self.telegram_app = build_application(settings, core)
+        self.telegram_app.bot_data[FORWARD] = dict(self.others)
         self.path = webhook_path(settings)
         self.url = public_url(settings.telegram_webhook_url or "", self.path)
         web_app = create_web_app(self.telegram_app, self.secret, self.path,
@@ -175,6 +176,7 @@ class PollingService:
         settings = settings.model_copy(update={"telegram_mode": "polling"})
         self.poll_timeout = dt.timedelta(seconds=poll_timeout)
         self.telegram_app = build_application(settings, core)
+        self.telegram_app.bot_data[FORWARD] = dict(self.others)
         web_app = create_web_app(None, routes=[*telegram_qr_routes(self.telegram_app, core),
                                                *routes])
         self.server = _Server(_server_config(web_app, settings))

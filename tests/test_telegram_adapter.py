@@ -414,3 +414,23 @@ async def test_webhook_service_over_loopback(fake_tg: FakeTelegram, core: Core) 
     assert "/iam" in reply.params["text"]
     service.stop()
     await asyncio.wait_for(running, 5)
+
+
+async def test_messages_for_people_on_other_platforms_are_forwarded(core: Core) -> None:
+    """A secretary on Telegram verifies a WeChat member: the news goes out through WeChat."""
+    from bot.telegram import FORWARD
+
+    fake = FakeTelegram()
+    app = build_application(settings_for(fake), core)
+    forwarded: list[Outgoing] = []
+
+    async def wechat_send(messages: list[Outgoing]) -> None:
+        forwarded.extend(messages)
+
+    app.bot_data[FORWARD] = {"wechat": wechat_send}
+    news = Outgoing("wechat", "openid-1", "你的党员身份已核实")
+    await deliver(app, [news])
+    assert forwarded == [news]
+    assert fake.calls == []  # nothing went to Telegram
+    app.bot_data[FORWARD] = {}
+    await deliver(app, [Outgoing("wecom", "1", "x")])  # no sender: logged, not raised
