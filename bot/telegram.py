@@ -40,7 +40,7 @@ from bot import qr
 from bot.settings import Settings
 from handlers.core import Core
 from handlers.i18n import DEFAULT_LANG
-from handlers.messages import Button, ChatKind, Incoming, Outgoing, Sender
+from handlers.messages import Button, ChatKind, Document, Incoming, Outgoing, Sender
 from handlers.roles import Role
 
 log = logging.getLogger(__name__)
@@ -62,14 +62,19 @@ class ConfigError(RuntimeError):
 # ---------------------------------------------------------------- Telegram -> Incoming
 
 
-def to_incoming(update: Update, bot_username: str) -> Incoming | None:
-    """Translate a message or button press; None when it is not for this bot."""
+def to_incoming(update: Update, bot_username: str,
+                document: Document | None = None) -> Incoming | None:
+    """Translate a message, a file (already downloaded) or a button press; None when it is
+    not for this bot."""
     if update.callback_query is not None:
         return _from_callback(update, update.callback_query)
     message = update.message
-    if message is None or message.text is None or message.from_user is None:
+    written = message.text if message else None
+    if document is not None and message is not None:
+        written = message.caption or ""
+    if message is None or written is None or message.from_user is None:
         return None
-    text = _command_for_us(message.text, bot_username)
+    text = _command_for_us(written, bot_username)
     if text is None:
         return None
     text, leading = _strip_leading_mention(text, bot_username)
@@ -83,7 +88,7 @@ def to_incoming(update: Update, bot_username: str) -> Incoming | None:
         reply_to_bot=_is_us(reply_author, bot_username),
         reply_to=_sender(reply_author) if reply_author else None,
         mentions=tuple(m for m in mentions if m.lower() != bot_username.lower()),
-        chat_title=message.chat.title)
+        chat_title=message.chat.title, document=document)
 
 
 def _from_callback(update: Update, query: CallbackQuery) -> Incoming | None:
@@ -311,6 +316,24 @@ class TelegramAdapter:
         answers = await asyncio.to_thread(self.core.handle, incoming)
         await deliver(context.application, answers, core=self.core)
 
+    async def on_document(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A file sent privately (a needs-list import): download it, then as `on_message`."""
+        message = update.message
+        if message is None or message.document is None:
+            return
+        try:
+            file = await context.bot.get_file(message.document.file_id)
+            data = bytes(await file.download_as_bytearray())
+        except TelegramError as error:  # over the Bot API's 20 MB, or gone
+            log.warning("could not download a file: %s", error)
+            data = b""  # the core answers that the file is empty or unusable
+        name = message.document.file_name or "file"
+        incoming = to_incoming(update, context.bot.username, Document(name, data))
+        if incoming is None:
+            return
+        answers = await asyncio.to_thread(self.core.handle, incoming)
+        await deliver(context.application, answers, core=self.core)
+
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Like `on_message` for a button press, which is always answered."""
         query = update.callback_query
@@ -373,6 +396,8 @@ def build_application(settings: Settings, core: Core, *,
         builder = builder.updater(None)
     app = builder.build()
     app.add_handler(MessageHandler(filters.TEXT, adapter.on_message))
+    app.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.Document.ALL,
+                                   adapter.on_document))
     app.add_handler(CallbackQueryHandler(adapter.on_button))
     app.add_error_handler(_log_error)
     return app

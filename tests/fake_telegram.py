@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -135,6 +135,7 @@ class FakeTelegram:
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self.calls: list[Call] = []
+        self.files: dict[str, bytes] = {}
         self._updates: list[dict[str, Any]] = []
         self._next_update_id = 500_000_001
         self._next_message_id = 1
@@ -168,7 +169,8 @@ class FakeTelegram:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
-        app = Starlette(routes=[Route("/bot{token}/{method}", self._endpoint,
+        app = Starlette(routes=[Route("/file/bot{token}/{path:path}", self._file_download),
+                                Route("/bot{token}/{method}", self._endpoint,
                                       methods=["GET", "POST"])])
         self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
@@ -286,6 +288,28 @@ class FakeTelegram:
         del update["update_id"]
         return update
 
+    def send_document(self, user: TgUser, chat: dict[str, Any], file_name: str, data: bytes,
+                      caption: str = "") -> dict[str, Any]:
+        """Push a file message from `user`; the file can then be fetched like Telegram's."""
+        update = self.text_update(user, chat, caption or "x")
+        message = update["message"]
+        del message["text"]
+        message.pop("entities", None)
+        if caption:
+            message["caption"] = caption
+        file_id = f"doc{len(self.files) + 1}"
+        self.files[file_id] = data
+        message["document"] = {"file_id": file_id, "file_unique_id": file_id,
+                               "file_name": file_name, "file_size": len(data)}
+        return self.push_update(update)
+
+    async def _file_download(self, request: Request) -> Response:
+        """The bytes of an uploaded file, as Telegram's file server gives them."""
+        file_id = request.path_params["path"].rsplit("/", 1)[-1]
+        if file_id not in self.files:
+            return Response(status_code=404)
+        return Response(self.files[file_id], media_type="application/octet-stream")
+
     def send_text(self, user: TgUser, chat: dict[str, Any], text: str,
                   reply_to: dict[str, Any] | None = None) -> dict[str, Any]:
         """Push a text message from `user` in `chat`."""
@@ -397,6 +421,10 @@ class FakeTelegram:
     def _methods(self) -> dict[str, Callable[[dict[str, Any]], Any]]:
         harmless: Callable[[dict[str, Any]], Any] = lambda _: True  # noqa: E731
         return {
+            "getfile": lambda params: {
+                "file_id": params["file_id"], "file_unique_id": params["file_id"],
+                "file_size": len(self.files.get(params["file_id"], b"")),
+                "file_path": f"documents/{params['file_id']}"},
             "getme": lambda _: {**BOT_USER.to_dict(), "can_join_groups": True,
                                 "can_read_all_group_messages": False,
                                 "supports_inline_queries": False},

@@ -434,3 +434,22 @@ async def test_messages_for_people_on_other_platforms_are_forwarded(core: Core) 
     assert fake.calls == []  # nothing went to Telegram
     app.bot_data[FORWARD] = {}
     await deliver(app, [Outgoing("wecom", "1", "x")])  # no sender: logged, not raised
+
+
+async def test_a_secretary_imports_the_needs_list_by_sending_a_file(
+        dialog: Dialog, fake_tg: FakeTelegram, core: Core) -> None:
+    from pathlib import Path
+
+    seed_secretary(core)
+    chat = private_chat(WANG)
+    await dialog.say(WANG, chat, "/start")
+    data = (Path(__file__).parent / "fixtures" / "needs_items_utf8_bom.csv").read_bytes()
+    before = len(fake_tg.calls_to("sendMessage"))
+    update = fake_tg.send_document(WANG, chat, "清单.csv", data, caption="导入需求清单")
+    await dialog.handled.wait(update["update_id"])
+    replies = [c.params["text"] for c in fake_tg.calls_to("sendMessage")[before:]]
+    assert len(replies) == 1
+    assert "导入" in replies[0]
+    listed = await dialog.say(WANG, chat, "需求清单")
+    for row in data.decode("utf-8-sig").splitlines()[1:]:
+        assert row.split(",")[0] in listed[0].params["text"]
