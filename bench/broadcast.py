@@ -2,12 +2,12 @@
 
 A branch with N bound groups (default 1,400, a city's branch count) and a notice run queued
 to all of them, as `/notice` → 立即发送 leaves it. The real `OutboxSender` (the one `bot.web`
-runs) drains it through the Application from `bot.telegram.build_application`, whose
-AIORateLimiter keeps to Telegram's limits, against a fake Bot API server that ENFORCES those
-limits — at most 30 message requests in any second overall and 20 in any minute per group
-(sliding windows) — answering 429 with `retry_after` beyond them, like Telegram. Each request
-takes `--delay` seconds at the fake (a network round trip). The fake runs in a child process,
-so that it does not share the bot's interpreter lock.
+runs) drains it through the Application from `bot.telegram.build_application`, whose rate
+limiter (bot/ratelimit.py) keeps to Telegram's limits, against a fake Bot API server that
+ENFORCES those limits — at most 30 message requests in any second overall and 20 in any
+minute per group (sliding windows) — answering 429 with `retry_after` beyond them, like
+Telegram. Each request takes `--delay` seconds at the fake (a network round trip). The fake
+runs in a child process, so that it does not share the bot's interpreter lock.
 
 Printed: the wall time (sender started -> last notice accepted) against the floor the limits
 allow (N / 30 per second), the 429s, duplicates and losses, the progress edits.

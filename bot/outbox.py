@@ -1,10 +1,10 @@
 """The outbox sender: drains pending notices to Telegram within the platform's limits.
 
-Rows are claimed a batch at a time and handed to python-telegram-bot, whose AIORateLimiter
-keeps to about 30 messages a second overall and 20 a minute per group and retries after a
-429's `retry_after`. Batches overlap: the next one is claimed as soon as there is room for it
-(at most IN_FLIGHT rows claimed and not yet recorded), so the limiter never waits for the
-database or for the slowest answer of a batch.
+Rows are claimed a batch at a time and handed to python-telegram-bot, whose rate limiter
+(bot/ratelimit.py) keeps to about 30 messages a second overall and 20 a minute per group and
+retries after a 429's `retry_after`. Batches overlap: the next one is claimed as soon as
+there is room for it (at most IN_FLIGHT rows claimed and not yet recorded), so the limiter
+never waits for the database or for the slowest answer of a batch.
 
 Each result is recorded as soon as it is known: results that arrive while the previous ones
 are being written go into the next transaction together, so recording keeps up with hundreds
