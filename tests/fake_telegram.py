@@ -9,7 +9,6 @@ import email.policy
 import json
 import math
 import re
-import socket
 import threading
 import time
 from collections import Counter, deque
@@ -24,6 +23,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from tests import loopback
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TOKEN = "123456789:TEST-fake-token_for_loopback_only"
@@ -166,27 +167,14 @@ class FakeTelegram:
 
     def start(self) -> None:
         """Serve on a free loopback port in a background thread."""
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
         app = Starlette(routes=[Route("/file/bot{token}/{path:path}", self._file_download),
                                 Route("/bot{token}/{method}", self._endpoint,
                                       methods=["GET", "POST"])])
-        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
-                                        daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 5
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("fake Telegram server did not start")
-            time.sleep(0.01)
+        self._server, self._thread, self.port = loopback.serve(app, "Telegram")
 
     def stop(self) -> None:
         """Stop serving and wait for the thread."""
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=5)
+        loopback.stop(self._server, self._thread)
 
     # ------------------------------------------------------------ what tests use
 

@@ -16,7 +16,6 @@ import hashlib
 import itertools
 import json
 import re
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -31,6 +30,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 from wechatpy.crypto import PrpCrypto, WeChatCrypto
+
+from tests import loopback
 
 FIXTURES = Path(__file__).parent / "fixtures"
 APP_ID = "wx5d3f8a1c2b7e9f04"
@@ -72,25 +73,12 @@ class FakeWechat:
         return f"http://127.0.0.1:{self.port}/cgi-bin/"
 
     def start(self) -> None:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
         app = Starlette(routes=[Route("/cgi-bin/{path:path}", self._endpoint,
                                       methods=["GET", "POST"])])
-        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
-                                        daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 5
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("fake WeChat server did not start")
-            time.sleep(0.01)
+        self._server, self._thread, self.port = loopback.serve(app, "WeChat")
 
     def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=5)
+        loopback.stop(self._server, self._thread)
 
     # ------------------------------------------------------------ what tests read
 

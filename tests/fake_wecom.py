@@ -7,7 +7,6 @@ per key in any `period` seconds (a sliding window, 20 a minute like WeCom unless
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -18,6 +17,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from tests import loopback
 
 MAX_TEXT_BYTES = 2048
 
@@ -55,26 +56,13 @@ class FakeWecom:
 
     def start(self) -> None:
         """Serve on a free loopback port in a background thread."""
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
         app = Starlette(routes=[Route("/cgi-bin/webhook/send", self._send, methods=["POST"])])
         # No access log: it would print the key (and tests check that nothing logs it).
-        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off",
-                                                     access_log=False, log_config=None))
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
-                                        daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 5
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("fake WeCom server did not start")
-            time.sleep(0.01)
+        self._server, self._thread, self.port = loopback.serve(
+            app, "WeCom", access_log=False, log_config=None)
 
     def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=5)
+        loopback.stop(self._server, self._thread)
 
     # ------------------------------------------------------------ what tests use
 
