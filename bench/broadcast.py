@@ -30,15 +30,14 @@ import multiprocessing
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
 from pydantic import SecretStr
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 from bot.cli import grant
 from bot.outbox import OutboxSender
@@ -49,7 +48,7 @@ from handlers.context import Rules, Scope
 from handlers.core import Core
 from handlers.messages import Outgoing
 from storage import notices, orgs, people
-from storage.db import Database
+from storage.db import Database, scratch_schema
 from storage.migrate import upgrade
 from storage.models import Delivery
 from tests.fake_telegram import TOKEN, FakeTelegram, Limits, group_chat
@@ -172,22 +171,8 @@ def sqlite_database() -> Iterator[Database]:
             database.dispose()
 
 
-@contextmanager
-def postgres_database(url: str) -> Iterator[Database]:
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    database = Database.from_url(url, connect_args={"options": f"-csearch_path={schema}"},
-                                 pool_size=20)
-    upgrade(database.engine)
-    try:
-        yield database
-    finally:
-        database.dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+def postgres_database(url: str) -> AbstractContextManager[Database]:
+    return scratch_schema(url, "bench", pool_size=20)
 
 
 # ------------------------------------------------------------------ the run

@@ -34,13 +34,12 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from unittest import mock
 
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 from telegram import Update
 from telegram.ext import (
     AIORateLimiter,
@@ -59,7 +58,7 @@ from handlers.context import Rules
 from handlers.core import Core, utc_now
 from handlers.messages import Incoming, Outgoing
 from storage import activities, orgs, people
-from storage.db import Database
+from storage.db import Database, scratch_schema
 from storage.migrate import upgrade
 from storage.models import Attendance, PointsEntry
 from storage.people import SenderInfo
@@ -560,25 +559,15 @@ def print_table(rows: list[Row], members: int, limiter: str) -> None:
 @contextlib.contextmanager
 def postgres_database(url: str) -> Iterator[Database | None]:
     """A fresh schema in the PostgreSQL database (dropped afterwards), or None if unreachable."""
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, connect_args={"connect_timeout": 3})
-    try:
-        with admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as error:  # no server: say so and go on without it
-        print(f"postgresql skipped: {type(error).__name__}: {error}".splitlines()[0])
-        admin.dispose()
-        yield None
-        return
-    # The pool the bot itself gets (Database.from_url(settings.db_url)): SQLAlchemy's default.
-    database = Database.from_url(url, connect_args={"options": f"-csearch_path={schema}"})
-    try:
+    with contextlib.ExitStack() as stack:
+        try:
+            # The pool the bot itself gets (Database.from_url(settings.db_url)): the default.
+            database = stack.enter_context(scratch_schema(url, "bench"))
+        except Exception as error:  # no server: say so and go on without it
+            print(f"postgresql skipped: {type(error).__name__}: {error}".splitlines()[0])
+            yield None
+            return
         yield database
-    finally:
-        database.dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 async def run(args: argparse.Namespace) -> list[Row]:

@@ -10,19 +10,19 @@ p50/p99 latency per phase; verifies every check-in was stored exactly once.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import tempfile
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 from bot.cli import grant
 from handlers.core import Core
 from handlers.messages import ChatKind, Incoming, Sender
 from storage import orgs, people
-from storage.db import Database
+from storage.db import Database, scratch_schema
 from storage.migrate import upgrade
 from storage.models import CheckIn
 
@@ -101,22 +101,14 @@ def main() -> None:
         sqlite = Database.from_url(f"sqlite:///{folder}/bench.sqlite3")
         bench_database("sqlite", sqlite, args.members, args.threads)
         sqlite.dispose()
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(args.postgres)
-    try:
-        with admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as error:  # no server: say so and stop
-        print(f"postgresql skipped: {error}")
-        return
-    postgres = Database.from_url(args.postgres, pool_size=args.threads,
-                                 connect_args={"options": f"-csearch_path={schema}"})
-    try:
+    with contextlib.ExitStack() as stack:
+        try:
+            postgres = stack.enter_context(
+                scratch_schema(args.postgres, "bench", pool_size=args.threads))
+        except Exception as error:  # no server: say so and stop
+            print(f"postgresql skipped: {error}")
+            return
         bench_database("postgresql", postgres, args.members, args.threads)
-    finally:
-        postgres.dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
 if __name__ == "__main__":

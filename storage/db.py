@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
@@ -92,3 +93,31 @@ def insert_if_absent(session: Session, model: type[Any], values: dict[str, Any])
     # rowcount is not reliable here across drivers; a returned key is.
     returned = session.execute(statement.returning(*table.primary_key.columns)).first()
     return returned is not None
+
+
+@contextmanager
+def scratch_schema(url: str, prefix: str, **engine_options: Any) -> Iterator[Database]:
+    """A migrated database in a new PostgreSQL schema, dropped afterwards (tests, benchmarks).
+
+    Raises whatever connecting raises, before anything is created, when the server is away.
+    """
+    from sqlalchemy import text
+
+    from storage.migrate import upgrade
+
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(url, connect_args={"connect_timeout": 5})
+    try:
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        options = {"connect_args": {"options": f"-csearch_path={schema}"}, **engine_options}
+        database = Database.from_url(url, **options)
+        try:
+            upgrade(database.engine)
+            yield database
+        finally:
+            database.dispose()
+            with admin.begin() as connection:
+                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    finally:
+        admin.dispose()

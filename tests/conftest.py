@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -15,7 +14,7 @@ from sqlalchemy import create_engine, text
 from bot.console import ConsoleWorld
 from handlers.context import Rules
 from handlers.core import Core
-from storage.db import Database
+from storage.db import Database, scratch_schema
 from storage.migrate import upgrade
 
 POSTGRES_URL = os.environ.get("JINLIN_TEST_POSTGRES_URL",
@@ -65,20 +64,8 @@ def _postgres_database() -> Iterator[Database]:
     reason = postgres_skip_reason()
     if reason:
         pytest.skip(reason)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    database = Database.from_url(
-        POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"}, pool_size=20)
-    upgrade(database.engine)
-    try:
+    with scratch_schema(POSTGRES_URL, "t", pool_size=20) as database:
         yield database
-    finally:
-        database.dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def _sqlite_database(tmp_path: object) -> Iterator[Database]:

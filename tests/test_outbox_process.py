@@ -18,19 +18,18 @@ import sqlite3
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from bench.broadcast import SECRETARY_ID, group_ids, group_title, seed_broadcast
 from handlers.context import Rules
 from handlers.core import Core
 from storage import timers
-from storage.db import Database
+from storage.db import Database, scratch_schema
 from storage.migrate import upgrade
 from tests.conftest import POSTGRES_URL, postgres_skip_reason
 from tests.fake_telegram import TOKEN, FakeTelegram, group_chat, private_chat
@@ -274,22 +273,12 @@ def postgres_schema() -> Iterator[tuple[Database, str]]:
     reason = postgres_skip_reason()
     if reason:
         pytest.skip(reason)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    database = Database.from_url(POSTGRES_URL,
-                                 connect_args={"options": f"-csearch_path={schema}"})
-    upgrade(database.engine)
-    separator = "&" if "?" in POSTGRES_URL else "?"
-    url = f"{POSTGRES_URL}{separator}options={quote(f'-csearch_path={schema}')}"
-    try:
+    with scratch_schema(POSTGRES_URL, "t") as database:
+        with database.engine.connect() as connection:
+            schema = connection.execute(text("SELECT current_schema()")).scalar_one()
+        separator = "&" if "?" in POSTGRES_URL else "?"
+        url = f"{POSTGRES_URL}{separator}options={quote(f'-csearch_path={schema}')}"
         yield database, url
-    finally:
-        database.dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def test_two_processes_on_one_postgresql_outbox_send_nothing_twice(
