@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import calendar as _monthdays
+import copy
 import datetime as dt
+import functools
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
+import holidays
 
 KINDS = ("once", "monthly_first_workday", "monthly_day", "weekly", "daily")
 _OVERRIDE_KEYS = ("holidays", "workdays")
@@ -40,14 +44,16 @@ class Rule:
 
 @dataclass(frozen=True)
 class Occurrence:
-    """One firing of a rule: an aware moment, and whether it rests on the Monday–Friday fallback."""
+    """One firing of a rule: an aware moment, and whether its day is an estimate (`fallback`:
+    the official schedule of that year is not published, so only statutory holidays count)."""
 
     at: dt.datetime
     fallback: bool = False
 
 
 class WorkCalendar:
-    """Official Chinese working days (调休 included), Mon–Fri where unknown; overrides win."""
+    """Chinese working days: the official calendar (调休 included) where published, else Mon–Fri
+    less the statutory holidays (an estimate); overrides win over both."""
 
     def __init__(self, overrides_path: Path | None = None) -> None:
         """Load the override file if given and present; a missing file means no overrides."""
@@ -57,30 +63,57 @@ class WorkCalendar:
         if overrides_path is not None and overrides_path.exists():
             self._holidays, self._workdays = load_overrides(overrides_path)
 
+    def with_overrides(self, holidays: Iterable[dt.date],
+                       workdays: Iterable[dt.date]) -> WorkCalendar:
+        """A copy with more overrides, which win over this calendar's own (chat over file)."""
+        more_holidays, more_workdays = frozenset(holidays), frozenset(workdays)
+        other = copy.copy(self)
+        other._holidays = (self._holidays - more_workdays) | more_holidays
+        other._workdays = (self._workdays - more_holidays) | more_workdays
+        return other
+
+    @property
+    def overrides(self) -> tuple[frozenset[dt.date], frozenset[dt.date]]:
+        """(holidays, workdays) set by hand, in the file or in chat."""
+        return self._holidays, self._workdays
+
     def is_workday(self, day: dt.date) -> bool:
-        """Whether people work on `day`: override file, else official calendar, else Mon–Fri."""
+        """Whether people work on `day`: overrides, else official calendar, else the estimate."""
         if day in self._holidays:
             return False
         if day in self._workdays:
             return True
         if self.covers(day.year):
             return bool(chinese_calendar.is_workday(day))
-        return day.weekday() < 5
+        return day.weekday() < 5 and day not in statutory_holidays(day.year)
 
-    def covers(self, year: int) -> bool:
+    @staticmethod
+    def covers(year: int) -> bool:
         """Whether the chinesecalendar package has the official schedule for `year`."""
-        try:
-            chinese_calendar.is_workday(dt.date(year, 1, 1))
-        except NotImplementedError:
-            return False
-        return True
+        return _published(year)
 
     def first_workday(self, year: int, month: int) -> tuple[dt.date, bool]:
-        """The month's first working day and whether the year used the Mon–Fri fallback."""
+        """The month's first working day and whether it is an estimate (year not published)."""
         for day in _days_of(year, month):
             if self.is_workday(day):
                 return day, not self.covers(year)
         raise ValueError(f"no working day in {year}-{month:02d} (see {self.overrides_path})")
+
+
+@functools.cache
+def _published(year: int) -> bool:
+    try:
+        chinese_calendar.is_workday(dt.date(year, 1, 1))
+    except NotImplementedError:
+        return False
+    return True
+
+
+@functools.cache
+def statutory_holidays(year: int) -> frozenset[dt.date]:
+    """The days off the law gives in `year` (元旦, 春节, 清明, 劳动节, 端午, 中秋, 国庆, with
+    their observed extensions), as computed by the `holidays` package; no 调休 is known."""
+    return frozenset(holidays.China(years=year))
 
 
 def load_overrides(path: Path) -> tuple[frozenset[dt.date], frozenset[dt.date]]:
@@ -148,10 +181,18 @@ def _next_first_workday(time: dt.time, after: dt.datetime, tz: ZoneInfo,
     """The next first-working-day-of-the-month occurrence after `after`."""
     local = after.astimezone(tz)
     for shift in range(3):
-        day, fallback = calendar.first_workday(*_add_months(local.year, local.month, shift))
-        if (at := _at(day, time, tz)) > after:
-            return Occurrence(at, fallback)
+        occurrence = first_workday_at(time, *_add_months(local.year, local.month, shift), tz,
+                                      calendar)
+        if occurrence.at > after:
+            return occurrence
     raise AssertionError("a month's first working day is always within the next two months")
+
+
+def first_workday_at(time: dt.time, year: int, month: int, tz: ZoneInfo,
+                     calendar: WorkCalendar) -> Occurrence:
+    """Wall-clock `time` on the first working day of (year, month), past or not."""
+    day, estimate = calendar.first_workday(year, month)
+    return Occurrence(_at(day, time, tz), estimate)
 
 
 def _at(day: dt.date, time: dt.time, tz: ZoneInfo) -> dt.datetime:

@@ -1,4 +1,4 @@
-"""Schedule rules on the Chinese working-day calendar: 2026, the fallback year and overrides."""
+"""Schedule rules on the Chinese working-day calendar: 2026, the estimated 2027, overrides."""
 
 from __future__ import annotations
 
@@ -9,7 +9,15 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 import pytest
 
-from handlers.schedules import Occurrence, Rule, WorkCalendar, load_overrides, next_run
+from handlers.schedules import (
+    Occurrence,
+    Rule,
+    WorkCalendar,
+    first_workday_at,
+    load_overrides,
+    next_run,
+    statutory_holidays,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -96,29 +104,108 @@ def test_the_monthly_rule_fires_later_the_same_day_but_never_twice() -> None:
         at(2026, 2, 2, 9, 0), False)
 
 
-# --- the fallback year and the override file -------------------------------------------------
+# --- 2027: not published yet, estimated from the statutory holidays ------------------------
 
-def test_the_monthly_rule_crosses_into_2027_on_the_monday_to_friday_fallback() -> None:
+# What holidays 0.108 computes from the law for 2027 (observed days included); no 调休 is known.
+STATUTORY_2027 = {
+    dt.date(2027, 1, 1),  # 元旦, a Friday
+    *(dt.date(2027, 2, day) for day in range(5, 11)),  # 春节: 除夕 Fri 5th … Wed 10th
+    dt.date(2027, 4, 5),  # 清明, a Monday
+    *(dt.date(2027, 5, day) for day in range(1, 5)),  # 劳动节 Sat 1st … Tue 4th
+    dt.date(2027, 6, 9),  # 端午, a Wednesday
+    dt.date(2027, 9, 15),  # 中秋, a Wednesday
+    *(dt.date(2027, 10, day) for day in range(1, 6)),  # 国庆 Fri 1st … Tue 5th
+}
+
+# The first working day of each month of 2027 by that estimate, worked out by hand.
+FIRST_WORKDAYS_2027 = {
+    1: dt.date(2027, 1, 4),  # Fri Jan 1 元旦, Jan 2-3 weekend: Monday Jan 4
+    2: dt.date(2027, 2, 1),  # Monday; 春节 starts only Feb 5
+    3: dt.date(2027, 3, 1),  # Monday
+    4: dt.date(2027, 4, 1),  # Thursday; 清明 is Apr 5
+    5: dt.date(2027, 5, 5),  # May 1-4 (Sat-Tue) 劳动节: Wednesday May 5
+    6: dt.date(2027, 6, 1),  # Tuesday
+    7: dt.date(2027, 7, 1),  # Thursday
+    8: dt.date(2027, 8, 2),  # Aug 1 is a Sunday: Monday Aug 2
+    9: dt.date(2027, 9, 1),  # Wednesday
+    10: dt.date(2027, 10, 6),  # Oct 1-5 (Fri-Tue) 国庆: Wednesday Oct 6
+    11: dt.date(2027, 11, 1),  # Monday
+    12: dt.date(2027, 12, 1),  # Wednesday
+}
+
+
+def test_the_statutory_holidays_of_2027_are_the_ones_the_law_gives() -> None:
+    assert statutory_holidays(2027) == STATUTORY_2027
+
+
+@pytest.mark.parametrize(("month", "expected"), sorted(FIRST_WORKDAYS_2027.items()))
+def test_first_workday_of_every_month_of_2027_is_an_estimate(
+        month: int, expected: dt.date) -> None:
+    assert WorkCalendar().first_workday(2027, month) == (expected, True)
+
+
+@pytest.mark.parametrize(("day", "works"), [
+    (dt.date(2027, 1, 1), False),  # 元旦, a Friday
+    (dt.date(2027, 1, 2), False),  # a Saturday
+    (dt.date(2027, 1, 4), True),  # an ordinary Monday
+    (dt.date(2027, 2, 5), False),  # 除夕, a Friday
+    (dt.date(2027, 2, 9), False),  # 春节 observed, a Tuesday
+    (dt.date(2027, 2, 10), False),  # 春节 observed, a Wednesday
+    (dt.date(2027, 2, 11), True),  # Thursday after 春节
+    (dt.date(2027, 4, 5), False),  # 清明, a Monday
+    (dt.date(2027, 6, 9), False),  # 端午, a Wednesday
+    (dt.date(2027, 9, 15), False),  # 中秋, a Wednesday
+    (dt.date(2027, 10, 5), False),  # 国庆 observed, a Tuesday
+    (dt.date(2027, 10, 6), True),  # Wednesday after 国庆
+    (dt.date(2027, 10, 9), False),  # a Saturday: no 调休 is known for 2027
+])
+def test_working_days_of_2027_by_the_estimate(day: dt.date, works: bool) -> None:
+    assert WorkCalendar().is_workday(day) is works
+
+
+def test_the_monthly_rule_crosses_into_2027_on_the_estimate() -> None:
     calendar = WorkCalendar()
     january = next_run(MONTHLY, at(2026, 12, 1, 9, 0), SHANGHAI, calendar)
-    assert january == Occurrence(at(2027, 1, 1, 9, 0), fallback=True)  # a Friday
+    assert january == Occurrence(at(2027, 1, 4, 9, 0), fallback=True)  # not 元旦
     february = next_run(MONTHLY, january.at, SHANGHAI, calendar)
-    assert february == Occurrence(at(2027, 2, 1, 9, 0), fallback=True)  # a Monday
-    assert calendar.first_workday(2027, 5) == (dt.date(2027, 5, 3), True)  # May 1-2 weekend
+    assert february == Occurrence(at(2027, 2, 1, 9, 0), fallback=True)
+    december = next_run(MONTHLY, at(2026, 11, 2, 9, 0), SHANGHAI, calendar)
+    assert december == Occurrence(at(2026, 12, 1, 9, 0), fallback=False)  # 2026 is published
 
+
+def test_first_workday_at_gives_the_month_s_day_even_when_past() -> None:
+    assert first_workday_at(NINE, 2027, 10, SHANGHAI, WorkCalendar()) == Occurrence(
+        at(2027, 10, 6, 9, 0), fallback=True)
+
+
+# --- the override file and the days set in chat -----------------------------------------------
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ('holidays = ["2027-01-01"]', dt.date(2027, 1, 4)),
-    # a holiday on the Monday the fallback would otherwise use
-    ('holidays = ["2027-01-01", "2027-01-04"]', dt.date(2027, 1, 5)),
+    ('holidays = ["2027-01-01"]', dt.date(2027, 1, 4)),  # already a holiday: no change
+    # a holiday on the Monday the estimate would otherwise use
+    ('holidays = ["2027-01-04"]', dt.date(2027, 1, 5)),
     # an adjusted working Sunday
-    ('holidays = ["2027-01-01"]\nworkdays = ["2027-01-03"]', dt.date(2027, 1, 3)),
+    ('workdays = ["2027-01-03"]', dt.date(2027, 1, 3)),
+    # the file wins over the statutory holiday too
+    ('workdays = ["2027-01-01"]', dt.date(2027, 1, 1)),
 ])
 def test_the_override_file_changes_january_2027(
         tmp_path: Path, text: str, expected: dt.date) -> None:
     calendar = WorkCalendar(overrides(tmp_path, text))
     occurrence = next_run(MONTHLY, at(2026, 12, 1, 9, 0), SHANGHAI, calendar)
     assert occurrence == Occurrence(at(expected.year, 1, expected.day, 9, 0), fallback=True)
+
+
+def test_days_set_in_chat_win_over_the_file_and_leave_it_alone(tmp_path: Path) -> None:
+    in_file = WorkCalendar(overrides(
+        tmp_path, 'holidays = ["2027-01-04"]\nworkdays = ["2027-01-03"]'))
+    in_chat = in_file.with_overrides(holidays=[dt.date(2027, 1, 3)],
+                                     workdays=[dt.date(2027, 1, 4)])
+    assert in_chat.first_workday(2027, 1) == (dt.date(2027, 1, 4), True)
+    assert in_chat.overrides == ({dt.date(2027, 1, 3)}, {dt.date(2027, 1, 4)})
+    assert in_file.first_workday(2027, 1) == (dt.date(2027, 1, 3), True)
+    october = in_chat.with_overrides(holidays=[], workdays=[dt.date(2027, 10, 2)])
+    assert october.first_workday(2027, 10) == (dt.date(2027, 10, 2), True)
 
 
 def test_the_override_file_wins_over_the_official_calendar(tmp_path: Path) -> None:
@@ -135,7 +222,7 @@ def test_bare_toml_dates_are_accepted(tmp_path: Path) -> None:
 
 def test_a_missing_override_file_means_no_overrides(tmp_path: Path) -> None:
     calendar = WorkCalendar(tmp_path / "holidays.toml")
-    assert calendar.first_workday(2027, 1) == (dt.date(2027, 1, 1), True)
+    assert calendar.first_workday(2027, 1) == (dt.date(2027, 1, 4), True)
 
 
 def test_the_example_file_is_a_valid_override_file() -> None:
@@ -225,9 +312,9 @@ def test_utc_input_is_read_in_the_schedules_zone_and_the_answer_is_in_it() -> No
         at(2026, 3, 10, 9, 0))
     assert next_run(daily, at(2026, 3, 10, 1, 0, tz=dt.UTC), SHANGHAI, calendar) == Occurrence(
         at(2026, 3, 11, 9, 0))
-    # 16:30 UTC on 31 December 2026 is already 1 January 2027 in Shanghai
-    assert next_run(MONTHLY, at(2026, 12, 31, 16, 30, tz=dt.UTC), SHANGHAI, calendar) == (
-        Occurrence(at(2027, 1, 1, 9, 0), fallback=True))
+    # 16:30 UTC on Sunday 3 January 2027 is already Monday the 4th in Shanghai
+    assert next_run(MONTHLY, at(2027, 1, 3, 16, 30, tz=dt.UTC), SHANGHAI, calendar) == (
+        Occurrence(at(2027, 1, 4, 9, 0), fallback=True))
 
 
 def test_wall_clock_time_holds_across_a_dst_change() -> None:
