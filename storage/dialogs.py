@@ -46,3 +46,10 @@ def first_time(session: Session, platform: str, key: str, now: dt.datetime) -> b
     """Mark a platform update as handled; False when it was handled before."""
     return insert_if_absent(session, ProcessedUpdate, {"platform": platform, "key": key,
                                                          "at": now})
+
+
+def update(session: Session, dialog: Dialog, step: str, data: dict[str, Any],
+           now: dt.datetime) -> None:
+    """Put a dialog at `step` with `data` as all its answers (and flags) so far."""
+    dialog.step, dialog.data, dialog.updated_at = step, dict(data), now
+    session.flush()
