@@ -45,6 +45,18 @@ def of_branch(session: Session, branch_id: int) -> Sequence[Notice]:
                            .order_by(Notice.id.desc())).all()
 
 
+def planned_with_rule(session: Session, rule: str) -> list[tuple[Notice, NoticeRun]]:
+    """Every active notice on `rule`, in every branch, with its next planned run (one query)."""
+    rows = session.execute(select(Notice, NoticeRun).join(NoticeRun)
+                           .where(Notice.rule == rule, Notice.state == "active",
+                                  NoticeRun.state == "planned")
+                           .order_by(Notice.id, NoticeRun.planned_at)).all()
+    first: dict[int, tuple[Notice, NoticeRun]] = {}
+    for item, run in rows:
+        first.setdefault(item.id, (item, run))
+    return list(first.values())
+
+
 def plan_run(session: Session, notice_id: int, planned_at: dt.datetime,
              fallback: bool = False) -> NoticeRun | None:
     """The run of a notice at `planned_at`, created once."""
@@ -179,6 +191,24 @@ def acknowledge(session: Session, run_id: int, person_id: int, chat_id: int | No
     """Record a 收到 tap; False when this person had already acknowledged."""
     return insert_if_absent(session, Ack, {"run_id": run_id, "person_id": person_id,
                                            "chat_id": chat_id, "at": now})
+
+
+def run_of_message(session: Session, platform: str, chat_id: str,
+                   message_id: str) -> int | None:
+    """The run whose notice was sent to this chat as this message, if it was one."""
+    return session.scalar(select(Delivery.run_id).where(
+        Delivery.platform == platform, Delivery.chat_external_id == chat_id,
+        Delivery.message_id == message_id, Delivery.state == SENT).limit(1))
+
+
+def latest_sent(session: Session, platform: str,
+                chat_id: str) -> tuple[int, dt.datetime] | None:
+    """(run id, sent at) of the newest notice sent to this chat, if any."""
+    row = session.execute(select(Delivery.run_id, Delivery.sent_at).where(
+        Delivery.platform == platform, Delivery.chat_external_id == chat_id,
+        Delivery.state == SENT, Delivery.sent_at.is_not(None))
+        .order_by(Delivery.sent_at.desc(), Delivery.id.desc()).limit(1)).first()
+    return (row[0], row[1]) if row is not None and row[1] is not None else None
 
 
 def acks(session: Session, run_id: int) -> Sequence[Ack]:
