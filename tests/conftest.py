@@ -12,10 +12,15 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from bot.console import ConsoleWorld
+from handlers import i18n
 from handlers.context import Rules
 from handlers.core import Core
 from storage.db import Database, scratch_schema
 from storage.migrate import upgrade
+
+# Every test runs with strict texts: a missing catalog key, an unfilled {placeholder} or an
+# internal code shown raw fails it (subprocesses inherit the setting).
+os.environ[i18n.STRICT_ENV] = "1"
 
 POSTGRES_URL = os.environ.get("JINLIN_TEST_POSTGRES_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -73,6 +78,17 @@ def _sqlite_database(tmp_path: object) -> Iterator[Database]:
     upgrade(database.engine)
     yield database
     database.dispose()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """Fail a test that produced a broken text, even one its code caught and logged."""
+    i18n.take_broken()
+    result = yield
+    broken = i18n.take_broken()
+    if broken:
+        raise i18n.BrokenText("broken text reached a person:\n" + "\n".join(broken))
+    return result
 
 
 @pytest.fixture
