@@ -153,8 +153,7 @@ def _run(command: str, settings: Settings, core: Core) -> int:
     if settings.wechat_enabled:
         return _run_wechat(settings, core)
     if settings.telegram_token is None:
-        print("No TELEGRAM_BOT_TOKEN is set: starting the local console instead. "
-              "See README.md to connect Telegram.", file=sys.stderr)
+        print(repl.t("no_token"), file=sys.stderr)
         return repl.run(core)
     return _run_telegram(settings, core)
 

@@ -71,15 +71,21 @@ class ConsoleWorld:
     def private_id(self, name: str) -> str:
         return self.user(name).external_id
 
-    def say(self, name: str, where: str, text: str, *, reply_to: str | None = None) -> list[Shown]:
-        """`name` writes `text` in group `where` (or "private"); returns what the bot answered."""
+    def say(self, name: str, where: str, text: str, *, reply_to: str | None = None,
+            reply_to_message: Shown | None = None) -> list[Shown]:
+        """`name` writes `text` in group `where` (or "private"); returns what the bot answered.
+
+        `reply_to` names the user whose message this replies to; `reply_to_message` is one of
+        the bot's messages it replies to instead."""
         chat_id, kind, title = self._where(name, where)
         sender = self.user(name)
         reply_sender = self.user(reply_to) if reply_to else None
         mentions = tuple(w[1:] for w in text.split() if w.startswith("@") and len(w) > 1)
-        return self.deliver(Incoming(PLATFORM, chat_id, kind, sender, text=text,
-                                     reply_to=reply_sender, mentions=mentions,
-                                     chat_title=title, message_id=str(next(self._ids))))
+        return self.deliver(Incoming(
+            PLATFORM, chat_id, kind, sender, text=text, reply_to=reply_sender,
+            reply_to_bot=reply_to_message is not None,
+            reply_to_message_id=reply_to_message.message_id if reply_to_message else None,
+            mentions=mentions, chat_title=title, message_id=str(next(self._ids))))
 
     def send_file(self, name: str, where: str, filename: str, data: bytes,
                   caption: str = "") -> list[Shown]:

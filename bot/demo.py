@@ -95,10 +95,9 @@ def _seed_organisation(world: ConsoleWorld) -> None:
 
 
 def _register(world: ConsoleWorld, member: Member) -> None:
-    """亮身份 from the group, the private wizard, the secretary's 核实 (and 楼栋长 if so)."""
+    """亮身份 from the group, the private form, the secretary's 核实 (and 楼栋长 if so)."""
     name, group = member.name, member.compound.group
     world.say(name, group, "亮身份")
-    world.press(name, group, 1)
     world.say(name, "private", name)
     world.say(name, "private", member.building)
     world.press(name, "private", member.kind)
@@ -107,6 +106,7 @@ def _register(world: ConsoleWorld, member: Member) -> None:
         world.say(name, "private", member.skills)
     else:
         world.press(name, "private", 1)
+    world.press(name, "private", 1)  # the summary's 提交
     world.press(member.compound.secretary, "private", 1)
     if member.leader:
         world.say(member.compound.secretary, group, "/grant building_leader", reply_to=name)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import html
 import math
-import tomllib
 from collections.abc import Callable
 from string import Template
 from urllib.parse import urlencode
@@ -21,7 +20,7 @@ from starlette.routing import Route
 
 from bot import qr
 from handlers import qrcodes
-from handlers.i18n import DEFAULT_LANG, LANGUAGES, LOCALES_DIR
+from handlers.i18n import DEFAULT_LANG, LANGUAGES, Words, load_words
 
 Clock = Callable[[], dt.datetime]
 LinkFor = Callable[[str], str]
@@ -94,11 +93,9 @@ _FORBIDDEN = Template("""<!doctype html>
 """)
 
 
-def load_texts() -> dict[str, dict[str, str]]:
+def load_texts() -> dict[str, Words]:
     """The page's words per language, from locales/web.toml."""
-    with (LOCALES_DIR / "web.toml").open("rb") as fh:
-        data = tomllib.load(fh)
-    return {lang: dict(data[lang]) for lang in LANGUAGES}
+    return {lang: load_words("web.toml", lang) for lang in LANGUAGES}
 
 
 def page_language(request: Request) -> str:
@@ -140,13 +137,14 @@ class QrPages:
         query = urlencode({"key": request.query_params["key"], "d": direction})
         left = seconds_left(now, self.period)
         body = _PAGE.substitute({key: html.escape(value) for key, value in {
-            "html_lang": words["html_lang"], "title": words[f"title_{direction}"],
-            "activity": words["activity"].format(activity=activity_id),
-            "countdown_template": words["countdown"], "offline": words["offline"],
-            "countdown": words["countdown"].format(seconds=math.ceil(left)),
+            "html_lang": words("html_lang"), "title": words(f"title_{direction}"),
+            "activity": words("activity", activity=activity_id),
+            # The page fills {seconds} itself as it counts down.
+            "countdown_template": words.template("countdown"), "offline": words("offline"),
+            "countdown": words("countdown", seconds=math.ceil(left)),
             "left": f"{left:.3f}", "period": str(self.period),
             "src": f"/qr/{activity_id}/code.svg?{query}",
-            "hint": words[f"hint_{direction}"].format(period=self.period)}.items()}
+            "hint": words(f"hint_{direction}", period=self.period)}.items()}
             | {"svg": self._svg(activity_id, direction, now)})
         return HTMLResponse(body, headers=_PRIVATE)
 
@@ -179,9 +177,9 @@ class QrPages:
 
     def _forbidden(self, request: Request) -> Response:
         words = self.texts[page_language(request)]
-        body = _FORBIDDEN.substitute(html_lang=words["html_lang"],
-                                     title=html.escape(words["forbidden_title"]),
-                                     text=html.escape(words["forbidden"]))
+        body = _FORBIDDEN.substitute(html_lang=words("html_lang"),
+                                     title=html.escape(words("forbidden_title")),
+                                     text=html.escape(words("forbidden")))
         return HTMLResponse(body, status_code=403, headers=_PRIVATE)
 
 

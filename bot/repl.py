@@ -12,7 +12,6 @@ import contextlib
 import logging
 import os
 import sys
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cache
@@ -20,7 +19,7 @@ from typing import TextIO
 
 from bot.console import PLATFORM, ConsoleWorld, Shown
 from handlers.core import Core
-from handlers.i18n import LOCALES_DIR
+from handlers.i18n import Words, load_words
 from storage import orgs, people
 
 log = logging.getLogger(__name__)
@@ -31,10 +30,9 @@ LANG_CODES = {"en": "en", "zh": "zh-CN"}
 
 
 @cache
-def _catalog(lang: str) -> dict[str, str]:
+def _words(lang: str) -> Words:
     """The console chrome strings of one language, from locales/console.toml."""
-    with (LOCALES_DIR / "console.toml").open("rb") as fh:
-        return dict(tomllib.load(fh)[lang])
+    return load_words("console.toml", lang)
 
 
 def chrome_lang() -> str:
@@ -44,7 +42,7 @@ def chrome_lang() -> str:
 
 def t(key: str, **params: object) -> str:
     """A console chrome string in the chrome language."""
-    return _catalog(chrome_lang())[key].format(**params)
+    return _words(chrome_lang())(key, **params)
 
 
 @dataclass

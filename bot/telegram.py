@@ -23,7 +23,7 @@ from telegram import (
     User,
 )
 from telegram.constants import ChatType
-from telegram.error import TelegramError
+from telegram.error import Forbidden, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -87,6 +87,8 @@ def to_incoming(update: Update, bot_username: str,
         mentioned=leading or bot_username.lower() in {m.lower() for m in mentions},
         reply_to_bot=_is_us(reply_author, bot_username),
         reply_to=_sender(reply_author) if reply_author else None,
+        reply_to_message_id=str(message.reply_to_message.message_id)
+        if reply_author and message.reply_to_message else None,
         mentions=tuple(m for m in mentions if m.lower() != bot_username.lower()),
         chat_title=message.chat.title, document=document)
 
@@ -182,13 +184,14 @@ async def deliver(app: Application, messages: Iterable[Outgoing],
     """
     toast: str | None = None
     elsewhere: dict[str, list[Outgoing]] = {}
+    fell_back: set[str] = set()
     for out in messages:
         if out.platform != PLATFORM:
             elsewhere.setdefault(out.platform, []).append(out)
         elif out.toast and query is not None:
             toast = toast or out.text
         else:
-            sent = await _guarded(_send(app, out), out.chat_id)
+            sent = await _guarded(_send_or_fall_back(app, out, fell_back), out.chat_id)
             if core is not None and out.ref is not None and isinstance(sent, Message):
                 await _record_posted(core, out, sent)
     if query is not None:
@@ -213,6 +216,19 @@ async def _forward(app: Application, elsewhere: dict[str, list[Outgoing]]) -> No
             await send(outs)
         except Exception:
             log.exception("forwarding %d %s message(s) failed", len(outs), platform)
+
+
+async def _send_or_fall_back(app: Application, out: Outgoing,
+                             fell_back: set[str]) -> Message | bool:
+    """Send; when a person never opened a chat with the bot (403), post the message's short
+    group line instead, once per person and batch."""
+    try:
+        return await _send(app, out)
+    except Forbidden:
+        if out.fallback is None or out.chat_id in fell_back:
+            raise
+        fell_back.add(out.chat_id)
+        return await _send(app, out.fallback)
 
 
 async def send_one(app: Application, out: Outgoing) -> Message | bool:
@@ -358,9 +374,8 @@ def menu(core: Core, lang: str) -> list[BotCommand]:
     entries = []
     for command in core.commands_for(Role.MEMBER):
         key = f"menu.{command.name}"
-        description = t(key)
-        if description != key and _COMMAND_NAME.match(command.name):
-            entries.append(BotCommand(command.name, description[:256]))
+        if t.has(key) and _COMMAND_NAME.match(command.name):
+            entries.append(BotCommand(command.name, t(key)[:256]))
     return entries
 
 

@@ -303,6 +303,8 @@ class WechatAdapter:
         typed = text.strip()
         if not (typed.isascii() and typed.isdigit() and len(typed) <= 3):
             return text, None
+        if self.core.form_takes_numbers(PLATFORM, openid):
+            return text, None  # the open form numbers its buttons the same way
         with self.core.db.session() as session:
             option = wechat_users.choice(session, openid, int(typed))
         if option is None:

@@ -15,26 +15,31 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from handlers import points
+from handlers import forms, points
+from handlers.addressing import subcommands
 from handlers.context import Btn, Context, Keyboard, Scope
 from handlers.errors import DomainError
+from handlers.forms import Form, Prompt, Step
 from handlers.i18n import L, Translator
-from handlers.moments import parse_end, parse_moment, span
+from handlers.moments import example, moment, parse_end, parse_moment, short, span
 from handlers.roles import Role, require, require_branch
 from handlers.router import Command, Feature, int_arg, normalize, run_subcommand
 from handlers.text import clean_field
-from storage import activities, dialogs, orgs, timers
-from storage.models import Activity, Branch
+from storage import activities, orgs, timers
+from storage.models import Activity
 
-DIALOG = "activity_new"
 MAX_TITLE, MAX_NOTE, MAX_CAPACITY, MAX_POINTS = 30, 200, 1000, 100
 MATCH_CUTOFF = 60
 
 
 def activity(ctx: Context, args: str) -> None:
     """`/activity` lists what is coming; `new`, `report`, `lift` are the secretary's."""
-    if run_subcommand(ctx, args, SUBCOMMANDS):
-        return
+    if not run_subcommand(ctx, args, SUBCOMMANDS, "activity"):
+        list_upcoming(ctx, args)
+
+
+def list_upcoming(ctx: Context, _args: str) -> None:
+    """The branch's activities still to come, each with a sign-up button."""
     branch = require_branch(ctx)
     coming = activities.upcoming(ctx.session, branch.id, ctx.now)
     if not coming:
@@ -51,14 +56,10 @@ def activity(ctx: Context, args: str) -> None:
 
 
 def start_form(ctx: Context, _args: str) -> None:
-    """The secretary starts the form; from a group it continues privately."""
+    """The secretary starts the form; it runs in the private chat wherever it was asked."""
     branch = require_branch(ctx)
     require(ctx, Role.SECRETARY, branch)
-    if ctx.in_group:
-        ctx.reply("activity.continue_privately",
-                  [[Btn.of("activity.button.continue", start_payload=f"act_{branch.id}")]])
-        return
-    _begin(ctx, branch)
+    forms.start(ctx, FORM, {"branch_id": branch.id})
 
 
 def start_from_link(ctx: Context, payload: str) -> None:
@@ -67,25 +68,7 @@ def start_from_link(ctx: Context, payload: str) -> None:
     if branch is None:
         raise DomainError("bad_start_payload")
     require(ctx, Role.SECRETARY, branch)
-    _begin(ctx, branch)
-
-
-def _begin(ctx: Context, branch: Branch) -> None:
-    dialogs.start(ctx.session, ctx.person.id, DIALOG, "title", {"branch_id": branch.id}, ctx.now)
-    ctx.reply("activity.ask_title", branch=branch.name, limit=MAX_TITLE)
-
-
-def answer(ctx: Context, text: str) -> None:
-    """The next answer in the activity form; a bad one is refused and asked again."""
-    dialog = dialogs.current(ctx.session, ctx.person.id)
-    assert dialog is not None
-    parse = PARSERS.get(dialog.step)
-    if parse is None:
-        raise DomainError("pick_an_option")
-    values = parse(ctx, text, dialog.data)
-    next_step = STEPS[STEPS.index(dialog.step) + 1]
-    dialogs.advance(ctx.session, dialog, next_step, ctx.now, **values)
-    ASK[next_step](ctx, dialog.data)
+    forms.start(ctx, FORM, {"branch_id": branch.id})
 
 
 Data = dict[str, Any]
@@ -98,12 +81,13 @@ def _title(ctx: Context, text: str, _data: Data) -> Data:
 def _start(ctx: Context, text: str, _data: Data) -> Data:
     start = parse_moment(text, ctx.local_now)
     if start <= ctx.now:
-        raise DomainError("start_in_past")
+        raise DomainError("start_in_past", when=moment(ctx.t, start, ctx.local_now))
     return {"start": start.isoformat()}
 
 
 def _end(ctx: Context, text: str, data: Data) -> Data:
-    return {"end": parse_end(text, dt.datetime.fromisoformat(data["start"])).isoformat()}
+    start = dt.datetime.fromisoformat(data["start"])
+    return {"end": parse_end(text, start, ctx.local_now).isoformat()}
 
 
 def _place(ctx: Context, text: str, _data: Data) -> Data:
@@ -122,25 +106,14 @@ def _note(ctx: Context, text: str, _data: Data) -> Data:
     return {"note": clean_field(text, MAX_NOTE, "note")}
 
 
-def _ask_confirm(ctx: Context, data: Data) -> None:
-    ctx.reply("activity.confirm", [[Btn.of("activity.button.publish", "actform:publish"),
-                                    Btn.of("activity.button.discard", "actform:discard")]],
-              card=_preview(ctx, data))
+def _ask_title(ctx: Context, data: Data) -> Prompt:
+    branch = orgs.branch(ctx.session, data["branch_id"])
+    return "activity.ask_title", {"branch": branch.name if branch else "", "limit": MAX_TITLE}
 
 
-STEPS = ["title", "start", "end", "place", "capacity", "points", "note", "confirm"]
-PARSERS = {"title": _title, "start": _start, "end": _end, "place": _place,
-           "capacity": _capacity, "points": _points, "note": _note}
-ASK: dict[str, Callable[[Context, Data], None]] = {
-    "start": lambda c, _d: c.reply("activity.ask_start", example=_example(c)),
-    "end": lambda c, _d: c.reply("activity.ask_end"),
-    "place": lambda c, _d: c.reply("activity.ask_place"),
-    "capacity": lambda c, _d: c.reply("activity.ask_capacity", limit=MAX_CAPACITY),
-    "points": lambda c, _d: c.reply("activity.ask_points", limit=MAX_POINTS),
-    "note": lambda c, _d: c.reply("activity.ask_note",
-                                  [[Btn.of("activity.button.no_note", "actform:note")]]),
-    "confirm": _ask_confirm,
-}
+def _moment(key: str) -> Callable[[Context, Data], object]:
+    """How a typed moment shows in the form's summary (with its year when not this year's)."""
+    return lambda ctx, data: moment(ctx.t, dt.datetime.fromisoformat(data[key]), ctx.local_now)
 
 
 def _number(text: str, low: int, high: int, field: str) -> int:
@@ -150,33 +123,11 @@ def _number(text: str, low: int, high: int, field: str) -> int:
     return int(folded)
 
 
-def _example(ctx: Context) -> str:
-    return (ctx.local_now + dt.timedelta(days=3)).strftime("%m-%d 09:00")
-
-
-def _preview(ctx: Context, data: Data) -> str:
-    start, end = (dt.datetime.fromisoformat(data[k]) for k in ("start", "end"))
-    return ctx.t("activity.card", title=data["title"], when=span(ctx.t, start, end),
-                 place=data["place"], points=data["points"], note=_note_line(data.get("note")),
-                 confirmed=0, capacity=data["capacity"], waitlisted=0)
-
-
-def form_button(ctx: Context, args: list[str]) -> None:
-    """Buttons of the form: no note, publish, discard."""
-    dialog = dialogs.current(ctx.session, ctx.person.id)
-    choice = args[0] if args else ""
-    if dialog is None or dialog.name != DIALOG:
-        raise DomainError("button_expired")
-    if choice == "note" and dialog.step == "note":
-        dialogs.advance(ctx.session, dialog, "confirm", ctx.now, note="")
-        _ask_confirm(ctx, dialog.data)
-    elif choice == "publish" and dialog.step == "confirm":
-        _publish(ctx, dialog.data)
-    elif choice == "discard":
-        dialogs.finish(ctx.session, ctx.person.id)
-        ctx.edit("activity.discarded")
-    else:
-        raise DomainError("button_expired")
+def _end_example(ctx: Context, data: Data) -> str:
+    """Two hours after the start: the time alone when on the same day."""
+    start = dt.datetime.fromisoformat(data["start"])
+    later = start + dt.timedelta(hours=2)
+    return f"{later:%H:%M}" if later.date() == start.date() else short(later, ctx.local_now)
 
 
 def _publish(ctx: Context, data: Data) -> None:
@@ -189,13 +140,27 @@ def _publish(ctx: Context, data: Data) -> None:
         ends_at=dt.datetime.fromisoformat(data["end"]), place=data["place"],
         capacity=data["capacity"], points=data["points"], note=data.get("note", ""),
         created_by=ctx.person.id, created_at=ctx.now)
-    dialogs.finish(ctx.session, ctx.person.id)
     _set_timers(ctx, new)
     groups = [c for c in orgs.chats_of_branch(ctx.session, branch.id) if c.kind == "group"]
     for chat in groups:
         ctx.post(chat.platform, chat.external_id, *_card(ctx, new), _card_params(ctx, new),
                  ref=_ref(new))
-    ctx.edit("activity.published", title=new.title, groups=len(groups))
+    forms.done(ctx, "activity.published", title=new.title, count=len(groups))
+
+
+FORM = Form("activity_new", "form.title.activity", (
+    Step("title", _ask_title, _title),
+    Step("start", lambda c, _d: ("activity.ask_start", {"example": example(c.local_now)}),
+         _start, resets=("end",), show=_moment("start")),
+    Step("end", lambda c, d: ("activity.ask_end", {"example": _end_example(c, d)}), _end,
+         show=_moment("end")),
+    Step("place", "activity.ask_place", _place),
+    Step("capacity", lambda _c, _d: ("activity.ask_capacity", {"limit": MAX_CAPACITY}),
+         _capacity, numeric=True),
+    Step("points", lambda _c, _d: ("activity.ask_points", {"limit": MAX_POINTS}), _points,
+         numeric=True),
+    Step("note", "activity.ask_note", _note, skip="activity.button.no_note"),
+), _publish, submit_label="activity.button.publish")
 
 
 def _set_timers(scope: Scope, new: Activity) -> None:
@@ -239,7 +204,7 @@ def _note_line(note: str | None) -> object:
 
 
 def _span(t: Translator, scope: Scope, item: Activity) -> str:
-    return span(t, scope.local(item.starts_at), scope.local(item.ends_at))
+    return span(t, item.starts_at, item.ends_at, scope.local_now)
 
 
 def refresh_cards(scope: Scope, item: Activity) -> None:
@@ -284,7 +249,7 @@ def remind(scope: Scope, ref: str) -> None:
         return
     for person_id in activities.people_with(scope.session, item.id, activities.CONFIRMED):
         scope.tell(person_id, "activity.reminder", title=item.title, place=item.place,
-                   when=L.of("activity.reminder_when", hours=hours),
+                   when=L.of("activity.reminder_when", hours=hours, count=float(hours)),
                    start=f"{scope.local(item.starts_at):%H:%M}")
 
 
@@ -313,12 +278,11 @@ def _report(ctx: Context, args: str) -> None:
     attendance.report(ctx, args)
 
 
-SUBCOMMANDS = {"new": start_form, "report": _report, "lift": _lift}
+SUBCOMMANDS = {"new": start_form, "list": list_upcoming, "report": _report, "lift": _lift}
 
 FEATURE = Feature(
-    commands=[Command("activity", activity)],
-    buttons={"actform": form_button},
-    dialogs={DIALOG: answer},
+    commands=[Command("activity", activity, takes=subcommands("activity"))],
+    forms=[FORM],
     start_payloads={"act": start_from_link},
     timers={"activity_reminder": remind, "activity_close": close},
 )

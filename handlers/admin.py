@@ -11,13 +11,15 @@ from rapidfuzz import fuzz, process
 from handlers.context import Btn, Context
 from handlers.errors import DomainError
 from handlers.i18n import L
+from handlers.mentions import target_account
 from handlers.roles import GRANTABLE, Role, home_branch, require, role_in
-from handlers.router import Command, Feature, int_arg, normalize
+from handlers.router import Command, Feature, int_arg, normalize, subcommand
 from handlers.text import clean_field
 from storage import orgs, people
 from storage.models import Account, Branch, Community
 
 MATCH_CUTOFF = 60
+MAX_WORD_SHOWN = 20
 
 
 def community(ctx: Context, args: str) -> None:
@@ -96,8 +98,8 @@ def bind(ctx: Context, args: str) -> None:
         raise DomainError("role_required", role="secretary")
     chosen = _pick_branch(allowed, args.strip())
     if chosen is None:
-        ctx.reply("bind.which", [[Btn.of("bind.button", f"bind:{b.id}", name=b.name)]
-                                 for b in allowed[:10]])
+        ctx.announce("bind.which", [[Btn.of("bind.button", f"bind:{b.id}", name=b.name)]
+                                    for b in allowed[:10]])
         return
     _bind_to(ctx, chosen)
 
@@ -134,14 +136,15 @@ def _pick_branch(allowed: list[Branch], wanted: str) -> Branch | None:
 
 def _bind_to(ctx: Context, chosen: Branch, *, edit: bool = False) -> None:
     orgs.bind_chat(ctx.session, ctx.chat, chosen.id)
-    (ctx.edit if edit else ctx.reply)("bind.done", branch=chosen.name)
+    # The group learns which branch it now belongs to.
+    (ctx.edit if edit else ctx.announce)("bind.done", branch=chosen.name)
 
 
 def grant_role(ctx: Context, args: str) -> None:
     """`/grant <role> @someone` (or as a reply to them): give a role in this group's branch."""
-    role = _role(args)
+    role = _role(ctx, args)
     scope = _scope_for(ctx, role)
-    target = target_account(ctx, args.split()[1:])
+    target = _target(ctx, args)
     if role == Role.BUILDING_LEADER and role_in(ctx, target.person_id,
                                                 home_branch(ctx)) < Role.MEMBER:
         raise DomainError("target_not_member", person=target.display_name)
@@ -156,38 +159,36 @@ def grant_role(ctx: Context, args: str) -> None:
 
 def revoke_role(ctx: Context, args: str) -> None:
     """`/revoke <role> @someone`: take a role back in this group's branch."""
-    role = _role(args)
+    role = _role(ctx, args)
     scope = _scope_for(ctx, role)
-    target = target_account(ctx, args.split()[1:])
+    target = _target(ctx, args)
     if not people.revoke(ctx.session, target.person_id, role.code, **scope):
         raise DomainError("has_no_role", role=role.code)
     ctx.reply("revoke.done", person=target.display_name, role=L(f"role.{role.code}"),
               where=_scope_name(ctx, scope))
 
 
-def _role(args: str) -> Role:
+def _role(ctx: Context, args: str) -> Role:
+    """The role named first: its code or any of its words (楼栋长, 书记, 社区管理员)."""
     words = args.split()
     if not words:
-        raise DomainError("grant_usage")
-    role = Role.from_code(words[0])
-    if role not in GRANTABLE:
-        raise DomainError("grant_usage")
-    return role
+        raise DomainError("grant_usage", roles=_role_words(ctx))
+    code = subcommand(ctx.catalogs, "role", words[0])
+    if code is None or Role[code.upper()] not in GRANTABLE:
+        raise DomainError("unknown_role_word", word=words[0][:MAX_WORD_SHOWN],
+                          roles=_role_words(ctx))
+    return Role[code.upper()]
 
 
-def target_account(ctx: Context, words: list[str]) -> Account:
-    """The person meant: a @username in the command, else the author of the replied message."""
-    platform = ctx.incoming.platform
-    names = [w for w in words if w.startswith("@")] or [f"@{m}" for m in ctx.incoming.mentions]
-    if names:
-        account = people.find_account_by_username(ctx.session, platform, names[0])
-    elif ctx.incoming.reply_to is not None:
-        account = people.find_account(ctx.session, platform, ctx.incoming.reply_to.external_id)
-    else:
-        raise DomainError("grant_usage")
-    if account is None:
-        raise DomainError("unknown_person")
-    return account
+def _role_words(ctx: Context) -> str:
+    """The roles a person can type, in the reader's words."""
+    return ctx.t("list.separator").join(
+        ctx.t("grant.role_choice", name=L(f"role.{role.code}"), code=role.code)
+        for role in GRANTABLE)
+
+
+def _target(ctx: Context, args: str) -> Account:
+    return target_account(ctx, args.split()[1:], "grant_usage", roles=_role_words(ctx))
 
 
 def _scope_for(ctx: Context, role: Role) -> dict[str, int | None]:

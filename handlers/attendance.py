@@ -12,8 +12,10 @@ import datetime as dt
 
 from handlers import points, qrcodes
 from handlers.activities import pick, refresh_cards
+from handlers.addressing import activity_title
 from handlers.context import Btn, Context
 from handlers.errors import DomainError
+from handlers.moments import short
 from handlers.roles import Role, require, require_branch
 from handlers.router import Command, Feature, int_arg
 from storage import activities, orgs, people
@@ -48,11 +50,9 @@ def _send_codes(ctx: Context, item: Activity) -> None:
         page = f"{ctx.rules.public_url}/qr/{item.id}?key={key}&d={direction}"
         ctx.reply_private(f"qr.caption.{DIRECTIONS[direction]}",
                           [[Btn.of("qr.button.rotating", url=page)]], title=item.title,
-                          opens=f"{ctx.local(_opens(ctx, item)):%m-%d %H:%M}",
-                          closes=f"{ctx.local(closes):%m-%d %H:%M}")
+                          opens=short(_opens(ctx, item), ctx.local_now),
+                          closes=short(closes, ctx.local_now))
         ctx.outbox[-1].qr_payload = qrcodes.make(ctx.rules.secret, item.id, direction)
-    if ctx.in_group:
-        ctx.reply("qr.sent_privately")
 
 
 def _opens(ctx: Context, item: Activity) -> dt.datetime:
@@ -76,7 +76,7 @@ def scan(ctx: Context, payload: str) -> None:
 def _check_window(ctx: Context, item: Activity) -> None:
     if ctx.now < _opens(ctx, item):
         raise DomainError("not_open", title=item.title,
-                          opens=f"{ctx.local(_opens(ctx, item)):%m-%d %H:%M}")
+                          opens=short(_opens(ctx, item), ctx.local_now))
     if ctx.now > item.ends_at + dt.timedelta(minutes=ctx.rules.signin_closes_minutes):
         raise DomainError("ended", title=item.title)
 
@@ -91,7 +91,7 @@ def _sign_in(ctx: Context, item: Activity) -> None:
         raise DomainError("already_signed_in", title=item.title, time=_hhmm(ctx, ctx.now))
     points.for_attending(ctx, item, ctx.person.id)
     ctx.reply("scan.signed_in_walk_in" if walk_in else "scan.signed_in", title=item.title,
-              time=_hhmm(ctx, ctx.now), points=item.points)
+              time=_hhmm(ctx, ctx.now), count=item.points)
     if walk_in:
         refresh_cards(ctx, item)
 
@@ -170,19 +170,19 @@ def _report(ctx: Context, item: Activity) -> None:
         shown = [people.shown_name(ctx.session, p, item.branch_id) for p in ids]
         return ctx.t("list.separator").join(shown) or ctx.t("report.nobody")
 
+    walk_ins = [r.person_id for r in rows if r.walk_in]
     ctx.reply_private(
         "report.text", title=item.title, signed_up=len(signed_up),
         capacity=item.capacity, signed_in=len(rows),
-        walk_ins=sum(r.walk_in for r in rows),
+        # Only said when someone walked in: "（其中现场报名 0：无）" tells nobody anything.
+        walk_ins=ctx.t("report.walk_ins", count=len(walk_ins), names=names(walk_ins))
+        if walk_ins else "",
         no_shows=len(absent), no_show_names=names(absent),
-        hours=f"{sum(hours(r, item) for r in rows):.1f}",
-        walk_in_names=names([r.person_id for r in rows if r.walk_in]))
-    if ctx.in_group:
-        ctx.reply("report.sent_privately")
+        hours=f"{sum(hours(r, item) for r in rows):.1f}")
 
 
 FEATURE = Feature(
-    commands=[Command("qr", qr, role=Role.SECRETARY)],
+    commands=[Command("qr", qr, role=Role.SECRETARY, takes=activity_title)],
     buttons={"qr": qr_button, "report": report_button},
     start_payloads={"ci": scan},
 )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+from handlers.addressing import Said
 from handlers.context import Btn, Context
 from handlers.errors import DomainError
 from handlers.i18n import LANGUAGES
@@ -20,7 +23,11 @@ def start(ctx: Context, _args: str) -> None:
 
 
 def show_help(ctx: Context, _args: str) -> None:
-    """List the commands the sender's role allows, with their Chinese keywords."""
+    """List the commands the sender's role allows, with their Chinese keywords; in a group,
+    one line with a button that opens the list privately."""
+    if ctx.in_group:
+        ctx.announce("help.in_group", [[Btn.of("help.button.open", start_payload="help")]])
+        return
     role = role_in(ctx, ctx.person.id, home_branch(ctx))
     keywords = ctx.catalogs.keywords
     lines = []
@@ -74,6 +81,15 @@ def _set_language(ctx: Context, lang: str, *, edit: bool = False) -> None:
         ctx.reply("lang.set")
 
 
+# "语言 中文", "语言 en": a language's code or one of its names, as /lang accepts them.
+_LANGUAGE_WORD = re.compile(r"zh|en|zh_cn|zh-cn|cn|中文|汉语|简体中文|英文|英语|english|chinese",
+                            re.IGNORECASE)
+
+
+def _language_word(said: Said) -> bool:
+    return not said.args or _LANGUAGE_WORD.fullmatch(said.args.strip()) is not None
+
+
 def _shown_name(ctx: Context) -> str:
     return ctx.account.display_name or ctx.t("person.anonymous")
 
@@ -82,7 +98,8 @@ FEATURE = Feature(
     commands=[
         Command("start", start, in_menu=False),
         Command("help", show_help),
-        Command("lang", choose_language),
+        Command("lang", choose_language, takes=_language_word),
     ],
     buttons={"lang": language_button},
+    start_payloads={"help": show_help},
 )

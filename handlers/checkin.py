@@ -28,7 +28,7 @@ def check_in(ctx: Context, _args: str) -> None:
     first_of_month = ctx.today.replace(day=1)
     count = checkins.count_between(ctx.session, ctx.person.id, branch.id, first_of_month,
                                    ctx.today)
-    ctx.reply("checkin.done", name=profile.name, where=_where(ctx, profile, branch),
+    ctx.announce("checkin.done", name=profile.name, where=_where(ctx, profile, branch),
               count=count)
 
 

@@ -176,13 +176,32 @@ class Context(Scope):
         return self.translator_for(self.person, self.account)
 
     def reply(self, key: str, keyboard: Keyboard | None = None, /, **params: object) -> None:
-        """Answer in the chat the update came from, in the sender's language."""
-        self._send(self.incoming.chat_id, self.t, key, keyboard, params)
+        """Answer the sender: in a private chat there, from a group privately (quiet groups:
+        refusals, usage and confirmations are nobody else's business)."""
+        if self.in_group:
+            self.reply_private(key, keyboard, **params)
+        else:
+            self._send(self.incoming.chat_id, self.t, key, keyboard, params)
+
+    def announce(self, key: str, keyboard: Keyboard | None = None, /,
+                 **params: object) -> None:
+        """Say something the whole chat needs to see (a check-in's identity line, a summary)."""
+        self._send(self.incoming.chat_id, self.t if not self.in_group else self.group_t, key,
+                   keyboard, params)
 
     def reply_private(self, key: str, keyboard: Keyboard | None = None, /,
                       **params: object) -> None:
         """Answer the sender in their private chat with the bot."""
-        self._send(self.account.external_id, self.t, key, keyboard, params)
+        self._send(self.account.external_id, self.t, key, keyboard, params,
+                   fallback=self._open_private_line() if self.in_group else None)
+
+    def _open_private_line(self) -> Outgoing:
+        """What the group sees if the private answer cannot be delivered: a link, no content."""
+        t = self.group_t
+        button = Btn.of("quiet.button.open_private", start_payload="resume")
+        return Outgoing(self.incoming.platform, self.incoming.chat_id,
+                        t("quiet.open_private", name=self.account.display_name
+                          or t("person.anonymous")), self._render([[button]], t))
 
     def toast(self, key: str, **params: object) -> None:
         """A short answer to a button press, seen only by the one who pressed it."""
@@ -198,7 +217,8 @@ class Context(Scope):
                    edit_message_id=self.incoming.message_id)
 
     def _send(self, chat_id: str, t: Translator, key: str, keyboard: Keyboard | None,
-              params: dict[str, object], edit_message_id: str | None = None) -> None:
+              params: dict[str, object], edit_message_id: str | None = None,
+              fallback: Outgoing | None = None) -> None:
         self.outbox.append(Outgoing(self.incoming.platform, chat_id, t(key, **params),
                                     self._render(keyboard, t),
-                                    edit_message_id=edit_message_id))
+                                    edit_message_id=edit_message_id, fallback=fallback))

@@ -16,7 +16,9 @@ from handlers import (
     attendance,
     basics,
     checkin,
+    forms,
     help,
+    holidays,
     identity,
     ledger,
     linking,
@@ -36,7 +38,7 @@ from handlers.messages import ChatKind, Incoming, Outgoing
 from handlers.roles import Role
 from handlers.router import Command, Route, Router
 from handlers.schedules import WorkCalendar
-from storage import dialogs, orgs, people, timers
+from storage import day_overrides, dialogs, orgs, people, timers
 from storage.db import Database
 from storage.models import Chat
 from storage.people import SenderInfo
@@ -47,10 +49,19 @@ FEATURES = [basics.FEATURE, identity.FEATURE, checkin.FEATURE, activities.FEATUR
             signups.FEATURE, attendance.FEATURE, notices.FEATURE, admin.FEATURE,
             privacy.FEATURE, needs.FEATURE, help.FEATURE,
             problems.FEATURE, linking.FEATURE, robots.FEATURE,
-            ledger.FEATURE, points.FEATURE]
+            ledger.FEATURE, points.FEATURE, holidays.FEATURE, forms.FEATURE]
 
-# Parameters whose values are codes to be shown in the reader's words.
-_CODED_PARAMS = {"role": "role.", "field": "field."}
+# Parameters whose values are codes to be shown in the reader's words: the key prefix, and
+# which values are codes (None: all of them).
+_CODED_PARAMS: dict[str, tuple[str, frozenset[str] | None]] = {
+    "role": ("role.", frozenset(role.code for role in Role)), "field": ("field.", None)}
+
+
+# What the router's "form" routes do: an answer, a word while paused, else a steering word.
+_FORM_ROUTES: dict[str, Callable[[Context, str, str], None]] = {
+    "answer": lambda ctx, _target, text: forms.answer(ctx, text),
+    "paused": lambda ctx, _target, text: forms.paused_hint(ctx, text),
+}
 
 
 def utc_now() -> dt.datetime:
@@ -67,7 +78,7 @@ class Core:
         self.catalogs = catalogs or Catalogs()
         self.rules = rules or Rules()
         self.clock = clock
-        self.router = Router(FEATURES, self.catalogs.keywords)
+        self.router = Router(FEATURES, self.catalogs.keywords, self.catalogs.words)
 
     def handle(self, incoming: Incoming) -> list[Outgoing]:
         """Act on one update and return what to send; a redelivered update returns nothing."""
@@ -82,17 +93,40 @@ class Core:
                              toast=incoming.button_data is not None)]
 
     def _handle(self, incoming: Incoming) -> list[Outgoing]:
+        acknowledged = self._typed_ack(incoming)
+        if incoming.chat_kind == ChatKind.GROUP and acknowledged is None \
+                and not self._addressed(incoming):
+            return []  # chatter: nothing is written, not even that the update was seen
         with self.db.session() as session:
             now = self.clock()
             if incoming.update_key and not dialogs.first_time(
                     session, incoming.platform, incoming.update_key, now):
                 return []
             ctx = self._context(session, incoming, now)
+            if acknowledged is not None:
+                # A typed 收到 counts like the button, silently.
+                notices.acknowledge_typed(ctx, acknowledged)
+                return []
             route = self.router.route(ctx)
             if route is None:
                 return []
             self._run(ctx, route)
             return ctx.outbox
+
+    def _addressed(self, incoming: Incoming) -> bool:
+        """Whether a group message is for the bot, decided with reads only."""
+        with self.db.reading() as session:
+            return self.router.route_group(incoming, session) is not None
+
+    def _typed_ack(self, incoming: Incoming) -> int | None:
+        """The notice run a typed 收到 in a group acknowledges (replying to it, or while it is
+        open), else None; decided with reads only, so a 收到 that answers nothing leaves no
+        trace."""
+        if incoming.chat_kind != ChatKind.GROUP or not notices.is_typed_ack(self.catalogs,
+                                                                              incoming):
+            return None
+        with self.db.reading() as session:
+            return notices.acknowledged_run(session, incoming, self.rules, self.clock())
 
     def run_due(self) -> list[Outgoing]:
         """Fire every timer whose moment has come, each exactly once; return what to send."""
@@ -116,9 +150,13 @@ class Core:
             return []
 
     def ensure_recurring(self) -> None:
-        """Set the timers that renew themselves (the monthly summary); run at start-up."""
+        """Set the timers that renew themselves (the monthly summary) and move planned days to
+        the calendar as it is now; run at start-up."""
         with self.db.session() as session:
-            points.ensure_summary(self._scope(session))
+            scope = self._scope(session)
+            points.ensure_summary(scope)
+            # The override file may have changed while the bot was down.
+            holidays.replan(scope, self.calendar(session))
 
     def next_timer(self) -> dt.datetime | None:
         """When the next pending timer is due (for the scheduler's sleep)."""
@@ -154,15 +192,28 @@ class Core:
         return Scope(session, self.catalogs, self.rules, self.clock(), self)
 
     @cached_property
-    def calendar(self) -> WorkCalendar:
-        """Working days for notice rules: official calendar, fallback, local overrides."""
+    def file_calendar(self) -> WorkCalendar:
+        """Working days: official calendar or estimate, and the override file (read once)."""
         path = Path(self.rules.holidays_file) if self.rules.holidays_file else None
         return WorkCalendar(path)
+
+    def calendar(self, session: Session) -> WorkCalendar:
+        """Working days for notice rules, with the days set in chat on top (one query)."""
+        return self.file_calendar.with_overrides(*day_overrides.overrides(session))
 
     def record_posted(self, ref: str, platform: str, chat_id: str, message_id: str) -> None:
         """An adapter reports the message id a card got, so it can be edited later."""
         with self.db.session() as session:
             timers.record_posted(session, ref, platform, chat_id, message_id)
+
+    def form_takes_numbers(self, platform: str, external_id: str) -> bool:
+        """Whether a number this account types answers its open form rather than pressing a
+        button of the newest message (WeChat's numbered replies)."""
+        with self.db.session() as session:
+            account = people.find_account(session, platform, external_id)
+            dialog = dialogs.current(session, account.person_id) if account else None
+            return (dialog is not None and dialog.name in self.router.forms
+                    and not forms.is_paused(dialog))
 
     def commands_for(self, role: Role) -> list[Command]:
         """The commands a person with `role` may use, in menu order."""
@@ -184,6 +235,13 @@ class Core:
                        account=account, person=person, chat=chat)
 
     def _run(self, ctx: Context, route: Route) -> None:
+        if route.kind == "dead_form":
+            # A form whose step the code no longer has: cleared for good, outside the
+            # savepoint a refusal would roll back.
+            dialogs.finish(ctx.session, ctx.person.id)
+            ctx.reply_private("form.gone")
+            return
+        before = forms.snapshot(ctx) if route.interrupts else None
         sent_before = len(ctx.outbox)
         try:
             with ctx.session.begin_nested():
@@ -192,6 +250,8 @@ class Core:
             # The savepoint undid the feature's writes; drop what it meant to say as well.
             del ctx.outbox[sent_before:]
             self._refuse(ctx, error)
+        if route.interrupts:
+            forms.interrupt(ctx, before)
 
     def _dispatch(self, ctx: Context, route: Route) -> None:
         if len(route.args) > 4 * self.rules.max_text_length:
@@ -204,14 +264,16 @@ class Core:
             handler(ctx, args)
         elif route.kind == "command":
             self._command(ctx, route.target, route.args)
-        elif route.kind == "dialog":
-            step = self.router.dialogs.get(route.target)
-            if step is None:
-                dialogs.finish(ctx.session, ctx.person.id)
-                raise DomainError("unknown_text")
-            step(ctx, route.args)
+        elif route.kind == "form":
+            _FORM_ROUTES.get(route.target, forms.control)(ctx, route.target, route.args)
         else:
+            self._not_understood(route.args or route.target)
+
+    def _not_understood(self, text: str) -> None:
+        keyword = self.router.nearest_keyword(text)
+        if keyword is None:
             raise DomainError("unknown_text")
+        raise DomainError("unknown_text_suggest", keyword=keyword)
 
     def _command(self, ctx: Context, name: str, args: str) -> None:
         if name == "start" and args:
@@ -236,5 +298,9 @@ class Core:
 
     @staticmethod
     def _shown(key: str, value: object) -> object:
-        prefix = _CODED_PARAMS.get(key)
-        return L(f"{prefix}{value}") if prefix else value
+        """A coded value in the reader's words; a word the person typed (the unknown role of
+        "不认识「国王」这个身份") as it is."""
+        prefix, codes = _CODED_PARAMS.get(key, (None, None))
+        if prefix is None or (codes is not None and value not in codes):
+            return value
+        return L(f"{prefix}{value}")

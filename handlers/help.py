@@ -20,19 +20,21 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
-from handlers import points
+from handlers import forms, points
+from handlers.addressing import free_text, number
 from handlers.context import Btn, Context, Keyboard, Scope
 from handlers.errors import DomainError
+from handlers.forms import Form, Option, Prompt, Step
 from handlers.i18n import LANGUAGES, L
 from handlers.roles import Role, require, require_branch
 from handlers.router import Command, Feature, TimerHandler, int_arg, normalize
 from handlers.text import clean_field
-from storage import dialogs, orgs, people, timers
 from storage import help as requests
-from storage.models import Branch, Dialog, HelpRequest
+from storage import orgs, people, timers
+from storage.models import Branch, HelpRequest
 
-DIALOG = "ask"
 CATEGORIES = ("buy", "errand", "escort", "repair", "care", "other")
 MAX_CONTACT = 200
 MAX_CHOICES = 8
@@ -120,18 +122,23 @@ def ask(ctx: Context, args: str) -> None:
     branch = require_branch(ctx)
     if not args.strip():
         raise DomainError("help_usage")
-    raw = clean_field(args, ctx.rules.max_text_length, "request")
+    found = _request_text(ctx, args)
+    if ctx.in_group and found.contact:
+        ctx.reply_private("ask.recall_hint")
+    data = {"branch_id": branch.id, "text": found.text, "found": found.contact,
+            "guess": guess_category(ctx, found.text)}
+    building = found.building or _known_building(ctx, branch)
+    if building:
+        data["building"] = building
+    forms.start(ctx, FORM, data)
+
+
+def _request_text(ctx: Context, typed: str) -> Found:
+    """The request's public text, with phone and door numbers moved out of it."""
+    raw = clean_field(typed, ctx.rules.max_text_length, "request")
     found = split_private(raw)
-    text = clean_field(found.text, ctx.rules.max_text_length, "request")
-    data = {"branch_id": branch.id, "text": text, "contact": found.contact,
-            "building": found.building or _known_building(ctx, branch),
-            "category": guess_category(ctx, text)}
-    dialogs.start(ctx.session, ctx.person.id, DIALOG, "category", data, ctx.now)
-    if ctx.in_group:
-        key = "ask.continue_privately_hidden" if found.contact else "ask.continue_privately"
-        ctx.reply(key, [[Btn.of("ask.button.continue", start_payload=f"ask_{ctx.person.id}")]])
-        return
-    _ask_category(ctx, data)
+    return Found(clean_field(found.text, ctx.rules.max_text_length, "request"), found.contact,
+                 found.building)
 
 
 def _is_cancel_word(ctx: Context, word: str) -> bool:
@@ -151,93 +158,72 @@ def continue_from_link(ctx: Context, payload: str) -> None:
     owner = int_arg(payload.split("_"), 1, "bad_start_payload")
     if owner != ctx.person.id:
         raise DomainError("not_your_button")
-    dialog = dialogs.current(ctx.session, ctx.person.id)
-    if dialog is None or dialog.name != DIALOG:
+    if forms.current(ctx, FORM.name) is None:
         raise DomainError("help_gone")
-    _ask_again(ctx, dialog)
+    forms.resume(ctx, "")
 
 
-def _ask_again(ctx: Context, dialog: Dialog) -> None:
-    if dialog.step == "category":
-        _ask_category(ctx, dialog.data)
-    elif dialog.step == "building":
-        ctx.reply("ask.ask_building")
-    else:
-        _ask_contact(ctx, dialog.data)
+# ---------------------------------------------------------------- the form
+
+Data = dict[str, Any]
 
 
-def _ask_category(ctx: Context, data: dict[str, object]) -> None:
-    guess = str(data["category"])
-    others = [Btn.of(f"ask.category.{c}", f"ask:cat:{c}") for c in CATEGORIES if c != guess]
-    keyboard = [[Btn.of("ask.button.right_category", f"ask:cat:{guess}",
-                        category=_category(guess))], others[:3], others[3:]]
-    hidden = L.of("ask.hidden_note", contact=data["contact"]) if data["contact"] else ""
-    ctx.reply("ask.confirm_category", keyboard, text=data["text"], category=_category(guess),
-              hidden=hidden)
+def _text(ctx: Context, typed: str, data: Data) -> Data:
+    found = _request_text(ctx, typed)
+    return {"text": found.text, "found": join_contact(data.get("found", ""), found.contact)}
 
 
-def _ask_contact(ctx: Context, data: dict[str, object]) -> None:
-    if data["contact"]:
-        ctx.reply("ask.ask_contact_more", [[Btn.of("ask.button.no_more", "ask:nomore")]],
-                  contact=data["contact"])
-    else:
-        ctx.reply("ask.ask_contact")
+def _ask_category(ctx: Context, data: Data) -> Prompt:
+    hidden = L.of("ask.hidden_note", contact=data["found"]) if data["found"] else ""
+    return "ask.confirm_category", {"text": data["text"], "category": _category(data["guess"]),
+                                    "hidden": hidden}
 
 
-def answer(ctx: Context, text: str) -> None:
-    """A typed answer in the request dialog: a category name, the building, the contact."""
-    dialog = _dialog_at(ctx, None)
-    if dialog.step == "category":
-        _take_category(ctx, dialog, _category_named(ctx, text))
-    elif dialog.step == "building":
-        found = split_private(text)
-        building = found.building or clean_field(found.text, ctx.rules.max_field_length,
-                                                 "building")
-        contact = join_contact(dialog.data["contact"], found.contact)
-        dialogs.advance(ctx.session, dialog, "contact", ctx.now, building=building,
-                        contact=contact)
-        _ask_contact(ctx, dialog.data)
-    else:
-        typed = clean_field(text, MAX_CONTACT, "contact")
-        contact = join_contact(dialog.data["contact"], typed)
-        if len(contact) > MAX_CONTACT:
-            raise DomainError("text_too_long", field="contact", limit=MAX_CONTACT,
-                              length=len(contact))
-        dialogs.advance(ctx.session, dialog, "contact", ctx.now, contact=contact)
-        _publish(ctx, dialog.data)
+def _categories(_ctx: Context, data: Data) -> list[Option]:
+    guess = data["guess"]
+    return [Option.of(guess, "ask.button.right_category", category=_category(guess)),
+            *[Option(c, f"ask.category.{c}") for c in CATEGORIES if c != guess]]
 
 
-def _category_named(ctx: Context, text: str) -> str:
+def _category_named(ctx: Context, text: str, _data: Data) -> Data:
     typed = normalize(text)
     for code in CATEGORIES:
         if typed in {normalize(ctx.catalogs.get(lang)(f"ask.category.{code}"))
                      for lang in LANGUAGES}:
-            return code
+            return {"category": code}
     raise DomainError("pick_an_option")
 
 
-def _dialog_at(ctx: Context, step: str | None) -> Dialog:
-    dialog = dialogs.current(ctx.session, ctx.person.id)
-    if dialog is None or dialog.name != DIALOG or step not in (None, dialog.step):
-        raise DomainError("button_expired")
-    return dialog
+def _building(ctx: Context, text: str, data: Data) -> Data:
+    found = split_private(text)
+    building = found.building or clean_field(found.text, ctx.rules.max_field_length,
+                                             "building")
+    return {"building": building, "found": join_contact(data.get("found", ""), found.contact)}
 
 
-def _take_category(ctx: Context, dialog: Dialog, code: str) -> None:
-    step = "contact" if dialog.data["building"] else "building"
-    dialogs.advance(ctx.session, dialog, step, ctx.now, category=code)
-    _ask_again(ctx, dialog)
+def _ask_contact(_ctx: Context, data: Data) -> Prompt:
+    if data["found"]:
+        return "ask.ask_contact_more", {"contact": data["found"]}
+    return "ask.ask_contact", {}
 
 
-def _publish(ctx: Context, data: dict[str, object]) -> None:
-    branch = orgs.branch(ctx.session, int(str(data["branch_id"])))
+def _contact(ctx: Context, text: str, data: Data) -> Data:
+    typed = clean_field(text, MAX_CONTACT, "contact")
+    contact = join_contact(data.get("found", ""), typed)
+    if len(contact) > MAX_CONTACT:
+        raise DomainError("text_too_long", field="contact", limit=MAX_CONTACT,
+                          length=len(contact))
+    return {"contact": contact}
+
+
+def _publish(ctx: Context, data: Data) -> None:
+    branch = orgs.branch(ctx.session, int(data["branch_id"]))
     if branch is None:
         raise DomainError("help_gone")
     request = requests.create(
         ctx.session, branch_id=branch.id, requester_id=ctx.person.id,
         category=str(data["category"]), text=str(data["text"]), building=str(data["building"]),
         contact=str(data["contact"]), created_at=ctx.now)
-    dialogs.finish(ctx.session, ctx.person.id)
     for step, hours in enumerate(ctx.rules.escalation_hours, start=1):
         timers.schedule(ctx.session, f"help_escalate_{step}", str(request.id),
                         ctx.now + dt.timedelta(hours=hours))
@@ -245,8 +231,20 @@ def _publish(ctx: Context, data: dict[str, object]) -> None:
     key, keyboard, params = _card(ctx, request)
     for chat in groups:
         ctx.post(chat.platform, chat.external_id, key, keyboard, params, ref=_ref(request))
-    ctx.reply("ask.posted", [[Btn.of("ask.button.cancel", f"ask:cancel:{request.id}")]],
-              id=request.id, groups=len(groups))
+    forms.done(ctx, "ask.posted", [[Btn.of("ask.button.cancel", f"ask:cancel:{request.id}")]],
+               id=request.id, count=len(groups))
+
+
+# Personal details stay in this private form and reach only the helper who takes it.
+FORM = Form("ask", "form.title.ask", (
+    Step("text", "ask.ask_text", _text, label="field.request"),
+    Step("category", _ask_category, _category_named, options=_categories, per_row=3,
+         show=lambda _c, d: _category(d["category"])),
+    Step("building", "ask.ask_building", _building, skip_known=True),
+    Step("contact", _ask_contact, _contact,
+         skip=lambda d: "ask.button.no_more" if d.get("found") else None,
+         skipped=lambda d: {"contact": d["found"]}),
+), _publish, submit_label="ask.button.post")
 
 
 # ---------------------------------------------------------------- the card
@@ -279,13 +277,9 @@ def refresh_cards(scope: Scope, request: HelpRequest) -> None:
 
 
 def button(ctx: Context, args: list[str]) -> None:
-    """Every 求助 button: the dialog's, the card's, the helper's and the requester's."""
+    """Every 求助 button: the card's, the helper's and the requester's."""
     action = args[0] if args else ""
-    if action == "cat" and len(args) > 1 and args[1] in CATEGORIES:
-        _take_category(ctx, _dialog_at(ctx, "category"), args[1])
-    elif action == "nomore":
-        _publish(ctx, _dialog_at(ctx, "contact").data)
-    elif action in _ACTIONS:
+    if action in _ACTIONS:
         _ACTIONS[action](ctx, _request(ctx, int_arg(args, 1)), args[2:])
     else:
         raise DomainError("button_expired")
@@ -369,8 +363,8 @@ def _rate(ctx: Context, request: HelpRequest, rest: list[str]) -> None:
     if helper is None or not requests.confirm(ctx.session, request.id, stars, ctx.now):
         raise DomainError("help_not_done", id=request.id)
     earned = points.for_help(ctx, request, helper, stars)
-    ctx.edit("ask.rated", id=request.id, rating=stars)
-    ctx.tell(helper, "ask.rated_helper", id=request.id, rating=stars, points=earned)
+    ctx.edit("ask.rated", id=request.id, count=stars)
+    ctx.tell(helper, "ask.rated_helper", id=request.id, count=stars, points=earned)
     refresh_cards(ctx, _request(ctx, request.id))
 
 
@@ -455,9 +449,10 @@ def _escalation_targets(scope: Scope, branch: Branch, step: int) -> list[int]:
 
 
 FEATURE = Feature(
-    commands=[Command("ask", ask), Command("helped", helped, role=Role.MEMBER)],
+    commands=[Command("ask", ask, takes=free_text),
+              Command("helped", helped, role=Role.MEMBER, takes=number)],
     buttons={"ask": button},
-    dialogs={DIALOG: answer},
+    forms=[FORM],
     start_payloads={"ask": continue_from_link},
     timers={f"help_escalate_{step}": escalation(step) for step in (1, 2, 3)},
 )

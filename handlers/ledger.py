@@ -26,9 +26,10 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from sqlalchemy.orm import Session
 
+from handlers.addressing import first_word
 from handlers.context import Context
 from handlers.errors import DomainError
-from handlers.i18n import Translator
+from handlers.i18n import Translator, complain
 from handlers.messages import Document, Outgoing
 from handlers.roles import Role, home_branch, require, role_in
 from handlers.router import Command, Feature
@@ -78,11 +79,14 @@ class View:
         return moment.astimezone(self.timezone).replace(tzinfo=None) if moment else None
 
     def label(self, prefix: str, code: str | None) -> str:
-        """The words for a stored code, or the code itself when it has none."""
+        """The words for a stored code (the code itself, logged, when it has none)."""
         if code is None or code == "":
             return ""
         key = f"{prefix}{code}"
-        return self.t(key) if self.t.has(key) else code
+        if self.t.has(key):
+            return self.t(key)
+        complain(self.t.strict, f"ledger: no words for the code {key!r}")
+        return code
 
     def yes(self, flag: bool) -> str:
         return self.t("ledger.yes") if flag else ""
@@ -110,8 +114,6 @@ def export(ctx: Context, args: str) -> None:
                     last=period.last.isoformat())
     ctx.outbox.append(Outgoing(ctx.incoming.platform, ctx.account.external_id, caption,
                                document=Document(name, data)))
-    if ctx.in_group:
-        ctx.reply("ledger.sent_privately")
 
 
 def _split(args: str) -> tuple[list[str], str]:
@@ -420,4 +422,8 @@ def export_files(session: Session, branch: Branch, period: Period, view: View, *
     return written
 
 
-FEATURE = Feature(commands=[Command("export", export, role=Role.SECRETARY)])
+# "台账 2026-11", "台账 2026-11-04至2026-11-10", "台账 11月": a period first.
+_PERIOD = re.compile(r"[\d./\-年月日至到~—]+|上月|本月|上个月|这个月")
+
+FEATURE = Feature(commands=[Command("export", export, role=Role.SECRETARY,
+                                    takes=first_word(_PERIOD))])

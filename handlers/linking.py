@@ -12,6 +12,7 @@ import datetime as dt
 import re
 import unicodedata
 
+from handlers.addressing import first_word
 from handlers.context import Context
 from handlers.errors import DomainError
 from handlers.router import Command, Feature
@@ -36,8 +37,6 @@ def _offer_code(ctx: Context) -> None:
     code = links.new_code(ctx.session, ctx.person.id, ctx.now, CODE_LIFETIME)
     minutes = int(CODE_LIFETIME.total_seconds() // 60)
     ctx.reply_private("link.code", code=code, minutes=minutes)
-    if ctx.in_group:
-        ctx.reply("link.sent_privately")
 
 
 def _redeem(ctx: Context, code: str) -> None:
@@ -46,7 +45,7 @@ def _redeem(ctx: Context, code: str) -> None:
     except links.LinkRefused as refusal:
         raise DomainError(refusal.code) from None
     ctx.reply("link.done", platforms=_platforms(ctx, joined.platforms),
-              points=points.total(ctx.session, joined.person_id))
+              count=points.total(ctx.session, joined.person_id))
 
 
 def unlink(ctx: Context, _args: str) -> None:
@@ -63,4 +62,5 @@ def _platforms(ctx: Context, platforms: tuple[str, ...]) -> str:
     return ctx.t("list.separator").join(ctx.t(f"link.platform.{p}") for p in platforms)
 
 
-FEATURE = Feature(commands=[Command("link", link), Command("unlink", unlink)])
+FEATURE = Feature(commands=[Command("link", link, takes=first_word(r"\d+")),
+                            Command("unlink", unlink)])

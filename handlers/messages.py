@@ -37,6 +37,8 @@ class Incoming:
     `text` is what the person wrote, with the adapter's own mention of the bot removed
     and a slash command's `@botname` suffix stripped. `button_data` is set instead of
     `text` when a button was pressed; `message_id` is then the message carrying it.
+    `reply_to_message_id` is the id of the message this one replies to (its author is
+    `reply_to`), as the platform numbers messages in this chat.
     """
 
     platform: str
@@ -50,6 +52,7 @@ class Incoming:
     mentioned: bool = False
     reply_to_bot: bool = False
     reply_to: Sender | None = None
+    reply_to_message_id: str | None = None
     mentions: tuple[str, ...] = ()
     chat_title: str | None = None
     document: Document | None = None
@@ -77,6 +80,8 @@ class Outgoing:
     `ref` names a card the core will want to edit later: the adapter reports the message id
     it got back through `Core.record_posted`.
     `document` is a file to send, with `text` as its caption.
+    `fallback` is the short group line to post instead when the platform refuses a private
+    message (the person never opened a chat with the bot); it never carries the content.
     """
 
     platform: str
@@ -89,3 +94,4 @@ class Outgoing:
     qr_payload: str | None = None
     ref: str | None = None
     document: Document | None = None
+    fallback: Outgoing | None = None

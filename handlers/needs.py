@@ -20,9 +20,11 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from handlers import points
+from handlers import forms, points
+from handlers.addressing import free_text, needs_item, subcommands
 from handlers.context import Btn, Context, Keyboard, Scope
 from handlers.errors import DomainError
+from handlers.forms import Form, Option, Prompt, Step
 from handlers.i18n import L
 from handlers.messages import Document
 from handlers.needs_import import (
@@ -45,10 +47,9 @@ from handlers.router import (
     run_subcommand,
 )
 from handlers.text import clean_field
-from storage import dialogs, needs, orgs, people, timers
+from storage import needs, orgs, people, timers
 from storage.models import Branch, Claim, NeedItem
 
-FORM, IMPORT, DEED, RATING = "items_new", "items_import", "need_deed", "need_rate"
 MAX_PLEDGE, MAX_NOTE, MAX_COMMENT, MAX_SHOWN_PROBLEMS = 100, 200, 100, 20
 MATCH_CUTOFF, MAX_BUTTONS = 60, 8
 # "认领 <name> 承诺：<pledge>": the pledge marker, in either language.
@@ -65,7 +66,7 @@ Data = dict[str, Any]
 
 def items(ctx: Context, args: str) -> None:
     """`/items` shows the list; `/items new` and `/items import` are the secretary's."""
-    if run_subcommand(ctx, args, SUBCOMMANDS):
+    if run_subcommand(ctx, args, SUBCOMMANDS, "items"):
         return
     branch = require_branch(ctx)
     listed = needs.items(ctx.session, branch.id)
@@ -106,13 +107,9 @@ def _recurrence(ctx: Context, code: str) -> str:
 
 
 def start_form(ctx: Context, _args: str) -> None:
-    """`/newitem`: the secretary's form; from a group it continues privately."""
+    """`/newitem`: the secretary's form, in the private chat wherever it was asked."""
     branch = _secretary_branch(ctx)
-    if ctx.in_group:
-        ctx.reply("needs.continue_privately",
-                  [[Btn.of("needs.button.continue", start_payload=f"items_new_{branch.id}")]])
-        return
-    _begin_form(ctx, branch)
+    forms.start(ctx, FORM, {"branch_id": branch.id})
 
 
 def start_import(ctx: Context, _args: str) -> None:
@@ -122,11 +119,7 @@ def start_import(ctx: Context, _args: str) -> None:
     if document is not None and not ctx.in_group:
         _import(ctx, branch, document)
         return
-    if ctx.in_group:
-        ctx.reply("needs.continue_privately",
-                  [[Btn.of("needs.button.continue", start_payload=f"items_imp_{branch.id}")]])
-        return
-    _begin_import(ctx, branch)
+    forms.start(ctx, IMPORT, {"branch_id": branch.id})
 
 
 def _secretary_branch(ctx: Context) -> Branch:
@@ -142,30 +135,14 @@ def start_from_link(ctx: Context, payload: str) -> None:
     if branch is None or parts[1] not in {"new", "imp"}:
         raise DomainError("bad_start_payload")
     require(ctx, Role.SECRETARY, branch)
-    (_begin_form if parts[1] == "new" else _begin_import)(ctx, branch)
+    forms.start(ctx, FORM if parts[1] == "new" else IMPORT, {"branch_id": branch.id})
 
 
-def _begin_form(ctx: Context, branch: Branch) -> None:
-    dialogs.start(ctx.session, ctx.person.id, FORM, "name", {"branch_id": branch.id}, ctx.now)
-    ctx.reply("needs.ask_name", branch=branch.name, limit=MAX_NAME)
-
-
-def form_answer(ctx: Context, text: str) -> None:
-    """The next answer in the item form; a bad one is refused and asked again."""
-    dialog = dialogs.current(ctx.session, ctx.person.id)
-    assert dialog is not None
-    parse = PARSERS.get(dialog.step)
-    if parse is None:
-        raise DomainError("pick_an_option")
-    _advance(ctx, parse(ctx, text, dialog.data))
-
-
-def _advance(ctx: Context, values: Data) -> None:
-    dialog = dialogs.current(ctx.session, ctx.person.id)
-    assert dialog is not None
-    next_step = STEPS[STEPS.index(dialog.step) + 1]
-    dialogs.advance(ctx.session, dialog, next_step, ctx.now, **values)
-    ASK[next_step](ctx, dialog.data)
+def _branch_prompt(key: str, **params: object) -> Callable[[Context, Data], Prompt]:
+    def prompt(ctx: Context, data: Data) -> Prompt:
+        branch = orgs.branch(ctx.session, data["branch_id"])
+        return key, {"branch": branch.name if branch else "", **params}
+    return prompt
 
 
 def _name(ctx: Context, text: str, data: Data) -> Data:
@@ -198,54 +175,6 @@ def _typed_recurrence(ctx: Context, text: str, _data: Data) -> Data:
     return {"recurrence": recurrence}
 
 
-def _ask_confirm(ctx: Context, data: Data) -> None:
-    ctx.reply("needs.confirm", [[Btn.of("needs.button.add", "itemform:add"),
-                                 Btn.of("needs.button.discard", "itemform:discard")]],
-              card=_preview(ctx, data))
-
-
-def _preview(ctx: Context, data: Data) -> str:
-    return ctx.t("needs.preview", name=data["name"], place=data["place"],
-                 description=data.get("description") or ctx.t("needs.none"),
-                 holders=data["holders"],
-                 recurrence=_recurrence(ctx, data["recurrence"]) or ctx.t("needs.none"))
-
-
-STEPS = ["name", "place", "description", "holders", "recurrence", "confirm"]
-PARSERS: dict[str, Callable[[Context, str, Data], Data]] = {
-    "name": _name, "place": _place, "description": _description, "holders": _holders,
-    "recurrence": _typed_recurrence}
-ASK: dict[str, Callable[[Context, Data], None]] = {
-    "place": lambda c, _d: c.reply("needs.ask_place"),
-    "description": lambda c, _d: c.reply(
-        "needs.ask_description", [[Btn.of("needs.button.none", "itemform:desc")]]),
-    "holders": lambda c, _d: c.reply("needs.ask_holders", limit=MAX_HOLDERS),
-    "recurrence": lambda c, _d: c.reply("needs.ask_recurrence", [[
-        Btn.of(f"needs.recurrence_choice.{code}", f"itemform:rec:{code}")
-        for code in RECURRENCES]]),
-    "confirm": _ask_confirm,
-}
-
-
-def form_button(ctx: Context, args: list[str]) -> None:
-    """Buttons of the form: no description, a recurrence, add, discard."""
-    dialog = dialogs.current(ctx.session, ctx.person.id)
-    choice, value = [*args, "", ""][:2]
-    if dialog is None or dialog.name != FORM:
-        raise DomainError("button_expired")
-    if choice == "desc" and dialog.step == "description":
-        _advance(ctx, {"description": ""})
-    elif choice == "rec" and dialog.step == "recurrence" and value in RECURRENCES:
-        _advance(ctx, {"recurrence": "" if value == "none" else value})
-    elif choice == "add" and dialog.step == "confirm":
-        _add(ctx, dialog.data)
-    elif choice == "discard":
-        dialogs.finish(ctx.session, ctx.person.id)
-        ctx.edit("needs.discarded")
-    else:
-        raise DomainError("button_expired")
-
-
 def _add(ctx: Context, data: Data) -> None:
     branch = orgs.branch(ctx.session, data["branch_id"])
     assert branch is not None
@@ -255,28 +184,45 @@ def _add(ctx: Context, data: Data) -> None:
                       description=data.get("description", ""), holders=data["holders"],
                       recurrence=data["recurrence"], created_by=ctx.person.id,
                       created_at=ctx.now)
-    dialogs.finish(ctx.session, ctx.person.id)
-    ctx.edit("needs.item_added", name=data["name"], branch=branch.name)
+    forms.done(ctx, "needs.item_added", name=data["name"], branch=branch.name)
+
+
+FORM = Form("items_new", "form.title.item", (
+    Step("name", _branch_prompt("needs.ask_name", limit=MAX_NAME), _name,
+         label="field.item_name"),
+    Step("place", "needs.ask_place", _place),
+    Step("description", "needs.ask_description", _description, skip="needs.button.none"),
+    Step("holders", lambda _c, _d: ("needs.ask_holders", {"limit": MAX_HOLDERS}), _holders,
+         numeric=True),
+    Step("recurrence", "needs.ask_recurrence", _typed_recurrence,
+         options=lambda _c, _d: [Option(c, f"needs.recurrence_choice.{c}") for c in RECURRENCES],
+         pick=lambda _c, code, _d: {"recurrence": "" if code == "none" else code},
+         show=lambda _c, d: L(f"needs.recurrence_choice.{d['recurrence'] or 'none'}")),
+), _add, submit_label="needs.button.add")
 
 
 # ---------------------------------------------------------------- adding items: a file
 
 
-def _begin_import(ctx: Context, branch: Branch) -> None:
-    dialogs.start(ctx.session, ctx.person.id, IMPORT, "file", {"branch_id": branch.id}, ctx.now)
-    ctx.reply("needs.send_file", branch=branch.name)
+def _file(ctx: Context, _text: str, data: Data) -> Data:
+    """Inside the import form: the file, else a reminder to send one."""
+    if ctx.incoming.document is None:
+        raise DomainError("import_needs_file")
+    return {"file": ctx.incoming.document.file_name}
 
 
-def import_answer(ctx: Context, _text: str) -> None:
-    """Inside the import dialog: the file, else a reminder to send one."""
-    dialog = dialogs.current(ctx.session, ctx.person.id)
-    assert dialog is not None
-    branch = orgs.branch(ctx.session, dialog.data["branch_id"])
+def _import_file(ctx: Context, data: Data) -> None:
+    branch = orgs.branch(ctx.session, data["branch_id"])
     document = ctx.incoming.document
     if branch is None or document is None:
         raise DomainError("import_needs_file")
     require(ctx, Role.SECRETARY, branch)
     _import(ctx, branch, document)
+
+
+IMPORT = Form("items_import", "form.title.import", (
+    Step("file", _branch_prompt("needs.send_file"), _file),
+), _import_file)
 
 
 def _import(ctx: Context, branch: Branch, document: Document) -> None:
@@ -289,8 +235,8 @@ def _import(ctx: Context, branch: Branch, document: Document) -> None:
         hidden = len(rejected.problems) - len(shown)
         ctx.reply("needs.import_rejected", file=document.file_name, problems="\n".join(shown),
                   more=L.of("needs.more_problems", count=hidden) if hidden else "")
+        forms.start(ctx, IMPORT, {"branch_id": branch.id}, ask=False)  # wait for a better file
         return
-    dialogs.finish(ctx.session, ctx.person.id)
     ctx.reply("needs.imported", count=len(added), branch=branch.name,
               names=ctx.t("list.separator").join(i.name for i in added))
 
@@ -312,7 +258,7 @@ def claim(ctx: Context, args: str) -> None:
         listed = [i for i in listed if len(holding.get(i.id, [])) < i.holders]
         if not listed:
             raise DomainError("no_free_items")
-    chosen = _pick(ctx, wanted, {i.id: i.name for i in listed}, "needclaim")
+    chosen = _pick(ctx, wanted, {i.id: i.name for i in listed}, "claim", pledge=pledge)
     if chosen is not None:
         _claim(ctx, chosen, pledge)
 
@@ -322,16 +268,48 @@ def claim_button(ctx: Context, args: list[str]) -> None:
     _claim(ctx, int_arg(args, 0), "")
 
 
-def _pick(ctx: Context, wanted: str, options: dict[int, str], action: str) -> int | None:
-    """The id whose name `wanted` means; None after asking which one with buttons."""
+def _pick(ctx: Context, wanted: str, options: dict[int, str], action: str,
+          **kept: object) -> int | None:
+    """The id whose name `wanted` means; None after asking which one (a one-step form that
+    keeps what else was typed, the pledge say, for when the person has picked)."""
     found = best_matches(wanted, options)
     if not found:
         raise DomainError("unknown_item", name=wanted[:30])
     if len(found) == 1:
         return found[0]
-    ctx.reply("needs.which", [[Btn.of("needs.button.pick", f"{action}:{i}", name=options[i])]
-                              for i in found[:MAX_BUTTONS]])
+    _ask_which(ctx, action, {i: options[i] for i in found}, **kept)
     return None
+
+
+def _ask_which(ctx: Context, action: str, options: dict[int, str], **kept: object) -> None:
+    choices = [[str(i), name] for i, name in list(options.items())[:MAX_BUTTONS]]
+    forms.start(ctx, PICK, {"action": action, "choices": choices, **kept})
+
+
+def _picked(ctx: Context, data: Data) -> None:
+    """The person chose one item: do what they asked, with what they had written."""
+    chosen = int(data["which"])
+    action = data["action"]
+    if action == "claim":
+        _claim(ctx, chosen, data.get("pledge", ""))
+    elif action == "give":
+        _give_back(ctx, chosen)
+    elif action == "deed":
+        held = _own_claim(ctx, chosen)
+        note = data.get("note", "")
+        if note:
+            _fulfil(ctx, held, clean_field(note, MAX_NOTE, "deed_note"))
+        else:
+            _ask_note(ctx, held)
+    else:
+        _rate_picked(ctx, chosen, data.get("rating"), data.get("comment", ""))
+
+
+PICK = Form("need_pick", "form.title.pick", (
+    Step("which", "needs.which", options=lambda _c, d: [
+        Option.of(i, "needs.button.pick", name=name) for i, name in d["choices"]], per_row=1,
+         label="field.item"),
+), _picked)
 
 
 def best_matches(wanted: str, options: dict[int, str]) -> list[int]:
@@ -368,7 +346,7 @@ def _claim(ctx: Context, item_id: int, pledge: str) -> None:
     if needs.open_count_of_person(ctx.session, ctx.person.id) >= ctx.rules.claim_limit:
         raise DomainError("claim_limit", limit=ctx.rules.claim_limit)
     if needs.open_count_of_item(ctx.session, item.id) >= item.holders:
-        raise DomainError("item_full", name=item.name, holders=item.holders)
+        raise DomainError("item_full", name=item.name, count=item.holders)
     made = needs.add_claim(ctx.session, item, ctx.person.id, pledge, ctx.now)
     _set_timers(ctx, made)
     _answer(ctx, "needs.claimed_pledge" if pledge else "needs.claimed", name=item.name,
@@ -396,7 +374,7 @@ def unclaim(ctx: Context, args: str) -> None:
     """`放弃认领 [name]`: give back one of one's open claims."""
     branch = require_branch(ctx)
     mine = _my_claims(ctx, branch)
-    chosen = _pick(ctx, args, _claim_names(ctx, mine), "needgive")
+    chosen = _pick(ctx, args, _claim_names(ctx, mine), "give")
     if chosen is not None:
         _give_back(ctx, chosen)
 
@@ -450,8 +428,7 @@ def done(ctx: Context, args: str) -> None:
     names = _claim_names(ctx, mine)
     chosen, note = _claim_and_note(mine, names, args)
     if chosen is None:
-        ctx.reply("needs.which", [[Btn.of("needs.button.pick", f"needdeed:{c.id}",
-                                          name=names[c.id])] for c in mine[:MAX_BUTTONS]])
+        _ask_which(ctx, "deed", names, note=note)
         return
     if not note:
         _ask_note(ctx, chosen)
@@ -461,7 +438,7 @@ def done(ctx: Context, args: str) -> None:
 
 def _claim_and_note(mine: list[Claim], names: dict[int, str],
                     args: str) -> tuple[Claim | None, str]:
-    """Which claim the text is about and the note; (None, "") when that is unclear."""
+    """Which claim the text is about and the note; (None, note) when the claim is unclear."""
     text = args.strip()
     for held in mine:  # the full item name first, exactly as listed
         if normalize(text).startswith(normalize(names[held.id])):
@@ -470,7 +447,10 @@ def _claim_and_note(mine: list[Claim], names: dict[int, str],
     found = best_matches(first, names) if len(mine) > 1 and first else []
     if len(found) == 1:
         return next(c for c in mine if c.id == found[0]), rest.strip()
-    return (mine[0], text) if len(mine) == 1 else (None, "")
+    if len(mine) == 1:
+        return mine[0], text
+    # Unclear which: whatever reads as the note is kept for after the person has picked.
+    return None, rest.strip() if found else text
 
 
 def deed_button(ctx: Context, args: list[str]) -> None:
@@ -479,23 +459,23 @@ def deed_button(ctx: Context, args: list[str]) -> None:
 
 
 def _ask_note(ctx: Context, held: Claim) -> None:
-    dialogs.start(ctx.session, ctx.person.id, DEED, "note", {"claim_id": held.id}, ctx.now)
-    name = _item_name(ctx, held)
-    if ctx.in_group:
-        ctx.tell(ctx.person.id, "needs.ask_note", name=name)
-        _answer(ctx, "needs.asked_privately")
-    else:
-        ctx.reply("needs.ask_note", name=name)
+    forms.start(ctx, DEED, {"claim_id": held.id, "name": _item_name(ctx, held)})
+    if ctx.in_group and ctx.incoming.button_data is not None:
+        ctx.toast("needs.asked_privately")
 
 
-def deed_answer(ctx: Context, text: str) -> None:
-    """The note of a 践诺 asked privately."""
-    dialog = dialogs.current(ctx.session, ctx.person.id)
-    assert dialog is not None
-    held = _own_claim(ctx, dialog.data["claim_id"])
-    note = clean_field(text, MAX_NOTE, "deed_note")
-    dialogs.finish(ctx.session, ctx.person.id)
-    _fulfil(ctx, held, note)
+def _deed_note(ctx: Context, text: str, _data: Data) -> Data:
+    return {"note": clean_field(text, MAX_NOTE, "deed_note")}
+
+
+def _deed_submit(ctx: Context, data: Data) -> None:
+    _fulfil(ctx, _own_claim(ctx, data["claim_id"]), data["note"])
+
+
+DEED = Form("need_deed", "form.title.deed", (
+    Step("note", lambda _c, d: ("needs.ask_note", {"name": d["name"]}), _deed_note,
+         label="field.deed_note"),
+), _deed_submit)
 
 
 def _fulfil(ctx: Context, held: Claim, note: str) -> None:
@@ -530,14 +510,18 @@ def rate(ctx: Context, args: str) -> None:
     if not found:
         raise DomainError("unknown_item", name=wanted[:30])
     if len(found) > 1:
-        ctx.reply("needs.which", [[Btn.of("needs.button.pick",
-                                          f"needrate:{i}:{rating or 0}", name=labels[i])]
-                                  for i in found[:MAX_BUTTONS]])
+        _ask_which(ctx, "rate", {i: labels[i] for i in found}, rating=rating, comment=comment)
         return
+    _rate_picked(ctx, found[0], rating, comment)
+
+
+def _rate_picked(ctx: Context, claim_id: int, rating: int | None, comment: str) -> None:
+    """With a rating typed: rated now; without one: the 1–5 buttons."""
     if rating is None:
-        ctx.reply("needs.ask_rating", _stars(found[0]), name=labels[found[0]])
+        held = _claim_to_rate(ctx, claim_id)
+        _answer_or_edit(ctx, "needs.ask_rating", _stars(held.id), name=_rated_label(ctx, held))
         return
-    _rate(ctx, found[0], rating, clean_field(comment, MAX_COMMENT, "comment") if comment else "")
+    _rate(ctx, claim_id, rating, clean_field(comment, MAX_COMMENT, "comment") if comment else "")
 
 
 def _split_rating(args: str) -> tuple[str, int | None, str]:
@@ -562,15 +546,9 @@ def rating_button(ctx: Context, args: list[str]) -> None:
         return
     if not 1 <= rating <= 5:
         raise DomainError("button_expired")
-    dialogs.start(ctx.session, ctx.person.id, RATING, "comment",
-                  {"claim_id": held.id, "rating": rating}, ctx.now)
+    forms.start(ctx, RATING, {"claim_id": held.id, "rating": rating})
     if ctx.in_group:
-        ctx.tell(ctx.person.id, "needs.ask_comment",
-                 [[Btn.of("needs.button.no_comment", f"needskip:{held.id}")]], rating=rating)
-        _answer(ctx, "needs.asked_privately")
-        return
-    ctx.edit("needs.ask_comment", [[Btn.of("needs.button.no_comment", f"needskip:{held.id}")]],
-             rating=rating)
+        ctx.toast("needs.asked_privately")
 
 
 def _claim_to_rate(ctx: Context, claim_id: int) -> Claim:
@@ -585,25 +563,26 @@ def _claim_to_rate(ctx: Context, claim_id: int) -> Claim:
     return held
 
 
-def comment_answer(ctx: Context, text: str) -> None:
-    """The optional comment after a 1–5 button."""
-    data = _rating_dialog(ctx)
-    _rate(ctx, data["claim_id"], data["rating"], clean_field(text, MAX_COMMENT, "comment"))
+def _comment(ctx: Context, text: str, _data: Data) -> Data:
+    return {"comment": clean_field(text, MAX_COMMENT, "comment")}
 
 
-def skip_comment_button(ctx: Context, args: list[str]) -> None:
-    data = _rating_dialog(ctx)
-    if data["claim_id"] != int_arg(args, 0):
-        raise DomainError("button_expired")
-    _rate(ctx, data["claim_id"], data["rating"], "")
+def _rating_submit(ctx: Context, data: Data) -> None:
+    _rate(ctx, data["claim_id"], data["rating"], data["comment"])
 
 
-def _rating_dialog(ctx: Context) -> Data:
-    dialog = dialogs.current(ctx.session, ctx.person.id)
-    if dialog is None or dialog.name != RATING:
-        raise DomainError("button_expired")
-    dialogs.finish(ctx.session, ctx.person.id)
-    return dialog.data
+# A command typed here (another 评诺, say) runs as a command: the comment waits (forms.py).
+RATING = Form("need_rate", "form.title.rating", (
+    Step("comment", lambda _c, d: ("needs.ask_comment", {"rating": d["rating"]}), _comment,
+         skip="needs.button.no_comment"),
+), _rating_submit)
+
+
+def _answer_or_edit(ctx: Context, key: str, keyboard: Keyboard, **params: object) -> None:
+    if ctx.incoming.button_data is not None:
+        ctx.edit(key, keyboard, **params)
+    else:
+        ctx.reply(key, keyboard, **params)
 
 
 def _rate(ctx: Context, claim_id: int, rating: int, comment: str) -> None:
@@ -615,10 +594,8 @@ def _rate(ctx: Context, claim_id: int, rating: int, comment: str) -> None:
     earned = points.for_deed(ctx, held, rating)
     name, member = _item_name(ctx, held), people.shown_name(ctx.session, held.person_id,
                                                             held.branch_id)
-    if ctx.incoming.button_data is not None:
-        ctx.edit("needs.rated", member=member, name=name, rating=rating, points=earned)
-    else:
-        ctx.reply("needs.rated", member=member, name=name, rating=rating, points=earned)
+    _answer_or_edit(ctx, "needs.rated", [], member=member, name=name, rating=rating,
+                    points=earned)
     ctx.tell(held.person_id, "needs.rated_told", name=name, rating=rating, points=earned,
              comment=L.of("needs.comment_line", comment=comment) if comment else "")
 
@@ -655,17 +632,16 @@ def expire_stale(scope: Scope, ref: str) -> None:
 SUBCOMMANDS: dict[str, CommandHandler] = {"new": start_form, "import": start_import}
 
 FEATURE = Feature(
-    commands=[Command("items", items), Command("claim", claim, role=Role.MEMBER),
-              Command("unclaim", unclaim, role=Role.MEMBER),
-              Command("done", done, role=Role.MEMBER),
-              Command("rate", rate, role=Role.SECRETARY),
+    commands=[Command("items", items, takes=subcommands("items")),
+              Command("claim", claim, role=Role.MEMBER, takes=needs_item),
+              Command("unclaim", unclaim, role=Role.MEMBER, takes=needs_item),
+              Command("done", done, role=Role.MEMBER, takes=free_text),
+              Command("rate", rate, role=Role.SECRETARY, takes=free_text),
               Command("newitem", start_form, role=Role.SECRETARY),
               Command("importitems", start_import, role=Role.SECRETARY)],
-    buttons={"itemform": form_button, "needclaim": claim_button, "needgive": give_back_button,
-             "needdeed": deed_button, "needrate": rating_button,
-             "needskip": skip_comment_button},
-    dialogs={FORM: form_answer, IMPORT: import_answer, DEED: deed_answer,
-             RATING: comment_answer},
+    buttons={"needclaim": claim_button, "needgive": give_back_button,
+             "needdeed": deed_button, "needrate": rating_button},
+    forms=[FORM, IMPORT, DEED, RATING, PICK],
     start_payloads={"items": start_from_link},
     timers={"claim_reminder": remind_stale, "claim_expire": expire_stale},
 )

@@ -9,39 +9,42 @@ the delivery outbox that a sender in bot/ drains within the platform's limits. W
 from __future__ import annotations
 
 import datetime as dt
+import re
 import unicodedata
 from typing import Any
 
-from handlers import robots
-from handlers.context import Btn, Context, Scope
-from handlers.errors import DomainError
-from handlers.i18n import L
-from handlers.moments import parse_moment
-from handlers.roles import Role, require, require_branch, role_in
-from handlers.router import Command, Feature, int_arg, run_subcommand
-from handlers.schedules import Occurrence, Rule, next_run
-from handlers.text import clean_field
-from storage import dialogs, notices, orgs, people, timers
-from storage.models import Branch, Notice, NoticeRun
+from sqlalchemy.orm import Session
 
-DIALOG = "notice_new"
+from handlers import forms, robots
+from handlers.addressing import subcommands
+from handlers.context import Context, Rules, Scope
+from handlers.errors import DomainError
+from handlers.forms import Form, Option, Prompt, Step
+from handlers.i18n import Catalogs, L
+from handlers.messages import ChatKind, Incoming
+from handlers.moments import example, moment, parse_moment, short
+from handlers.roles import Role, require, require_branch, role_in
+from handlers.router import Command, Feature, int_arg, run_subcommand, subcommand
+from handlers.schedules import Occurrence, Rule, WorkCalendar, first_workday_at, next_run
+from handlers.text import clean_field
+from storage import notices, orgs, people, timers
+from storage.models import Notice, NoticeRun
+
 MAX_TEXT = 1000
 RULES = ("now", "once", "monthly_first_workday", "monthly_day", "weekly", "daily")
-TARGETS = ("chat", "branch", "community")
+# What is left out when comparing a message with the words for 收到: punctuation, spaces, emoji.
+_NOT_WORDS = re.compile(r"[\W_]+")
 Data = dict[str, Any]
 
 
 def notice(ctx: Context, args: str) -> None:
     """`/notice` starts the form; `list`, `cancel <n>`, `edit <n> …`, `status <n>`."""
-    if run_subcommand(ctx, args, SUBCOMMANDS):
+    if run_subcommand(ctx, args, SUBCOMMANDS, "notice"):
         return
     branch = require_branch(ctx)
     require(ctx, Role.SECRETARY, branch)
-    if ctx.in_group:
-        ctx.reply("notice.continue_privately",
-                  [[Btn.of("notice.button.continue", start_payload=f"nt_{ctx.chat.id}")]])
-        return
-    _begin(ctx, branch, None)
+    forms.start(ctx, FORM, {"branch_id": branch.id,
+                            "chat_id": ctx.chat.id if ctx.in_group else None})
 
 
 def start_from_link(ctx: Context, payload: str) -> None:
@@ -52,98 +55,69 @@ def start_from_link(ctx: Context, payload: str) -> None:
     branch = orgs.branch(ctx.session, chat.branch_id)
     require(ctx, Role.SECRETARY, branch)
     assert branch is not None
-    _begin(ctx, branch, chat.id)
-
-
-def _begin(ctx: Context, branch: Branch, chat_id: int | None) -> None:
-    dialogs.start(ctx.session, ctx.person.id, DIALOG, "text",
-                  {"branch_id": branch.id, "chat_id": chat_id}, ctx.now)
-    ctx.reply("notice.ask_text", branch=branch.name, limit=MAX_TEXT)
+    forms.start(ctx, FORM, {"branch_id": branch.id, "chat_id": chat.id})
 
 
 # ---------------------------------------------------------------- the form
 
 
-def answer(ctx: Context, text: str) -> None:
-    """Typed answers: the text, then the rule's time or day."""
-    dialog = dialogs.current(ctx.session, ctx.person.id)
-    assert dialog is not None
-    if dialog.step == "text":
-        body = clean_field(text.replace("\n", " \n").strip(), MAX_TEXT, "notice_text")
-        dialogs.advance(ctx.session, dialog, "target", ctx.now, text=body.replace(" \n", "\n"))
-        _ask_target(ctx, dialog.data)
-    elif dialog.step == "when":
-        values = _parse_when(ctx, dialog.data["rule"], text)
-        dialogs.advance(ctx.session, dialog, "confirm", ctx.now, **values)
-        _ask_confirm(ctx, dialog.data)
-    else:
-        raise DomainError("pick_an_option")
-
-
-def _ask_target(ctx: Context, data: Data) -> None:
+def _ask_text(ctx: Context, data: Data) -> Prompt:
     branch = orgs.branch(ctx.session, data["branch_id"])
-    row = [Btn.of("notice.target.chat", "ntform:target:chat")] if data["chat_id"] else []
-    row.append(Btn.of("notice.target.branch", "ntform:target:branch"))
+    return "notice.ask_text", {"branch": branch.name if branch else "", "limit": MAX_TEXT}
+
+
+def _text(ctx: Context, text: str, _data: Data) -> Data:
+    body = clean_field(text.replace("\n", " \n").strip(), MAX_TEXT, "notice_text")
+    return {"text": body.replace(" \n", "\n")}
+
+
+def _targets_offered(ctx: Context, data: Data) -> list[Option]:
+    branch = orgs.branch(ctx.session, data["branch_id"])
+    offered = ["chat"] if data["chat_id"] else []
+    offered.append("branch")
     if role_in(ctx, ctx.person.id, branch) >= Role.COMMUNITY_ADMIN:
-        row.append(Btn.of("notice.target.community", "ntform:target:community"))
-    ctx.reply("notice.ask_target", [row])
+        offered.append("community")
+    return [Option(t, f"notice.target.{t}") for t in offered]
 
 
-def _ask_rule(ctx: Context) -> None:
-    ctx.reply("notice.ask_rule", [[Btn.of(f"notice.rule.{r}", f"ntform:rule:{r}")]
-                                  for r in RULES])
+def _when(ctx: Context, text: str, data: Data) -> Data:
+    return _parse_when(ctx, data["rule"], text)
 
 
-def form_button(ctx: Context, args: list[str]) -> None:
-    """Buttons of the form: target, rule, send or discard."""
-    dialog = dialogs.current(ctx.session, ctx.person.id)
-    step, value = [*args, "", ""][:2]
-    if dialog is None or dialog.name != DIALOG:
-        raise DomainError("button_expired")
-    if step == "target" and dialog.step == "target" and value in TARGETS:
-        dialogs.advance(ctx.session, dialog, "rule", ctx.now, target=value)
-        _ask_rule(ctx)
-    elif step == "rule" and dialog.step == "rule" and value in RULES:
-        _take_rule(ctx, dialog, value)
-    elif step == "send" and dialog.step == "confirm":
-        _publish(ctx, dialog.data)
-    elif step == "discard":
-        dialogs.finish(ctx.session, ctx.person.id)
-        ctx.edit("notice.discarded")
-    else:
-        raise DomainError("button_expired")
+def _summary_note(ctx: Context, data: Data) -> str:
+    count = len(_targets(ctx, data["target"], data["branch_id"], data["chat_id"]))
+    return ctx.t("notice.summary_note", chats=count)
 
 
-def _take_rule(ctx: Context, dialog: Any, rule: str) -> None:
-    if rule == "now":
-        dialogs.advance(ctx.session, dialog, "confirm", ctx.now, rule=rule)
-        _ask_confirm(ctx, dialog.data)
-        return
-    dialogs.advance(ctx.session, dialog, "when", ctx.now, rule=rule)
-    ctx.reply(f"notice.ask_when.{rule}")
+def _future(ctx: Context, text: str) -> dt.datetime:
+    """A typed moment for a notice; one already past is refused."""
+    at = parse_moment(text, ctx.local_now)
+    if at <= ctx.now:
+        raise DomainError("notice_in_past", when=moment(ctx.t, at, ctx.local_now))
+    return at
 
 
 def _parse_when(ctx: Context, rule: str, text: str) -> Data:
     """The time (and day) a rule needs, typed by the secretary."""
     folded = unicodedata.normalize("NFKC", text).strip()
     if rule == "once":
-        moment = parse_moment(folded, ctx.local_now)
-        if moment <= ctx.now:
-            raise DomainError("start_in_past")
-        return {"at": moment.isoformat(), "time": f"{moment:%H:%M}", "day": 0}
+        at = _future(ctx, folded)
+        return {"at": at.isoformat(), "time": f"{at:%H:%M}", "day": 0}
     parts = folded.split()
-    time = _clock_time(parts[-1] if parts else "")
+    time = _clock_time(ctx, parts[-1] if parts else "")
     day = 0
     if rule in ("monthly_day", "weekly"):
         day = _rule_day(ctx, rule, parts[0] if len(parts) == 2 else "")
     return {"time": time, "day": day}
 
 
-def _clock_time(text: str) -> str:
-    hour, _, minute = text.replace("：", ":").partition(":")
-    if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
-        raise DomainError("bad_clock_time")
-    return f"{int(hour):02d}:{int(minute):02d}"
+def _clock_time(ctx: Context, text: str) -> str:
+    """The time of day of a rule: 09:00, 9点半, 上午九点…"""
+    try:
+        at = parse_moment(text, ctx.local_now)
+    except DomainError:
+        raise DomainError("bad_clock_time") from None
+    return f"{at:%H:%M}"
 
 
 def _rule_day(ctx: Context, rule: str, text: str) -> int:
@@ -160,19 +134,11 @@ def _rule_day(ctx: Context, rule: str, text: str) -> int:
     raise DomainError("bad_weekday")
 
 
-def _ask_confirm(ctx: Context, data: Data) -> None:
-    first = _first_occurrence(ctx, data)
-    when = _describe(ctx, data, first)
-    count = len(_targets(ctx, data["target"], data["branch_id"], data["chat_id"]))
-    ctx.reply("notice.confirm", [[Btn.of("notice.button.send", "ntform:send"),
-                                  Btn.of("notice.button.discard", "ntform:discard")]],
-              text=data["text"], chats=count, when=when)
-
-
 def _first_occurrence(scope: Scope, data: Data) -> Occurrence | None:
     if data["rule"] == "now":
         return Occurrence(scope.now)
-    return next_run(_rule_of(data), scope.now, scope.rules.timezone, scope.core.calendar)
+    return next_run(_rule_of(data), scope.now, scope.rules.timezone,
+                    scope.core.calendar(scope.session))
 
 
 def _rule_of(data: Data) -> Rule:
@@ -181,11 +147,12 @@ def _rule_of(data: Data) -> Rule:
     return Rule(data["rule"], dt.time(hour, minute), data.get("day", 0), at)
 
 
-def _describe(scope: Scope, data: Data, first: Occurrence | None) -> object:
+def _describe(ctx: Context, data: Data, first: Occurrence | None) -> object:
     if first is None:
         return L("notice.when.never")
-    at = f"{scope.local(first.at):%Y-%m-%d %H:%M}"
-    fallback = L("notice.fallback_note") if first.fallback else ""
+    at = moment(ctx.t, first.at, ctx.local_now)
+    fallback = L.of("notice.fallback_note", year=ctx.local(first.at).year) \
+        if first.fallback else ""
     return L.of(f"notice.when.{data['rule']}", time=data.get("time", ""),
                 day=data.get("day", 0), weekday=L(f"notice.weekday.{data.get('day', 0)}"),
                 first=at, fallback=fallback)
@@ -198,18 +165,32 @@ def _publish(ctx: Context, data: Data) -> None:
         require(ctx, Role.COMMUNITY_ADMIN, branch)
     first = _first_occurrence(ctx, data)
     if first is None:
-        raise DomainError("start_in_past")
+        raise DomainError("notice_in_past", when=moment(ctx.t, _rule_of(data).at or ctx.now,
+                                                        ctx.local_now))
     new = notices.create(
         ctx.session, branch_id=data["branch_id"], created_by=ctx.person.id, text=data["text"],
         target=data["target"], target_chat_id=data["chat_id"] if data["target"] == "chat"
         else None, rule=data["rule"], rule_time=data.get("time", ""),
         rule_day=data.get("day", 0), created_at=ctx.now,
         rule_at=dt.datetime.fromisoformat(data["at"]) if data.get("at") else None)
-    dialogs.finish(ctx.session, ctx.person.id)
     run = _plan(ctx, new, first)
-    ctx.edit("notice.scheduled", number=new.id, when=_describe(ctx, data, first))
+    forms.done(ctx, "notice.scheduled", number=new.id, when=_describe(ctx, data, first))
     if data["rule"] == "now" and run is not None:
         _start_run(ctx, new, run)
+
+
+FORM = Form("notice_new", "form.title.notice", (
+    Step("text", _ask_text, _text, label="field.notice_text"),
+    Step("target", "notice.ask_target", options=_targets_offered,
+         show=lambda _c, d: L(f"notice.target.{d['target']}")),
+    Step("rule", "notice.ask_rule", options=lambda _c, _d: [
+        Option(r, f"notice.rule.{r}") for r in RULES], per_row=1, resets=("time", "day", "at"),
+         show=lambda _c, d: L(f"notice.rule.{d['rule']}")),
+    Step("when", lambda c, d: (f"notice.ask_when.{d['rule']}",
+                               {"example": example(c.local_now)}), _when,
+         when=lambda d: d.get("rule") != "now", keys=("time",),
+         show=lambda c, d: _describe(c, d, _first_occurrence(c, d))),
+), _publish, submit_label="notice.button.send", note=_summary_note)
 
 
 # ---------------------------------------------------------------- runs
@@ -233,7 +214,7 @@ def due(scope: Scope, ref: str) -> None:
     if late > dt.timedelta(minutes=scope.rules.notice_grace_minutes):
         run.state = "missed"
         scope.tell(item.created_by, "notice.missed", number=item.id,
-                   planned=f"{scope.local(run.planned_at):%Y-%m-%d %H:%M}")
+                   planned=short(run.planned_at, scope.local_now))
     else:
         _start_run(scope, item, run)
     _plan_next(scope, item, run)
@@ -245,9 +226,31 @@ def _plan_next(scope: Scope, item: Notice, run: NoticeRun) -> None:
         return
     after = max(run.planned_at, scope.now)
     following = next_run(_rule_of(_data_of(item)), after, scope.rules.timezone,
-                         scope.core.calendar)
+                         scope.core.calendar(scope.session))
     if following is not None:
         _plan(scope, item, following)
+
+
+def replan_first_workdays(scope: Scope, calendar: WorkCalendar) -> int:
+    """After a calendar change, move each planned run of a first-working-day notice to its
+    month's new first working day; returns how many runs moved."""
+    planned = notices.planned_with_rule(scope.session, "monthly_first_workday")
+    return sum(_move(scope, item, run, calendar) for item, run in planned)
+
+
+def _move(scope: Scope, item: Notice, planned: NoticeRun, calendar: WorkCalendar) -> bool:
+    local = scope.local(planned.planned_at)
+    following = first_workday_at(_rule_of(_data_of(item)).time, local.year, local.month,
+                                 scope.rules.timezone, calendar)
+    if following.at == planned.planned_at or following.at <= scope.now:
+        return False  # unchanged, or the month's new first day has passed: keep this month's
+    planned.state = "cancelled"
+    # A run cancelled by an earlier change may already sit at that moment: it comes back.
+    run = notices.plan_run(scope.session, item.id, following.at, following.fallback)
+    assert run is not None
+    run.state, run.fallback = "planned", following.fallback
+    timers.move(scope.session, "notice_due", str(run.id), following.at)
+    return True
 
 
 def _start_run(scope: Scope, item: Notice, run: NoticeRun) -> None:
@@ -255,7 +258,8 @@ def _start_run(scope: Scope, item: Notice, run: NoticeRun) -> None:
     run.state, run.started_at, run.text = "sending", scope.now, item.text
     notices.enqueue(scope.session, run.id, targets)
     if run.fallback:
-        scope.tell(item.created_by, "notice.fallback_used", number=item.id)
+        scope.tell(item.created_by, "notice.fallback_used", number=item.id,
+                   year=scope.local(run.planned_at).year)
     if scope.tell(item.created_by, "notice.progress", number=item.id, sent=0,
                   total=len(targets)):
         scope.outbox[-1].ref = f"notice_progress:{run.id}"
@@ -319,6 +323,43 @@ def acknowledge(ctx: Context, args: list[str]) -> None:
     ctx.toast("notice.acked" if first else "notice.already_acked")
 
 
+def is_typed_ack(catalogs: Catalogs, incoming: Incoming) -> bool:
+    """Whether a group message says 收到 (or another word for it); looks at the text only."""
+    if incoming.chat_kind != ChatKind.GROUP or incoming.button_data is not None:
+        return False
+    said = _NOT_WORDS.sub("", unicodedata.normalize("NFKC", incoming.text)).casefold()
+    return any(said == word.casefold()
+               for words in catalogs.words.get("ack", {}).values() for word in words)
+
+
+def acknowledged_run(session: Session, incoming: Incoming, rules: Rules,
+                     now: dt.datetime) -> int | None:
+    """The notice run a typed 收到 acknowledges, or None; reads, never writes.
+
+    A reply acknowledges the notice it replies to (and a reply to anything else, nothing).
+    Otherwise it acknowledges the newest notice sent to the group while that notice is open:
+    until its nudge (`notice_nudge_hours` after it went out), when the members who have not
+    acknowledged it are asked privately.
+    """
+    if incoming.reply_to_message_id is not None:
+        if not incoming.reply_to_bot:
+            return None
+        return notices.run_of_message(session, incoming.platform, incoming.chat_id,
+                                      incoming.reply_to_message_id)
+    if incoming.reply_to is not None:
+        return None
+    latest = notices.latest_sent(session, incoming.platform, incoming.chat_id)
+    if latest is None:
+        return None
+    run_id, sent_at = latest
+    return run_id if now < sent_at + dt.timedelta(hours=rules.notice_nudge_hours) else None
+
+
+def acknowledge_typed(ctx: Context, run_id: int) -> None:
+    """A typed 收到: counted once per person like the button, and nothing is said."""
+    notices.acknowledge(ctx.session, run_id, ctx.person.id, ctx.chat.id, ctx.now)
+
+
 def status(ctx: Context, args: str) -> None:
     """`/notice status <n>`: delivery, acknowledgement rate per chat, who has not acknowledged."""
     item = _own_notice(ctx, args)
@@ -376,9 +417,10 @@ def edit(ctx: Context, args: str) -> None:
     number, _, rest = args.partition(" ")
     item = _own_notice(ctx, number)
     what, _, value = rest.strip().partition(" ")
-    if what.lower() == "text":
+    field = subcommand(ctx.catalogs, "notice_edit", what)
+    if field == "text":
         item.text = clean_field(value, MAX_TEXT, "notice_text")
-    elif what.lower() == "time":
+    elif field == "time":
         _reschedule(ctx, item, value)
     else:
         raise DomainError("notice_edit_usage")
@@ -390,12 +432,10 @@ def _reschedule(ctx: Context, item: Notice, value: str) -> None:
     if item.rule == "now":
         raise DomainError("notice_edit_usage")
     if item.rule == "once":
-        moment = parse_moment(value, ctx.local_now)
-        if moment <= ctx.now:
-            raise DomainError("start_in_past")
-        item.rule_at, item.rule_time = moment, f"{moment:%H:%M}"
+        at = _future(ctx, value)
+        item.rule_at, item.rule_time = at, f"{at:%H:%M}"
     else:
-        item.rule_time = _clock_time(unicodedata.normalize("NFKC", value).strip())
+        item.rule_time = _clock_time(ctx, value)
     planned = notices.planned_run(ctx.session, item.id)
     if planned is not None:
         planned.state = "cancelled"
@@ -422,9 +462,10 @@ def _own_notice(ctx: Context, number: str) -> Notice:
 SUBCOMMANDS = {"list": list_notices, "cancel": cancel, "edit": edit, "status": status}
 
 FEATURE = Feature(
-    commands=[Command("notice", notice, role=Role.SECRETARY)],
-    buttons={"ntform": form_button, "ack": acknowledge},
-    dialogs={DIALOG: answer},
+    commands=[Command("notice", notice, role=Role.SECRETARY,
+                      takes=subcommands("notice"))],
+    buttons={"ack": acknowledge},
+    forms=[FORM],
     start_payloads={"nt": start_from_link},
     timers={"notice_due": due, "notice_nudge": nudge},
 )

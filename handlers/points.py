@@ -24,17 +24,20 @@ first set by Core.ensure_recurring at start-up).
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
 import uuid
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
-from handlers.admin import target_account
+from handlers.addressing import any_of, first_word, subcommands
 from handlers.context import Context, Scope
 from handlers.errors import DomainError
 from handlers.i18n import L, Translator
+from handlers.mentions import target_account
 from handlers.roles import Role, require, require_branch
-from handlers.router import Command, Feature, run_subcommand
-from handlers.schedules import Rule, next_run
+from handlers.router import Command, Feature, run_subcommand, subcommand
+from handlers.schedules import Rule, WorkCalendar, first_workday_at, next_run
 from handlers.text import clean_field
 from storage import orgs, people, timers
 from storage import points as log
@@ -51,6 +54,8 @@ from storage.models import (
 )
 
 LATEST_SHOWN, RANK_SHOWN, SUMMARY_TOP = 5, 10, 3
+MIN_YEAR, MAX_YEAR = 2000, 2099
+GIVEN_MONTH = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?")
 MAX_ADJUST, MAX_NOTE = 100, 100
 SUMMARY = "monthly_summary"
 SUMMARY_RULE = Rule("monthly_first_workday", dt.time(9, 0))
@@ -118,17 +123,15 @@ def _award(scope: Scope, person_id: int, branch_id: int, points: int, reason: st
 
 def show_points(ctx: Context, args: str) -> None:
     """积分: my total and this month's, with the newest entries; `adjust` for the secretary."""
-    if args and run_subcommand(ctx, args, {"adjust": adjust}):
+    if args and run_subcommand(ctx, args, {"adjust": adjust}, "points"):
         return
     if args:
         raise DomainError("points_usage")
     start, end = month_bounds(ctx.local_now.year, ctx.local_now.month, ctx.rules.timezone)
     entries = log.latest(ctx.session, ctx.person.id, LATEST_SHOWN)
     lines = "\n".join(_entry_line(ctx, ctx.t, e) for e in entries) or ctx.t("points.no_entries")
-    ctx.reply_private("points.mine", total=log.total(ctx.session, ctx.person.id),
-                      month=log.total(ctx.session, ctx.person.id, start, end), entries=lines)
-    if ctx.in_group:
-        ctx.reply("points.sent_privately")
+    ctx.reply("points.mine", total=log.total(ctx.session, ctx.person.id),
+              month=log.total(ctx.session, ctx.person.id, start, end), entries=lines)
 
 
 def _entry_line(scope: Scope, t: Translator, entry: PointsEntry) -> str:
@@ -143,19 +146,21 @@ def adjust(ctx: Context, args: str) -> None:
     require(ctx, Role.SECRETARY, branch)
     words = args.split()
     amounts = [i for i, w in enumerate(words) if _signed_int(w) is not None]
+    usage = DomainError("points_adjust_usage", limit=MAX_ADJUST)
     if not amounts:
-        raise DomainError("points_adjust_usage")
+        raise usage
     amount = _signed_int(words[amounts[0]]) or 0
     note = " ".join(words[amounts[0] + 1:])
     if amount == 0 or abs(amount) > MAX_ADJUST or not note:
-        raise DomainError("points_adjust_usage", limit=MAX_ADJUST)
+        raise usage
     note = clean_field(note, MAX_NOTE, "reason")
-    target = target_account(ctx, words[:amounts[0]])
+    target = target_account(ctx, words[:amounts[0]], "points_adjust_usage",
+                            limit=MAX_ADJUST)
     log.award(ctx.session, target.person_id, branch.id, amount, "adjust",
               f"adjust:{uuid.uuid4().hex[:16]}", ctx.now, note=note)
     name = people.shown_name(ctx.session, target.person_id, branch.id)
     ctx.reply("points.adjusted", name=name, points=f"{amount:+d}", note=note,
-              total=log.total(ctx.session, target.person_id))
+              count=log.total(ctx.session, target.person_id))
     ctx.tell(target.person_id, "points.adjusted_told", points=f"{amount:+d}", note=note)
 
 
@@ -170,33 +175,53 @@ def _signed_int(word: str) -> int | None:
 
 
 def rank(ctx: Context, args: str) -> None:
-    """排行: the branch's ranking this month, or this year; `hide` / `show` my name in it."""
-    word = args.strip().lower()
-    if word in ("hide", "show"):
-        _set_public(ctx, ctx.person, word == "show")
+    """排行: the branch's ranking this month, last month, a given month (`2026-11`) or this
+    year; `hide` / `show` my name in it."""
+    choice = subcommand(ctx.catalogs, "rank", args) if args.strip() else "month"
+    if choice in ("hide", "show"):
+        _set_public(ctx, ctx.person, choice == "show")
         return
-    if word not in ("", "year"):
-        raise DomainError("rank_usage")
     branch = require_branch(ctx)
-    now = ctx.local_now
-    if word == "year":
-        start, end = year_bounds(now.year, ctx.rules.timezone)
-        period = L.of("points.period_year", year=now.year)
-    else:
-        start, end = month_bounds(now.year, now.month, ctx.rules.timezone)
-        period = L.of("points.period_month", year=now.year, month=now.month)
+    start, end, period = _rank_period(ctx, choice, args)
     ranked = log.totals(ctx.session, branch.id, start, end)
     if not ranked:
-        ctx.reply("points.rank_empty", branch=branch.name, period=period)
+        ctx.announce("points.rank_empty", branch=branch.name, period=period)
         return
     places = _places(ranked)
     lines = [ctx.t("points.rank_line", place=places[pid], name=_public_name(ctx, pid, branch),
                    points=total) for pid, total in ranked[:RANK_SHOWN]]
     mine = dict(ranked).get(ctx.person.id)
-    if mine is not None:
-        lines.append(ctx.t("points.rank_mine", place=places[ctx.person.id], points=mine))
-    ctx.reply("points.rank", branch=branch.name, period=period, lines="\n".join(lines),
-              counted=len(ranked))
+    if mine is not None and not ctx.in_group:
+        lines.append(ctx.t("points.rank_mine", place=places[ctx.person.id], count=mine))
+    ctx.announce("points.rank", branch=branch.name, period=period, lines="\n".join(lines),
+                 counted=len(ranked))
+    if mine is not None and ctx.in_group:
+        # The group sees the ranking; the asker's own place is nobody else's business.
+        ctx.reply("points.rank_mine", place=places[ctx.person.id], count=mine)
+
+
+def _rank_period(ctx: Context, choice: str | None,
+                 args: str) -> tuple[dt.datetime, dt.datetime, L]:
+    """[start, end) and the name of the period a ranking covers."""
+    now, tz = ctx.local_now, ctx.rules.timezone
+    if choice == "year":
+        return (*year_bounds(now.year, tz), L.of("points.period_year", year=now.year))
+    if choice == "month":
+        year, month = now.year, now.month
+    elif choice == "last":
+        year, month = _month_before(now.year, now.month)
+    else:
+        year, month = _given_month(args)
+    return (*month_bounds(year, month, tz),
+            L.of("points.period_month", year=year, month=month))
+
+
+def _given_month(text: str) -> tuple[int, int]:
+    """`2026-11` (or 2026/11, 2026年11月) as (year, month); anything else is refused."""
+    found = GIVEN_MONTH.fullmatch(unicodedata.normalize("NFKC", text).strip())
+    if found is None or not (MIN_YEAR <= int(found[1]) <= MAX_YEAR and 1 <= int(found[2]) <= 12):
+        raise DomainError("rank_usage")
+    return int(found[1]), int(found[2])
 
 
 def _places(ranked: list[tuple[int, int]]) -> dict[int, int]:
@@ -226,7 +251,8 @@ def _set_public(ctx: Context, person: Person, public: bool) -> None:
 
 def ensure_summary(scope: Scope) -> None:
     """Set the timer for the next monthly summary, unless it is already set."""
-    at = next_run(SUMMARY_RULE, scope.now, scope.rules.timezone, scope.core.calendar)
+    at = next_run(SUMMARY_RULE, scope.now, scope.rules.timezone,
+                  scope.core.calendar(scope.session))
     assert at is not None
     year, month = _month_before(at.at.year, at.at.month)
     timers.schedule(scope.session, SUMMARY, f"{year:04d}-{month:02d}", at.at)
@@ -249,9 +275,23 @@ def _schedule_after(scope: Scope, year: int, month: int) -> None:
     """The summary of the month after (year, month), due on the first working day after it."""
     nxt = _month_after(year, month)
     starts = month_bounds(*_month_after(*nxt), scope.rules.timezone)[0]
-    at = next_run(SUMMARY_RULE, starts, scope.rules.timezone, scope.core.calendar)
+    at = next_run(SUMMARY_RULE, starts, scope.rules.timezone, scope.core.calendar(scope.session))
     assert at is not None
     timers.schedule(scope.session, SUMMARY, f"{nxt[0]:04d}-{nxt[1]:02d}", at.at)
+
+
+def replan_summary(scope: Scope, calendar: WorkCalendar) -> bool:
+    """After a calendar change, move the pending summary to its month's new first working day
+    (unless that has passed); True when it moved."""
+    moved = False
+    for timer in timers.pending(scope.session, SUMMARY):
+        year, month = (int(part) for part in timer.ref.split("-"))
+        at = first_workday_at(SUMMARY_RULE.time, *_month_after(year, month),
+                              scope.rules.timezone, calendar).at
+        if at > scope.now and at != timer.due_at:
+            timers.move(scope.session, SUMMARY, timer.ref, at)
+            moved = True
+    return moved
 
 
 def _post_summary(scope: Scope, branch: Branch, chats: Sequence[Chat], year: int,
@@ -302,7 +342,12 @@ def _month_before(year: int, month: int) -> tuple[int, int]:
     return (year - 1, 12) if month == 1 else (year, month - 1)
 
 
+# 排行 alone, "排行 year", "排行 hide", or a year or month ("排行 2026-11").
+_rank_words = any_of(subcommands("rank"), first_word(GIVEN_MONTH))
+
+
 FEATURE = Feature(
-    commands=[Command("points", show_points), Command("rank", rank)],
+    commands=[Command("points", show_points, takes=subcommands("points")),
+              Command("rank", rank, takes=_rank_words)],
     timers={SUMMARY: summary},
 )

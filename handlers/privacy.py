@@ -19,8 +19,6 @@ def privacy(ctx: Context, _args: str) -> None:
                      for p in profiles) or ctx.t("privacy.no_profile")
     accounts = len(people.accounts_of(ctx.session, ctx.person.id))
     ctx.reply_private("privacy.text", profiles=mine, accounts=accounts)
-    if ctx.in_group:
-        ctx.reply("privacy.sent_privately")
 
 
 def forget(ctx: Context, _args: str) -> None:

@@ -10,19 +10,23 @@ once "解决了吗?"; "没解决" reopens the report and the secretaries are tol
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
-from handlers import points
-from handlers.admin import target_account
+from handlers import forms, points
+from handlers.addressing import free_text
 from handlers.context import Btn, Context, Keyboard, Scope
 from handlers.errors import DomainError
+from handlers.forms import Form, Option, Prompt, Step
 from handlers.i18n import L
+from handlers.mentions import target_account
 from handlers.roles import Role, require, require_branch, role_in
 from handlers.router import Command, Feature, int_arg
 from handlers.text import clean_field
-from storage import dialogs, orgs, people, problems, timers
+from storage import orgs, people, problems, timers
 from storage.models import Branch, ProblemReport
 
-DIALOG = "problem"
+Data = dict[str, Any]
 MAX_MEMBERS_SHOWN = 10
 
 
@@ -125,13 +129,22 @@ def _assign(ctx: Context, item: ProblemReport, _rest: list[str]) -> None:
     """指派: offer the branch's verified members, or take a typed @username."""
     _as_secretary(ctx, item)
     _pending(item)
+    forms.start(ctx, ASSIGN, {"report_id": item.id})
+
+
+def _members(ctx: Context, data: Data) -> list[Option]:
+    item = _report(ctx, data["report_id"])
     members = [p for p in people.roster(ctx.session, item.branch_id) if p.status == "verified"]
-    dialogs.start(ctx.session, ctx.person.id, DIALOG, "assignee", {"report_id": item.id},
-                  ctx.now)
-    ctx.reply("problem.pick_assignee",
-              [[Btn.of("problem.button.member", f"prob:to:{item.id}:{p.person_id}",
-                       name=p.name, building=p.building)]
-               for p in members[:MAX_MEMBERS_SHOWN]], id=item.id)
+    return [Option.of(str(p.person_id), "problem.button.member", name=p.name,
+                      building=p.building) for p in members[:MAX_MEMBERS_SHOWN]]
+
+
+def _typed_assignee(ctx: Context, text: str, _data: Data) -> Data:
+    return {"assignee": str(target_account(ctx, text.split()).person_id)}
+
+
+def _assign_submit(ctx: Context, data: Data) -> None:
+    _give_to(ctx, _report(ctx, data["report_id"]), int(data["assignee"]))
 
 
 def _assign_to(ctx: Context, item: ProblemReport, rest: list[str]) -> None:
@@ -144,7 +157,6 @@ def _give_to(ctx: Context, item: ProblemReport, person_id: int) -> None:
     if role_in(ctx, person_id, _branch(ctx, item)) < Role.MEMBER:
         raise DomainError("problem_not_member", person=name)
     item = _move(ctx, item, problems.PENDING, status=problems.ASSIGNED, assignee_id=person_id)
-    _finish_dialog(ctx)
     ctx.reply("problem.assigned", id=item.id, name=name)
     ctx.tell(person_id, "problem.assigned_to_you",
              [[Btn.of("problem.button.resolve", f"prob:resolve:{item.id}")]], **_card(ctx, item))
@@ -155,9 +167,7 @@ def _resolve(ctx: Context, item: ProblemReport, _rest: list[str]) -> None:
     """已解决: ask the secretary (or the assignee) for a note on what was done."""
     _may_resolve(ctx, item)
     _pending(item)
-    dialogs.start(ctx.session, ctx.person.id, DIALOG, "resolution", {"report_id": item.id},
-                  ctx.now)
-    ctx.reply("problem.ask_resolution", id=item.id)
+    forms.start(ctx, RESOLVE, {"report_id": item.id})
 
 
 def _may_resolve(ctx: Context, item: ProblemReport) -> None:
@@ -169,34 +179,36 @@ def _reject(ctx: Context, item: ProblemReport, _rest: list[str]) -> None:
     """不予处理: ask the secretary for the reason."""
     _as_secretary(ctx, item)
     _pending(item)
-    dialogs.start(ctx.session, ctx.person.id, DIALOG, "reason", {"report_id": item.id}, ctx.now)
-    ctx.reply("problem.ask_reason", id=item.id)
+    forms.start(ctx, REJECT, {"report_id": item.id})
 
 
-def answer(ctx: Context, text: str) -> None:
-    """A typed answer: the assignee's @username, the resolution note or the reason."""
-    dialog = dialogs.current(ctx.session, ctx.person.id)
-    assert dialog is not None
-    item = _report(ctx, int(dialog.data["report_id"]))
-    if dialog.step == "assignee":
-        _give_to(ctx, item, target_account(ctx, text.split()).person_id)
-    elif dialog.step == "resolution":
-        _resolved(ctx, item, clean_field(text, ctx.rules.max_text_length, "resolution"))
-    else:
-        _rejected(ctx, item, clean_field(text, ctx.rules.max_text_length, "reason"))
+def _note(field: str) -> Callable[[Context, str, Data], Data]:
+    def parse(ctx: Context, text: str, _data: Data) -> Data:
+        return {field: clean_field(text, ctx.rules.max_text_length, field)}
+    return parse
 
 
-def _finish_dialog(ctx: Context) -> None:
-    dialog = dialogs.current(ctx.session, ctx.person.id)
-    if dialog is not None and dialog.name == DIALOG:
-        dialogs.finish(ctx.session, ctx.person.id)
+def _asking(key: str) -> Callable[[Context, Data], Prompt]:
+    return lambda _ctx, data: (key, {"id": data["report_id"]})
+
+
+# One-step forms: whom to assign, what was done, why not.
+ASSIGN = Form("problem_assign", "form.title.problem", (
+    Step("assignee", _asking("problem.pick_assignee"), _typed_assignee, options=_members,
+         per_row=1),
+), _assign_submit)
+RESOLVE = Form("problem_resolve", "form.title.problem", (
+    Step("resolution", _asking("problem.ask_resolution"), _note("resolution")),
+), lambda ctx, data: _resolved(ctx, _report(ctx, data["report_id"]), data["resolution"]))
+REJECT = Form("problem_reject", "form.title.problem", (
+    Step("reason", _asking("problem.ask_reason"), _note("reason")),
+), lambda ctx, data: _rejected(ctx, _report(ctx, data["report_id"]), data["reason"]))
 
 
 def _resolved(ctx: Context, item: ProblemReport, note: str) -> None:
     _may_resolve(ctx, item)
     item = _move(ctx, item, problems.PENDING, status=problems.RESOLVED, note=note,
                  resolved_at=ctx.now)
-    _finish_dialog(ctx)
     points.for_resolved(ctx, item)
     # Set once per report: a report resolved a second time is not asked about again.
     timers.schedule(ctx.session, "problem_followup", str(item.id),
@@ -210,7 +222,6 @@ def _resolved(ctx: Context, item: ProblemReport, note: str) -> None:
 def _rejected(ctx: Context, item: ProblemReport, reason: str) -> None:
     _as_secretary(ctx, item)
     item = _move(ctx, item, problems.PENDING, status=problems.REJECTED, note=reason)
-    _finish_dialog(ctx)
     ctx.reply("problem.rejected", id=item.id)
     ctx.tell(item.reporter_id, "problem.told_rejected", id=item.id, reason=reason)
 
@@ -257,8 +268,8 @@ _ACTIONS = {"accept": _accept, "assign": _assign, "to": _assign_to, "resolve": _
             "reject": _reject, "yes": _confirmed, "no": _not_solved}
 
 FEATURE = Feature(
-    commands=[Command("report", report)],
+    commands=[Command("report", report, takes=free_text)],
     buttons={"prob": button},
-    dialogs={DIALOG: answer},
+    forms=[ASSIGN, RESOLVE, REJECT],
     timers={"problem_followup": follow_up},
 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qs, urlsplit
 
+from handlers.addressing import subcommands
 from handlers.context import Context, Scope
 from handlers.errors import DomainError
 from handlers.i18n import Translator
@@ -29,7 +30,7 @@ _WEBHOOK_PATH = "/cgi-bin/webhook/send"
 
 def robot(ctx: Context, args: str) -> None:
     """`/robot add <name> <webhook URL or key>`, `/robot list`, `/robot remove <name>`."""
-    if not run_subcommand(ctx, args, SUBCOMMANDS):
+    if not run_subcommand(ctx, args, SUBCOMMANDS, "robot"):
         ctx.reply("robot.usage")
 
 
@@ -116,4 +117,5 @@ def title(scope: Scope, chat_id: str) -> str:
 
 SUBCOMMANDS = {"add": add, "list": list_robots, "remove": remove}
 
-FEATURE = Feature(commands=[Command("robot", robot, role=Role.SECRETARY)])
+FEATURE = Feature(commands=[Command("robot", robot, role=Role.SECRETARY,
+                                         takes=subcommands("robot"))])

@@ -1,26 +1,40 @@
 """Deciding which feature an update is for, and whether the bot should speak at all.
 
-In a group the bot reacts only when addressed: a slash command, a message starting with a
-keyword, a mention, a reply to the bot, or a button. In a private chat an open dialog takes
-plain text first.
+In a group the bot reacts only when addressed: a slash command, a message that *is* a command
+(handlers/addressing.py), a mention, a reply to the bot, or a button; everything else is
+chatter and is decided on before anything is written. In a private chat an open form takes
+plain text and numbers; a command typed over it runs and the form waits (handlers/forms.py).
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
+from rapidfuzz import fuzz, process
+from sqlalchemy.orm import Session
+
+from handlers import addressing
+from handlers.addressing import Grammar, Said
 from handlers.context import Context, Scope
+from handlers.i18n import Catalogs
+from handlers.messages import Incoming
 from handlers.roles import Role
 from storage import dialogs
+
+if TYPE_CHECKING:
+    from handlers.forms import Form
 
 CommandHandler = Callable[[Context, str], None]
 TimerHandler = Callable[[Scope, str], None]
 ButtonHandler = Callable[[Context, list[str]], None]
-StepHandler = Callable[[Context, str], None]
 
 MAX_COMMAND_TEXT = 2000
+# How close a message must come to a keyword for "你是想「签到」吗？" (rapidfuzz partial ratio).
+SUGGEST_CUTOFF = 80
 
 
 @dataclass(frozen=True)
@@ -31,6 +45,9 @@ class Command:
     handler: CommandHandler
     role: Role = Role.RESIDENT
     in_menu: bool = True
+    # Which arguments make "<keyword> <argument>" a command (addressing.py); by default only
+    # the keyword alone is one.
+    takes: Grammar = addressing.nothing
 
 
 @dataclass
@@ -39,31 +56,36 @@ class Feature:
 
     commands: list[Command] = field(default_factory=list)
     buttons: dict[str, ButtonHandler] = field(default_factory=dict)
-    dialogs: dict[str, StepHandler] = field(default_factory=dict)
+    forms: list[Form] = field(default_factory=list)
     start_payloads: dict[str, CommandHandler] = field(default_factory=dict)
     timers: dict[str, TimerHandler] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Route:
+    """Where an update goes; `interrupts` names the open form a command is typed over."""
+
     kind: str
     target: str
     args: str = ""
+    interrupts: str | None = None
 
 
 class Router:
     """Matches updates to features; keyword matching prefers the longest keyword."""
 
-    def __init__(self, features: list[Feature], keywords: dict[str, list[str]]) -> None:
+    def __init__(self, features: list[Feature], keywords: dict[str, list[str]],
+                 vocabulary: Mapping[str, Mapping[str, list[str]]] | None = None) -> None:
+        self.vocabulary = vocabulary or {}
         self.commands: dict[str, Command] = {}
         self.buttons: dict[str, ButtonHandler] = {}
-        self.dialogs: dict[str, StepHandler] = {}
+        self.forms: dict[str, Form] = {}
         self.start_payloads: dict[str, CommandHandler] = {}
         self.timers: dict[str, TimerHandler] = {}
         for feature in features:
             self.commands.update({c.name: c for c in feature.commands})
             self.buttons.update(feature.buttons)
-            self.dialogs.update(feature.dialogs)
+            self.forms.update({f.name: f for f in feature.forms})
             self.start_payloads.update(feature.start_payloads)
             self.timers.update(feature.timers)
         pairs = [(normalize(word), name) for name, words in keywords.items() for word in words
@@ -73,30 +95,83 @@ class Router:
     def route(self, ctx: Context) -> Route | None:
         """Where this update goes, or None when the bot should stay silent."""
         incoming = ctx.incoming
+        if ctx.in_group or incoming.button_data is not None:
+            return self.route_group(incoming, ctx.session)
+        text = incoming.text.strip()
+        return self._private(ctx, text)
+
+    def route_group(self, incoming: Incoming, session: Session | None) -> Route | None:
+        """Where a group message goes, or None for chatter; reads, never writes."""
         if incoming.button_data is not None:
             return Route("button", incoming.button_data)
         text = incoming.text.strip()
         if text.startswith("/"):
-            name, _, args = text[1:].partition(" ")
-            return Route("command", name.lower(), args.strip())
-        keyword_route = self._keyword(text)
-        if not ctx.in_group:
-            dialog = dialogs.current(ctx.session, ctx.person.id)
-            # Inside a dialog only a bare keyword leaves it: "签到王" may well be a name.
-            if dialog is not None and (keyword_route is None or keyword_route.args):
-                return Route("dialog", dialog.name, text)
-            return keyword_route or Route("unknown", text)
+            return _slash(text)
+        keyword_route = self._keyword(text, incoming, session)
         if keyword_route is not None:
             return keyword_route
-        addressed = incoming.mentioned or incoming.reply_to_bot
-        return Route("unknown", text) if addressed else None
+        if not (incoming.mentioned or incoming.reply_to_bot):
+            return None
+        if normalize(text) in self.commands:
+            # "@bot help": a command's own name is a command when the bot is addressed.
+            return Route("command", normalize(text))
+        bare = normalize(addressing.strip_trailing(text))
+        if not bare or _REACTION.fullmatch(bare):
+            return None  # "👍", "好的", "谢谢" under one of the bot's messages
+        return Route("unknown", text)
 
-    def _keyword(self, text: str) -> Route | None:
-        normalized = normalize(text)
-        for word, name in self.keywords:
-            if normalized.startswith(word):
-                return Route("command", name, text[len(word):].strip(" ：:，,"))
-        return None
+    def _private(self, ctx: Context, text: str) -> Route:
+        """A private chat: the open form takes the text unless it is a command or a word
+        that steers the form (上一步, 放弃, 修改, 继续)."""
+        from handlers import forms
+
+        command = _slash(text) if text.startswith("/") else self._keyword(text)
+        dialog = dialogs.current(ctx.session, ctx.person.id)
+        if dialog is None:
+            return command or Route("unknown", text)
+        form = self.forms.get(dialog.name)
+        if form is None or not form.has_step(dialog.step):
+            return Route("dead_form", dialog.name, text)
+        steer = forms.control_word(ctx, text, dialog)
+        if steer is not None:
+            return Route("form", *steer)
+        if command is not None:
+            resuming = command.target == "resume" or (command.target == "start"
+                                                      and command.args == "resume")
+            return command if resuming else replace(command, interrupts=dialog.name)
+        if forms.is_paused(dialog):
+            return Route("form", "paused", text)
+        return Route("form", "answer", text)
+
+    def nearest_keyword(self, text: str) -> str | None:
+        """The keyword a message not understood comes closest to ("签到的时候…" → 签到)."""
+        found = process.extractOne(normalize(text), [word for word, _ in self.keywords],
+                                   scorer=fuzz.partial_ratio, score_cutoff=SUGGEST_CUTOFF)
+        return found[0] if found else None
+
+    def _keyword(self, text: str, incoming: Incoming | None = None,
+                 session: Session | None = None) -> Route | None:
+        """The command this message *is*, if any (see handlers/addressing.py)."""
+        found = addressing.split(text, self.keywords)
+        if found is None:
+            return None
+        name, separator, args = found
+        # In a group the command's grammar decides; privately the bot answers anyway, and the
+        # command itself says what it could not use.
+        if incoming is not None and not self.commands[name].takes(
+                Said(incoming, args, separator, session, self.vocabulary)):
+            return None
+        return Route("command", name, args)
+
+
+# Acknowledgements people write under a bot's message; they ask nothing of the bot.
+_REACTION = re.compile(r"好的?|好嘞|谢谢|多谢|感谢|收到|嗯+|哦+|ok|okay|thanks?|thank you|"
+                       r"了解|明白|知道了|赞|辛苦了?")
+
+
+def _slash(text: str) -> Route:
+    name, _, args = text[1:].partition(" ")
+    return Route("command", name.lower(), args.strip())
 
 
 def normalize(text: str) -> str:
@@ -114,11 +189,35 @@ def int_arg(args: list[str], index: int, refusal: str = "button_expired") -> int
         raise DomainError(refusal) from None
 
 
-def run_subcommand(ctx: Context, args: str, table: Mapping[str, CommandHandler]) -> bool:
-    """`<word> <rest>`: run table[word] on rest; False when the first word names none of them."""
-    word, _, rest = args.partition(" ")
-    handler = table.get(word.lower())
+def run_subcommand(ctx: Context, args: str, table: Mapping[str, CommandHandler],
+                   section: str | None = None) -> bool:
+    """`<word> <rest>`: run the handler `word` names on rest; False when it names none.
+
+    `table` is keyed by canonical (English) names; with `section`, `word` may also be any of
+    that name's words in locales/words.toml ("活动 解除限制" is "activity lift")."""
+    parts = args.strip().split(maxsplit=1)
+    if not parts:
+        return False
+    name = normalize(parts[0])
+    if name not in table and section is not None:
+        name = subcommand(ctx.catalogs, section, parts[0]) or name
+    handler = table.get(name)
     if handler is None:
         return False
-    handler(ctx, rest.strip())
+    handler(ctx, parts[1].strip() if len(parts) > 1 else "")
     return True
+
+
+def starts_with_subcommand(catalogs: Catalogs, command: str, args: str) -> bool:
+    """Whether `args` begins with one of `command`'s subcommand words ("通知 列表")."""
+    parts = args.split(maxsplit=1)
+    return bool(parts) and subcommand(catalogs, command, parts[0]) is not None
+
+
+def subcommand(catalogs: Catalogs, section: str, word: str) -> str | None:
+    """The canonical name `word` stands for in `section` of locales/words.toml, or None."""
+    folded = normalize(word)
+    for name, words in catalogs.words.get(section, {}).items():
+        if folded == name or folded in (normalize(w) for w in words):
+            return name
+    return None

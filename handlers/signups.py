@@ -11,9 +11,11 @@ from __future__ import annotations
 import datetime as dt
 
 from handlers.activities import pick, refresh_cards
-from handlers.admin import target_account
+from handlers.addressing import activity_title
 from handlers.context import Btn, Context
 from handlers.errors import DomainError
+from handlers.mentions import target_account
+from handlers.moments import short
 from handlers.roles import Role, require, require_branch
 from handlers.router import Command, Feature, int_arg
 from storage import activities, dialogs, orgs, people
@@ -109,7 +111,7 @@ def _leave(ctx: Context, activity_id: int) -> None:
     _answer(ctx, "signup.cancelled_late" if late else "signup.cancelled", title=item.title)
     if promoted is not None:
         ctx.tell(promoted.person_id, "signup.promoted", title=item.title,
-                 start=f"{ctx.local(item.starts_at):%m-%d %H:%M}", place=item.place)
+                 start=short(item.starts_at, ctx.local_now), place=item.place)
     refresh_cards(ctx, item)
 
 
@@ -148,7 +150,7 @@ def lift(ctx: Context, args: str) -> None:
     """`/activity lift @someone`: excuse all their no-shows so they can sign up again."""
     branch = require_branch(ctx)
     require(ctx, Role.SECRETARY, branch)
-    target = target_account(ctx, args.split())
+    target = target_account(ctx, args.split(), "lift_usage")
     count = activities.excuse(ctx.session, target.person_id, ctx.person.id, ctx.now)
     ctx.reply("signup.lifted", name=target.display_name, count=count)
     if count:
@@ -156,7 +158,8 @@ def lift(ctx: Context, args: str) -> None:
 
 
 FEATURE = Feature(
-    commands=[Command("signup", sign_up), Command("cancel", cancel),
-              Command("unsign", cancel_signup, in_menu=False)],
+    commands=[Command("signup", sign_up, takes=activity_title),
+              Command("cancel", cancel, takes=activity_title),
+              Command("unsign", cancel_signup, in_menu=False, takes=activity_title)],
     buttons={"signup": signup_button, "unsign": unsign_button, "excuse": excuse_button},
 )

@@ -48,6 +48,13 @@ def upcoming(session: Session, branch_id: int, now: dt.datetime) -> Sequence[Act
         Activity.cancelled_at.is_(None)).order_by(Activity.starts_at, Activity.id)).all()
 
 
+def titles(session: Session, branch_id: int) -> dict[int, str]:
+    """Id -> title of a branch's activities that were not cancelled (for addressing)."""
+    rows = session.execute(select(Activity.id, Activity.title).where(
+        Activity.branch_id == branch_id, Activity.cancelled_at.is_(None)))
+    return {row.id: row.title for row in rows}
+
+
 def recent(session: Session, branch_id: int, since: dt.datetime) -> Sequence[Activity]:
     """Activities of a branch that end after `since` (for reports and sign-in)."""
     return session.scalars(select(Activity).where(

@@ -13,6 +13,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+# An execution option marking connections that only read (no write lock is taken for them).
+READ_ONLY = "jinlin_read_only"
 
 
 def sqlite_url(data_dir: Path) -> str:
@@ -47,7 +49,8 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        reading = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
 class Database:
@@ -74,6 +77,15 @@ class Database:
         """A unit of work: committed when the block ends, rolled back on any error."""
         with self._write_turn, self._sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A look at the data that writes nothing and waits for no writer; rolled back."""
+        with self._sessions(bind=self.engine.execution_options(**{READ_ONLY: True})) as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -427,7 +428,10 @@ class Delivery(Base):
     """The outbox: one row per (notice run, target chat), sent exactly once."""
 
     __tablename__ = "deliveries"
-    __table_args__ = (UniqueConstraint("run_id", "platform", "chat_external_id"),)
+    __table_args__ = (UniqueConstraint("run_id", "platform", "chat_external_id"),
+                      # A typed 收到 finds the notice it answers by chat (handlers/notices.py).
+                      Index("ix_deliveries_platform_chat_external_id_sent_at", "platform",
+                            "chat_external_id", "sent_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("notice_runs.id"), index=True)
@@ -486,6 +490,29 @@ class WecomRobot(Base):
     removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
+class DayKind(StrEnum):
+    """What a local override makes of a day."""
+
+    HOLIDAY = "holiday"  # a day off (放假)
+    WORKDAY = "workday"  # a working day, e.g. a weekend day that makes up for a holiday (调休)
+
+
+class DayOverride(Base):
+    """A day a community admin declared a holiday or a working day in chat (`/holidays`).
+
+    These win over the computed calendar (official, or estimated from the statutory holidays
+    for a year not yet published) and over the override file.
+    """
+
+    __tablename__ = "day_overrides"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, unique=True)
+    kind: Mapped[str] = mapped_column(String(10))  # a DayKind
+    set_by: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+    set_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
 class WechatUser(Base):
     """What the WeChat adapter keeps per follower of the Official Account.
 
@@ -514,6 +541,8 @@ __all__ = [
     "CheckIn",
     "Claim",
     "Community",
+    "DayKind",
+    "DayOverride",
     "Delivery",
     "Dialog",
     "HelpRequest",

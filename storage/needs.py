@@ -40,6 +40,13 @@ def names(session: Session, branch_id: int) -> list[str]:
     return list(session.scalars(select(NeedItem.name).where(NeedItem.branch_id == branch_id)))
 
 
+def item_names(session: Session, branch_id: int) -> dict[int, str]:
+    """Id -> name of the branch's items still on the list (for addressing)."""
+    rows = session.execute(select(NeedItem.id, NeedItem.name).where(
+        NeedItem.branch_id == branch_id, NeedItem.archived_at.is_(None)))
+    return {row.id: row.name for row in rows}
+
+
 def lock_person(session: Session, person_id: int) -> None:
     """Row-lock the person until the transaction ends, so their claims queue one by one.
 

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, union, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -158,6 +158,22 @@ def roster(session: Session, branch_id: int) -> Sequence[MemberProfile]:
         select(MemberProfile).where(MemberProfile.branch_id == branch_id)
         .order_by(MemberProfile.building, MemberProfile.name)
     ).all()
+
+
+def named_in_branch(session: Session, branch_id: int, community_id: int,
+                    name: str) -> list[int]:
+    """The people of a branch called `name`: by a verified registered name, or by the platform
+    name of anyone registered with the branch or holding a role in it (or its community)."""
+    of_branch = union(
+        select(MemberProfile.person_id).where(MemberProfile.branch_id == branch_id),
+        select(RoleGrant.person_id).where(RoleGrant.branch_id == branch_id),
+        select(RoleGrant.person_id).where(RoleGrant.community_id == community_id))
+    by_profile = select(MemberProfile.person_id).where(
+        MemberProfile.branch_id == branch_id, MemberProfile.status == "verified",
+        MemberProfile.name == name)
+    by_account = select(Account.person_id).where(
+        Account.display_name == name, Account.person_id.in_(of_branch))
+    return sorted(set(session.scalars(union(by_profile, by_account)).all()))
 
 
 def grants_of(session: Session, person_id: int) -> Sequence[RoleGrant]:

@@ -18,6 +18,19 @@ def schedule(session: Session, kind: str, ref: str, due_at: dt.datetime) -> bool
                                              "state": "pending"})
 
 
+def move(session: Session, kind: str, ref: str, due_at: dt.datetime) -> None:
+    """Set a timer to `due_at`, pending again; created when absent."""
+    if not schedule(session, kind, ref, due_at):
+        session.execute(update(Timer).where(Timer.kind == kind, Timer.ref == ref)
+                        .values(due_at=due_at, state="pending", fired_at=None))
+
+
+def pending(session: Session, kind: str) -> Sequence[Timer]:
+    """The timers of `kind` still to fire."""
+    return session.scalars(select(Timer).where(Timer.kind == kind, Timer.state == "pending")
+                           .order_by(Timer.due_at)).all()
+
+
 def due(session: Session, now: dt.datetime, limit: int = 100) -> Sequence[Timer]:
     """Pending timers whose moment has come, oldest first."""
     return session.scalars(select(Timer).where(Timer.state == "pending", Timer.due_at <= now)

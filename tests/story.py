@@ -27,15 +27,14 @@ def set_up_branch(world: ConsoleWorld) -> None:
 
 def register(world: ConsoleWorld, name: str, building: str = "3号楼2单元",
              kind: str = "离退休", registered: str = "在册") -> None:
-    """`name` shows their identity from the group and fills in the private form."""
+    """`name` shows their identity from the group and fills in the form that opens privately."""
     world.say(name, GROUP, "亮身份")
-    world.press(name, GROUP, "私聊继续亮身份")
     fill_form(world, name, building, kind, registered)
 
 
 def fill_form(world: ConsoleWorld, name: str, building: str, kind: str = "离退休",
               registered: str = "在册", skills: str | None = None) -> None:
-    """Answer the 亮身份 form in the private chat; no skills means tapping 暂无."""
+    """Answer the 亮身份 form in the private chat (no skills means tapping 暂无) and submit."""
     world.say(name, "private", name)
     world.say(name, "private", building)
     world.press(name, "private", kind)
@@ -44,6 +43,7 @@ def fill_form(world: ConsoleWorld, name: str, building: str, kind: str = "离退
         world.press(name, "private", "暂无")
     else:
         world.say(name, "private", skills)
+    world.press(name, "private", "提交")
 
 
 def verified_member(world: ConsoleWorld, name: str, building: str = "3号楼2单元") -> None:
@@ -57,7 +57,6 @@ def publish(world: ConsoleWorld, title: str = "清扫楼道", start: str = "11-2
             points: int = 5) -> list:
     """王书记 publishes an activity through the private form; returns what the bot showed."""
     world.say("王书记", GROUP, "活动 new")
-    world.press("王书记", GROUP, "私聊继续发布活动")
     for answer in (title, start, end, place, str(capacity), str(points)):
         world.say("王书记", "private", answer)
     world.press("王书记", "private", "无")

@@ -99,7 +99,7 @@ def test_walk_ins_while_seats_remain_then_full(world: ConsoleWorld, clock: Clock
     assert "报名 2/2 · 候补 0" in card(world).text
     assert texts(world.scan("路人乙", sign_in)) == ["「清扫楼道」名额已满，不能现场报名了。"]
     report = texts(world.say("王书记", "private", "活动 report"))[0]
-    assert "签到：1（其中现场报名 1：路人甲）" in report
+    assert "签到：1（其中现场报名 1 人：路人甲）" in report
 
 
 def test_bad_codes_are_refused_with_reasons(world: ConsoleWorld, clock: Clock) -> None:
@@ -194,7 +194,8 @@ def test_a_loose_title_that_fits_two_activities_is_asked_about(world: ConsoleWor
     assert asked.text == "是哪一个活动？"
     assert [b.label for b in asked.flat_buttons] == ["A段绿化养护（11月28日周六 09:00–11:00）",
                                                     "B段绿化养护（11月29日周日 09:00–11:00）"]
-    world.press("张三", GROUP, 2)
+    assert asked.chat_id == world.private_id("张三"), "the question is his alone"
+    world.press("张三", "private", 2)
     assert card(world, "B段绿化养护").text.endswith("报名 1/2 · 候补 0")
     assert card(world, "A段绿化养护").text.endswith("报名 0/2 · 候补 0")
 
@@ -205,15 +206,18 @@ def test_only_the_secretary_publishes_and_gets_codes(world: ConsoleWorld) -> Non
     publish(world)
     assert texts(world.say("张三", GROUP, "签到码")) == ["这个操作需要书记权限。"]
     shown = world.say("王书记", GROUP, "签到码")
-    assert [s.chat_id for s in shown].count(world.group(GROUP)) == 1  # just "sent privately"
-    assert all(s.qr_payload is None for s in shown if s.chat_id == world.group(GROUP))
+    assert [s.chat_id for s in shown].count(world.group(GROUP)) == 0  # all of it privately
+    assert len([s for s in shown if s.qr_payload]) == 2
 
 
 def test_bad_answers_in_the_form_are_asked_again(world: ConsoleWorld) -> None:
     set_up_branch(world)
     world.say("王书记", "private", "活动 new")
     world.say("王书记", "private", "清扫楼道")
-    assert "没看懂这个时间" in texts(world.say("王书记", "private", "下周六"))[0]
+    assert texts(world.say("王书记", "private", "改天吧")) == [
+        "没看懂这个时间。请写成「明天上午9点」「12月6日 14:00」或「11-26 09:00」这样。"]
+    assert texts(world.say("王书记", "private", "下周六")) == [
+        "请写上几点，例如「周六上午9点」或「11-26 09:00」。"]
     assert "已经过去了" in texts(world.say("王书记", "private", "2026-11-20 9:00"))[0]
     world.say("王书记", "private", "11-28 9:00")
     assert texts(world.say("王书记", "private", "8:00")) == ["结束时间要晚于开始时间。"]

@@ -61,12 +61,12 @@ def test_check_in_needs_a_bound_group(world: ConsoleWorld) -> None:
 def test_markup_in_a_name_is_shown_as_typed_in_the_group(world: ConsoleWorld) -> None:
     set_up_branch(world)
     world.say("<b>老王</b>", GROUP, "亮身份")
-    world.press("<b>老王</b>", GROUP, "私聊继续亮身份")
     world.say("<b>老王</b>", "private", "<a href=x>王</a>")
     world.say("<b>老王</b>", "private", "1号楼")
     world.press("<b>老王</b>", "private", "在职")
     world.press("<b>老王</b>", "private", "在册")
     world.press("<b>老王</b>", "private", "暂无")
+    world.press("<b>老王</b>", "private", "提交")
     world.press("王书记", "private", "核实")
     line = texts(world.say("<b>老王</b>", GROUP, "签到"))[0]
     # Sent as plain text, so the markup is visible characters, never a link.

@@ -100,13 +100,12 @@ def test_demo_runs_twice_without_seeding_twice(core: Core, demo_world: ConsoleWo
 
 def test_repl_presses_buttons_by_number_and_shows_where_answers_go(
         demo_world: ConsoleWorld) -> None:
-    transcript = run_repl(demo_world, ":as 赵六", ":in 阳光小区群", "亮身份", "3", "1",
+    transcript = run_repl(demo_world, ":as 赵六", ":in 阳光小区群", "亮身份", ":dm", "3",
                           "赵六", ":as 王书记", ":dm", "名册")
-    assert "赵六 @ 阳光小区群 > 亮身份\n  [阳光小区群]\n" in transcript
+    # The form opens in the private chat, not in the group.
+    assert ("赵六 @ 阳光小区群 > 亮身份\n  [私聊 → 赵六]\n"
+            "  向「阳光小区党支部」亮身份。") in transcript
     assert "最新的消息没有第 3 个按钮。" in transcript
-    # The button is a link to the private chat: the question goes there, not to the group.
-    assert "赵六 @ 阳光小区群 > 1\n  [私聊 → 赵六]\n  向「阳光小区党支部」亮身份。" in transcript
-    # Like Telegram, the link opens the private chat: the name is answered there.
     assert "赵六 @ 私聊 > 赵六\n  [私聊 → 赵六]\n  第 2 步" in transcript
     assert ("王书记 @ 私聊 > 名册\n  [私聊 → 王书记]\n"
             "  「阳光小区党支部」党员名册（2 人）") in transcript
@@ -117,7 +116,7 @@ def test_repl_reply_grants_a_role_and_meta_commands_explain_themselves(
     transcript = run_repl(demo_world, ":as 王书记", ":reply 李四 /grant building_leader",
                           ":reply 无名氏 hi", ":reply", ":lang Tom en", ":as Tom", ":dm",
                           "/checkin", ":nope", ":users", ":groups")
-    assert "  [阳光小区群]\n  已任命 李四 为阳光小区党支部楼栋长" in transcript
+    assert "  [私聊 → 王书记]\n  已任命 李四 为阳光小区党支部楼栋长" in transcript
     assert "  [私聊 → 李四]\n  你已被任命为「阳光小区党支部」楼栋长" in transcript
     assert "还没有用户 无名氏" in transcript
     assert "用法：:reply <名字> <文字>" in transcript
@@ -161,12 +160,13 @@ def subprocess_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def run_bot(tmp_path: Path, *args: str, script: str) -> subprocess.CompletedProcess[str]:
+def run_bot(tmp_path: Path, *args: str, script: str,
+            lang: str = "C.UTF-8") -> subprocess.CompletedProcess[str]:
     """`python -m bot ARGS` in a tmp cwd (so no .env is read), fed `script` on stdin."""
     command = [sys.executable, "-m", "bot", *args]
+    env = subprocess_env(tmp_path) | {"LANG": lang}
     return subprocess.run(command, input=script, capture_output=True, cwd=tmp_path,  # noqa: S603
-                          env=subprocess_env(tmp_path), timeout=60, check=False,
-                          encoding="utf-8")
+                          env=env, timeout=60, check=False, encoding="utf-8")
 
 
 def test_python_m_bot_demo_as_a_person_sees_it(tmp_path: Path) -> None:
@@ -178,15 +178,25 @@ def test_python_m_bot_demo_as_a_person_sees_it(tmp_path: Path) -> None:
     assert "示例社区「鹭江社区」已就绪" in out
     first = "李四 @ 阳光小区群 > 签到\n  [阳光小区群]\n  党员 李四（5号楼1单元）签到，本月第 1 次\n"
     assert first in out
-    again = r"李四 @ 阳光小区群 > 签到\n  \[阳光小区群\]\n  你今天已于 \d\d:\d\d 签到过了"
+    # The group saw the first; the second is only 李四's business.
+    again = r"李四 @ 阳光小区群 > 签到\n  \[私聊 → 李四\]\n  你今天已于 \d\d:\d\d 签到过了"
     assert re.search(first.replace("[", r"\[").replace("]", r"\]") + again, out)
-    assert "赵六 @ 阳光小区群 > 签到\n  [阳光小区群]\n  签到需要先亮身份" in out
+    assert "赵六 @ 阳光小区群 > 签到\n  [私聊 → 赵六]\n  签到需要先亮身份" in out
     assert "发送「亮身份」开始" in out
     assert "Traceback" not in done.stderr
+
+
+def test_the_start_up_line_speaks_english_when_lang_is_english(tmp_path: Path) -> None:
+    done = run_bot(tmp_path, script=":quit\n", lang="en_GB.UTF-8")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.startswith("No TELEGRAM_BOT_TOKEN is set: starting the local console "
+                                  "instead. See README.md to connect Telegram.\n")
+    assert "Jinlin · local console" in done.stdout
 
 
 def test_python_m_bot_without_a_token_falls_back_to_the_console(tmp_path: Path) -> None:
     done = run_bot(tmp_path, script="帮助\n")
     assert done.returncode == 0, done.stderr
-    assert "No TELEGRAM_BOT_TOKEN is set: starting the local console instead" in done.stderr
+    assert done.stderr.startswith(
+        "没有设置 TELEGRAM_BOT_TOKEN，现在打开本地控制台。要连上 Telegram，请看 README.md。\n")
     assert "张三 @ 私聊 > 帮助\n  [私聊 → 张三]\n  你的身份：居民" in done.stdout

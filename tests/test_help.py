@@ -38,15 +38,15 @@ def card(world: ConsoleWorld, number: int = 1) -> Shown:
 
 def ask_in_group(world: ConsoleWorld, name: str = "刘阿姨", text: str = ASKED,
                  contact: str | None = None) -> None:
-    """`name` asks in the group, continues privately, confirms the guess and posts
-    (typing `contact`, or keeping what the request text held)."""
+    """`name` asks in the group, answers the form that opens privately, confirms the guess
+    and posts (typing `contact`, or keeping what the request text held)."""
     world.say(name, GROUP, text)
-    world.press(name, GROUP, "私聊继续求助")
     world.press(name, "private", "对，是代买")
     if contact is None:
         world.press(name, "private", "就这些")
     else:
         world.say(name, "private", contact)
+    world.press(name, "private", "发出求助")
 
 
 def members(world: ConsoleWorld, *names: str) -> None:
@@ -77,19 +77,22 @@ def test_private_details_are_split_from_the_request_text() -> None:
 def test_a_request_is_taken_done_and_rated(world: ConsoleWorld) -> None:
     members(world, "张三", "李四")
     asked = world.say("刘阿姨", GROUP, ASKED)
-    assert texts(asked) == [
-        "收到求助。请点下面的按钮私聊我，确认类别并留下联系方式；群里只会显示楼栋和求助内容。\n"
-        "你的消息里有电话或门牌号，我不会在群里转发，建议撤回那条消息。"]
-    confirm = world.press("刘阿姨", GROUP, "私聊继续求助")[0]
+    # Nothing in the group: the form opens privately, with a word about the group message.
+    assert [s.chat_id for s in asked] == [world.private_id("刘阿姨")] * 2
+    assert asked[0].text == "你在群里发的消息里有电话或门牌号，我不会转发，建议撤回那条消息。"
+    confirm = asked[1]
     assert confirm.text == ("你的求助：帮我买点菜和药\n"
                             "（你写的联系方式「电话13812345678 / 3号楼502」"
                             "已单独保存，只发给接单的人）\n看起来是「代买」类，对吗？不对请选正确的类别。")
     assert [b.label for b in confirm.flat_buttons] == [
-        "对，是代买", "代办", "陪诊", "维修", "照看", "其他"]
+        "对，是代买", "代办", "陪诊", "维修", "照看", "其他", "上一步", "放弃"]
     assert texts(world.press("刘阿姨", "private", "对，是代买")) == [
         "已记下你的联系方式：电话13812345678 / 3号楼502\n"
         "要补充就直接发给我，不需要请点「就这些」。"]
-    posted = world.press("刘阿姨", "private", "就这些")
+    assert texts(world.press("刘阿姨", "private", "就这些")) == [
+        "请核对「求助」：\n求助内容：帮我买点菜和药\n类别：代买\n楼栋/单元：3号楼\n"
+        "联系方式：电话13812345678 / 3号楼502\n\n没问题请点「发出求助」；哪一项要改，点「修改…」。"]
+    posted = world.press("刘阿姨", "private", "发出求助")
     assert texts(posted) == [CARD_OPEN, "求助 #1 已发到群里（1 个群），有人接单会私信告诉你。"]
     assert posted[0].chat_id == world.group(GROUP)
 
@@ -184,7 +187,8 @@ def test_the_category_can_be_changed_and_details_are_asked_privately(
         "你住哪栋楼？（例如「3号楼」。群里只显示楼栋，不显示门牌号）"]
     building = texts(world.say("刘阿姨", "private", "5号楼301室"))[0]
     assert building.startswith("已记下你的联系方式：5号楼301室\n")
-    posted = world.say("刘阿姨", "private", "13900001111")
+    world.say("刘阿姨", "private", "13900001111")
+    posted = world.press("刘阿姨", "private", "发出求助")
     assert posted[0].text == "【邻里求助 #1】其他 · 5号楼\n家里水管漏水了\n等待热心邻居接单"
     world.press("张三", GROUP, "我来帮忙")
     assert "联系方式：5号楼301室 / 13900001111" in world.seen("private", "张三")[-1].text
@@ -193,6 +197,7 @@ def test_the_category_can_be_changed_and_details_are_asked_privately(
     assert texts(world.say("张三", "private", "照看"))[0] == (
         "最后，请留下联系方式（电话、门牌号）。只会私下发给接单的党员，群里看不到。")
     world.say("张三", "private", "13700002222")
+    world.press("张三", "private", "发出求助")
     assert card(world, 2).text.startswith("【邻里求助 #2】照看 · 3号楼2单元\n")
 
 

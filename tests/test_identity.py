@@ -17,18 +17,21 @@ from tests.story import (
 
 def test_member_registers_privately_and_secretary_verifies(world: ConsoleWorld) -> None:
     set_up_branch(world)
-    in_group = world.say("张三", GROUP, "亮身份")
-    assert len(in_group) == 1
-    assert in_group[0].chat_id == world.group(GROUP)
-    assert "私聊" in in_group[0].text
-    assert in_group[0].flat_buttons[0].start_payload.startswith("iam_")
+    # The form opens in the private chat at once; the group sees nothing of it.
+    asked = world.say("张三", GROUP, "亮身份")
+    assert [s.chat_id for s in asked] == [world.private_id("张三")]
+    assert asked[0].text.startswith("向「阳光小区党支部」亮身份。\n第 1 步")
+    assert world.seen(GROUP)[-1].text != asked[0].text
 
-    world.press("张三", GROUP, "私聊继续亮身份")
     world.say("张三", "private", "张三")
     world.say("张三", "private", "3号楼2单元")
     world.press("张三", "private", "离退休")
     world.say("张三", "private", "1")  # the number of "在册" works as well as the button
-    done = world.press("张三", "private", "暂无")
+    summary = world.press("张三", "private", "暂无")[0]
+    assert summary.text == ("请核对「亮身份」：\n姓名：张三\n楼栋/单元：3号楼2单元\n"
+                            "党员类别：离退休\n组织关系：在册\n特长：无\n\n"
+                            "没问题请点「提交」；哪一项要改，点「修改…」。")
+    done = world.press("张三", "private", "提交")
 
     assert "书记核实" in texts(done)[-1]
     review = world.seen("private", "王书记")[-1]
@@ -107,7 +110,7 @@ def test_roster_goes_privately_and_only_to_the_secretary(world: ConsoleWorld) ->
     in_group = world.say("王书记", GROUP, "名册")
     group_texts = [s.text for s in in_group if s.chat_id == world.group(GROUP)]
     private_texts = [s.text for s in in_group if s.chat_id == world.private_id("王书记")]
-    assert group_texts == ["名册已私信发给你。"]
+    assert group_texts == [], "the group sees nothing of the roster"
     assert BRANCH in private_texts[0]
     assert "3号楼2单元" in private_texts[0]
     assert "需要书记权限" in texts(world.say("张三", GROUP, "名册"))[0]
@@ -124,7 +127,6 @@ def test_registration_from_a_private_chat_without_a_branch_points_to_the_group(
 def test_cancel_leaves_the_form_and_saves_nothing(world: ConsoleWorld) -> None:
     set_up_branch(world)
     world.say("张三", GROUP, "亮身份")
-    world.press("张三", GROUP, "私聊继续亮身份")
     world.say("张三", "private", "张三")
     assert "没有保存" in texts(world.say("张三", "private", "取消"))[0]
     assert "还没有人亮身份" in texts(world.say("王书记", "private", "名册"))[0]

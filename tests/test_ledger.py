@@ -105,10 +105,9 @@ def test_a_month_exported_from_the_group_arrives_privately(world: ConsoleWorld,
     _month_of_november(world, clock)
     clock.set(2026, 12, 1, 9, 0)
     shown = world.say("王书记", GROUP, "导出台账")
-    assert texts(shown) == ["台账：阳光小区党支部，2026-11-01 至 2026-11-30。",
-                            "台账已私信发给你。"]
-    sent, in_group = shown
-    assert (sent.chat_id, in_group.chat_id) == (world.private_id("王书记"), world.group(GROUP))
+    assert texts(shown) == ["台账：阳光小区党支部，2026-11-01 至 2026-11-30。"]
+    (sent,) = shown
+    assert sent.chat_id == world.private_id("王书记"), "the group sees nothing"
     assert sent.document is not None
     assert sent.document.file_name == "台账_阳光小区党支部_2026-11.xlsx"
     assert f"[file] 台账_阳光小区党支部_2026-11.xlsx ({len(sent.document.data)} bytes)" in (

@@ -27,7 +27,6 @@ def _add_by_form(world: ConsoleWorld, name: str = "A段绿化养护", place: str
                  holders: int = 2, recurrence: str = "每周") -> list:
     """王书记 adds an item through the private form, started from the group."""
     world.say("王书记", GROUP, "新增事项")
-    world.press("王书记", GROUP, "私聊继续")
     world.say("王书记", "private", name)
     world.say("王书记", "private", place)
     world.press("王书记", "private", "无")
@@ -107,8 +106,8 @@ def test_the_whole_story(world: ConsoleWorld) -> None:
     assert [b.label for b in notice.flat_buttons] == ["1 分", "2 分", "3 分", "4 分", "5 分"]
 
     # 评诺: five, then a comment; the member is told and earns 5 × 2 points.
-    world.press("王书记", "private", "5 分")
-    assert notice.text == "评了 5 分。可以写一句评语，或点「不写评语」。"
+    assert texts(world.press("王书记", "private", "5 分")) == [
+        "评了 5 分。可以写一句评语，或点「不写评语」。"]
     rated = world.say("王书记", "private", "浇得很及时")
     assert texts(rated) == ["已评诺：张三 的「A段绿化养护」5 分，积分 +10。",
                             "书记给你的践诺「A段绿化养护」评了 5 分，积分 +10。\n评语：浇得很及时"]
@@ -224,17 +223,18 @@ def test_refusals(world: ConsoleWorld) -> None:
     assert pressed[0].toast
     assert pressed[0].text == "这个操作需要书记权限。"
     assert _points_of(world, "张三") == 0
-    # An unknown name.
-    assert texts(world.say("李四", GROUP, "认领 修自行车")) == [
+    # An unknown name: in the group that is chatter; privately the bot says what it knows.
+    assert world.say("李四", GROUP, "认领 修自行车") == []
+    assert texts(world.say("李四", "private", "认领 修自行车")) == [
         "没有找到「修自行车」。发送「需求清单」看看有哪些事项。"]
 
 
 def test_an_ambiguous_name_asks_which(world: ConsoleWorld) -> None:
     _with_items(world, "张三")
-    asked = world.say("张三", GROUP, "认领 绿化")[0]
-    assert asked.text == "是哪一项？"
-    assert [b.label for b in asked.flat_buttons] == ["A段绿化养护", "B段绿化养护"]
-    pressed = world.press("张三", GROUP, "B段绿化养护")
+    asked = world.say("张三", GROUP, "认领 绿化")
+    assert [(s.chat_id, s.text) for s in asked] == [(world.private_id("张三"), "是哪一项？")]
+    assert [b.label for b in asked[0].flat_buttons] == ["A段绿化养护", "B段绿化养护", "放弃"]
+    pressed = world.press("张三", "private", "B段绿化养护")
     assert pressed[0].toast
     assert pressed[0].text.startswith("认领成功：「B段绿化养护」。")
     assert _claims(world.core.db)[0].item_id == 2
@@ -245,8 +245,8 @@ def test_giving_an_item_back(world: ConsoleWorld) -> None:
     world.say("张三", GROUP, "认领 楼道清扫")
     world.say("张三", GROUP, "认领 B段绿化养护")
     asked = world.say("张三", GROUP, "放弃认领")[0]
-    assert [b.label for b in asked.flat_buttons] == ["楼道清扫", "B段绿化养护"]
-    assert world.press("张三", GROUP, "楼道清扫")[0].text == (
+    assert [b.label for b in asked.flat_buttons] == ["楼道清扫", "B段绿化养护", "放弃"]
+    assert world.press("张三", "private", "楼道清扫")[0].text == (
         "已放弃「楼道清扫」，它回到了需求清单上。")
     assert texts(world.say("张三", GROUP, "放弃认领 B段")) == [
         "已放弃「B段绿化养护」，它回到了需求清单上。"]

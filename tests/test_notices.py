@@ -62,13 +62,13 @@ def test_monthly_first_working_day_follows_the_holiday_calendar(world: ConsoleWo
     clock.set(2026, 9, 20, 10, 0)
     shown = _notice(world, "主题党日", "本支部所有群", "每月第一个工作日", "09:00")
     # October 1–7 2026 is the National Day holiday: the first working day is October 8.
-    assert texts(shown)[0] == "通知 #1 已安排：每月第一个工作日 09:00，下次 2026-10-08 09:00。"
+    assert texts(shown)[0] == "通知 #1 已安排：每月第一个工作日 09:00，下次 10月8日周四 09:00。"
     clock.set(2026, 10, 8, 9, 0)
     world.run_timers()
     assert [s.text for s in world.drain_outbox() if s.chat_id == world.group(GROUP)] == [
         "【通知】主题党日"]
     listed = texts(world.say("王书记", "private", "/notice list"))[0]
-    assert "下次 2026-11-02 09:00" in listed
+    assert "下次 11月2日周一 09:00" in listed
 
 
 def test_a_notice_missed_while_the_bot_was_down_is_reported_not_sent(world: ConsoleWorld,
@@ -90,7 +90,7 @@ def test_cancel_and_edit_a_scheduled_notice(world: ConsoleWorld, clock: Clock) -
     _notice(world, "每日提醒", "本支部所有群", "每天", "08:00")
     assert texts(world.say("王书记", "private", "/notice edit 1 time 07:30")) == [
         "通知 #1 已修改。"]
-    assert "下次 2026-11-24 07:30" in texts(world.say("王书记", "private", "/notice list"))[0]
+    assert "下次 11月24日周二 07:30" in texts(world.say("王书记", "private", "/notice list"))[0]
     world.say("王书记", "private", "/notice edit 1 text 每日早安")
     clock.set(2026, 11, 24, 7, 30)
     world.run_timers()

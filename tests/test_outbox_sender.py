@@ -64,10 +64,10 @@ async def publish_now(dialog: Dialog, fake: FakeTelegram, text: str = TEXT) -> C
     chat = private_chat(WANG)
     await dialog.say(WANG, chat, "/notice")
     (ask_target,) = await dialog.say(WANG, chat, text)
-    await dialog.press(WANG, ask_target, "ntform:target:branch")
-    await dialog.press(WANG, fake.calls_to("sendMessage")[-1], "ntform:rule:now")
+    await dialog.press(WANG, ask_target, "form:notice_new:c:target:branch")
+    await dialog.press(WANG, fake.calls_to("sendMessage")[-1], "form:notice_new:c:rule:now")
     before = len(fake.calls_to("sendMessage"))
-    await dialog.press(WANG, fake.calls_to("sendMessage")[-1], "ntform:send")
+    await dialog.press(WANG, fake.calls_to("sendMessage")[-1], "form:notice_new:ok")
     (progress,) = fake.calls_to("sendMessage")[before:]
     assert progress.params["text"].startswith("通知 #1：已发送 0/")
     return progress

@@ -94,7 +94,7 @@ def _november(world: ConsoleWorld, clock: Clock) -> None:
     username = world.user("张三").username
     shown = world.say("王书记", GROUP, f"积分 adjust @{username} -3 补录错误")
     assert [(world.chat_name(s.chat_id), s.text) for s in shown] == [
-        (GROUP, "已为 张三 记入 -3 分（补录错误）。张三 现在累计 14 分。"),
+        ("private: 王书记", "已为 张三 记入 -3 分（补录错误）。张三 现在累计 14 分。"),
         ("private: 张三", "书记更正了你的积分：-3 分（补录错误）。发送「积分」查看明细。")]
 
 
@@ -110,14 +110,13 @@ def test_a_month_gives_the_same_totals_everywhere(world: ConsoleWorld, clock: Cl
     assert [(world.chat_name(s.chat_id), s.text) for s in shown] == [
         ("private: 张三", "你的积分：累计 14 分，本月 14 分。\n最近记录：\n"
                         "11-28 书记更正 -3（补录错误）\n11-28 服务时长 +2\n11-28 参加志愿活动 +5\n"
-                        "11-24 签到 +1\n11-23 践诺 +8"),
-        (GROUP, "积分明细已私信发给你。")]
+                        "11-24 签到 +1\n11-23 践诺 +8")]
     assert world.say("李四", "private", "积分")[0].text.startswith(
         "你的积分：累计 9 分，本月 9 分。\n最近记录：\n11-28 报名未到 -2\n11-23 邻里求助 +10")
 
     assert texts(world.say("王五", GROUP, "排行")) == [
         "阳光小区党支部 积分排行 · 2026年11月\n1. 张三 14 分\n2. 李四 9 分\n3. 王五 3 分\n"
-        "你：第 3 名，3 分\n（共 3 人）"]
+        "（共 3 人）", "你：第 3 名，3 分"]
 
     # December: this month starts afresh, the year keeps November.
     clock.set(2026, 12, 2, 9, 0)
@@ -128,7 +127,7 @@ def test_a_month_gives_the_same_totals_everywhere(world: ConsoleWorld, clock: Cl
         "阳光小区党支部 积分排行 · 2026年12月\n1. 张三 1 分\n（共 1 人）"]
     assert texts(world.say("李四", GROUP, "积分排行 year")) == [
         "阳光小区党支部 积分排行 · 2026年\n1. 张三 15 分\n2. 李四 9 分\n3. 王五 3 分\n"
-        "你：第 2 名，9 分\n（共 3 人）"]
+        "（共 3 人）", "你：第 2 名，9 分"]
     assert _totals(world, 2026, 11) == expected  # the past month is unchanged
 
 
@@ -165,8 +164,8 @@ def test_a_source_awards_once_and_corrections_are_new_entries(world: ConsoleWorl
     username = world.user("王五").username
     assert texts(world.say("张三", GROUP, f"积分 adjust @{username} 5 辛苦")) == [
         "这个操作需要书记权限。"]
-    usage = ("格式：积分 adjust @某人 -3 原因（也可以回复那个人的消息）。"
-             "分数不能为 0，最多 ±100，原因必填。")
+    usage = ("格式：积分 调整 @姓名 -3 原因（也可以回复那个人的消息）。"
+             "分数不能为 0，最多加减 100 分，原因必填。")
     assert texts(world.say("王书记", GROUP, f"积分 adjust @{username} 5")) == [usage]
     assert texts(world.say("王书记", GROUP, f"积分 adjust @{username} 500 太多")) == [usage]
     world.say("王书记", GROUP, f"积分 adjust @{username} 2 夜里又去看了一次")
@@ -182,14 +181,16 @@ def test_opting_out_is_counted_but_not_named_and_ties_share_a_place(
     _members(world, "张三", "李四", "王五")
     for name in ("张三", "李四", "王五"):
         world.say(name, GROUP, "签到")
-    assert texts(world.say("李四", GROUP, "排行 hide")) == [
-        "好的，排行榜上不再显示你的名字，积分照常计入。发送「排行 show」恢复显示。"]
+    assert texts(world.say("李四", GROUP, "排行 隐藏")) == [
+        "好的，排行榜上不再显示你的名字，积分照常计入。发送「排行 显示」恢复显示。"]
     tied = "1. 张三 1 分\n1. 一位邻居 1 分\n1. 王五 1 分"
-    assert texts(world.say("王五", GROUP, "排行")) == [
+    assert texts(world.say("王五", "private", "排行")) == [
         f"阳光小区党支部 积分排行 · 2026年11月\n{tied}\n你：第 1 名，1 分\n（共 3 人）"]
-    # Even asking himself, the group sees no name; his own place is still his.
-    assert texts(world.say("李四", GROUP, "排行"))[0].endswith(
-        f"{tied}\n你：第 1 名，1 分\n（共 3 人）")
+    # Asking in the group, the group sees the ranking and no name; his own place goes to him.
+    in_group, mine = world.say("李四", GROUP, "排行")
+    assert (in_group.chat_id, mine.chat_id) == (world.group(GROUP), world.private_id("李四"))
+    assert in_group.text.endswith(f"{tied}\n（共 3 人）")
+    assert mine.text == "你：第 1 名，1 分"
 
     clock.advance(days=1)
     world.say("王五", GROUP, "签到")
@@ -197,8 +198,13 @@ def test_opting_out_is_counted_but_not_named_and_ties_share_a_place(
     assert "1. 王五 2 分\n2. 张三 1 分\n2. 一位邻居 1 分" in ranked
     world.say("李四", "private", "/rank show")
     assert "2. 李四 1 分" in texts(world.say("张三", GROUP, "排行"))[0]
-    assert texts(world.say("张三", GROUP, "排行 last")) == [
-        "排行：本月排行；排行 year：全年排行；排行 hide / show：不显示 / 显示我的名字。"]
+    world.say("李四", "private", "排行 隐藏")
+    world.say("李四", "private", "排行 显示")
+    assert "2. 李四 1 分" in texts(world.say("张三", GROUP, "排行"))[0]
+    assert world.say("张三", GROUP, "排行 明年") == [], "not a word of 排行: chatter"
+    assert texts(world.say("张三", "private", "排行 明年")) == [
+        "排行：本月排行；排行 上月：上月排行；排行 2026-11：指定月份的排行；排行 全年：全年排行；"
+        "排行 隐藏 / 显示：不显示 / 显示我的名字。"]
 
 
 def test_every_rule_is_a_setting_and_the_example_keeps_the_defaults(

@@ -48,13 +48,13 @@ def recording(db: Database, clock: Clock) -> RecordingWorld:
 def _ask(world: ConsoleWorld, name: str, text: str, *answers: str) -> None:
     """`name` asks in the group and answers the private questions (typed or a button)."""
     world.say(name, GROUP, text)
-    world.press(name, GROUP, "私聊继续求助")
     world.press(name, "private", 1)  # the guessed category
     for answer in answers:
         if answer == "就这些":
             world.press(name, "private", answer)
         else:
             world.say(name, "private", answer)
+    world.press(name, "private", "发出求助")
 
 
 def _stories(world: ConsoleWorld, clock: Clock) -> None:

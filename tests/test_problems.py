@@ -34,8 +34,9 @@ def test_a_report_is_triaged_resolved_and_followed_up_once(world: ConsoleWorld,
     verified_member(world, "张三")
     verified_member(world, "李四")
     shown = world.say("刘阿姨", GROUP, REPORTED)
-    in_group = [s.text for s in shown if s.chat_id == world.group(GROUP)]
-    assert in_group == ["已收到你的反映 #1，书记会处理，进展会私信告诉你。"]
+    assert world.group(GROUP) not in [s.chat_id for s in shown], "the group sees nothing"
+    told = [s.text for s in shown if s.chat_id == world.private_id("刘阿姨")]
+    assert told == ["已收到你的反映 #1，书记会处理，进展会私信告诉你。"]
     triage = world.seen("private", "王书记")[-1]
     assert triage.text == "新反映 #1（来自 刘阿姨）：\n5号楼门口的路灯坏了\n状态：待处理"
     assert [b.label for b in triage.flat_buttons] == ["受理", "指派", "已解决", "不予处理"]
@@ -47,7 +48,8 @@ def test_a_report_is_triaged_resolved_and_followed_up_once(world: ConsoleWorld,
 
     offer = world.press("王书记", "private", "指派")[0]
     assert offer.text == "把反映 #1 指派给谁？点选党员，或发送 @用户名。"
-    assert [b.label for b in offer.flat_buttons] == ["张三（3号楼2单元）", "李四（3号楼2单元）"]
+    assert [b.label for b in offer.flat_buttons] == [
+        "张三（3号楼2单元）", "李四（3号楼2单元）", "放弃"]
     assigned = world.press("王书记", "private", "李四（3号楼2单元）")
     assert assigned[0].text == "已把反映 #1 指派给 李四。"
     assert _last(world, "李四") == (
@@ -133,7 +135,8 @@ def test_assigning_by_username(world: ConsoleWorld) -> None:
     assert texts(world.say("王书记", "private", f"@{outsider}")) == [
         "刘阿姨 不是本支部已核实的党员，不能指派给他。"]
     assert texts(world.say("王书记", "private", "@nobody")) == [
-        "我还不认识这个人。请对方先在群里或私聊中跟我说句话。"]
+        "没有找到「nobody」：本支部没有叫这个名字的人，我也不认识这个用户名。"
+        "请对方先跟我说句话，或者回复对方的消息。"]
     assigned = world.press("王书记", "private", "张三（3号楼2单元）")
     assert assigned[0].text == "已把反映 #1 指派给 张三。"
 
@@ -147,7 +150,7 @@ def test_only_the_secretary_triages_and_only_the_reporter_answers(world: Console
         refused = tap(world, "张三", "private", f"prob:{action}:1")
         assert [(s.text, s.toast) for s in refused] == [("这个操作需要书记权限。", True)]
     assert _report(world).status == "new"
-    assert texts(world.say("刘阿姨", GROUP, "反映")) == [
+    assert texts(world.say("刘阿姨", "private", "反映")) == [
         "用法：反映 问题描述，例如「反映 5号楼门口的路灯坏了」。"]
     _resolve(world)
     clock.advance(days=3)

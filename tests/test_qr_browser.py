@@ -141,8 +141,8 @@ async def test_rotating_page_in_chromium(service: PollingService, browser: Brows
     opened = await page.goto(page_url(service, seeded.activity_id, key))
     assert opened is not None
     assert opened.status == 200
-    assert await page.title() == WORDS["title_i"]
-    countdown = re.escape(WORDS["countdown"]).replace(re.escape("{seconds}"), r"[0-9]+")
+    assert await page.title() == WORDS("title_i")
+    countdown = re.escape(WORDS.template("countdown")).replace(re.escape("{seconds}"), r"[0-9]+")
     assert re.fullmatch(countdown, await page.locator("#countdown").inner_text())
     await page.evaluate("window.notReloaded = true")
 
@@ -169,4 +169,4 @@ async def test_wrong_key_gets_the_403_page(service: PollingService, browser: Bro
     refused = await page.goto(page_url(service, 1, other))
     assert refused is not None
     assert refused.status == 403
-    assert WORDS["forbidden"] in await page.locator("body").inner_text()
+    assert WORDS("forbidden") in await page.locator("body").inner_text()

@@ -99,7 +99,7 @@ def test_reply_to_the_bot_and_to_a_person() -> None:
                    "from": {"id": 123456789, "is_bot": True, "first_name": "近邻",
                             "username": BOT_USERNAME}}
     to_bot = incoming_of(with_text("收到", reply_to_message=bot_message))
-    assert to_bot.reply_to_bot
+    assert (to_bot.reply_to_bot, to_bot.reply_to_message_id) == (True, "7")
     wang_message = {**bot_message, "from": WANG.to_dict()}
     to_wang = incoming_of(with_text("/grant secretary", reply_to_message=wang_message))
     assert not to_wang.reply_to_bot
@@ -172,9 +172,9 @@ async def register_zhang(dialog: Dialog, branch_id: int) -> Call:
     """ZHANG registers privately through the deep link; returns the secretary's review card."""
     chat = private_chat(ZHANG)
     await dialog.say(ZHANG, chat, f"/start iam_{branch_id}")
-    for answer in ("张建国", "3号楼2单元", "1", "1"):
+    for answer in ("张建国", "3号楼2单元", "1", "1", "理发"):
         await dialog.say(ZHANG, chat, answer)
-    sent = await dialog.say(ZHANG, chat, "理发")
+    sent = await dialog.say(ZHANG, chat, "提交")
     (review,) = [c for c in sent if int(c.params["chat_id"]) == WANG.id]
     return review
 
@@ -186,9 +186,11 @@ async def test_identity_and_checkin_in_a_bound_group(
     (bound,) = await dialog.say(WANG, GROUP, f"/bind@{BOT_USERNAME}")
     assert bound.params["text"] == zh(core, "bind.done", branch="阳光花园党支部")
 
-    (redirect,) = await dialog.say(ZHANG, GROUP, "亮身份")
-    (button,) = redirect.params["reply_markup"]["inline_keyboard"][0]
-    assert button["url"] == f"https://t.me/{BOT_USERNAME}?start=iam_{branch_id}"
+    # The form opens in ZHANG's private chat (he has opened the bot); the group gets nothing.
+    await dialog.say(ZHANG, private_chat(ZHANG), "/start")
+    (asked,) = await dialog.say(ZHANG, GROUP, "亮身份")
+    assert int(asked.params["chat_id"]) == ZHANG.id
+    assert asked.params["text"].startswith("向「阳光花园党支部」亮身份。")
 
     review = await register_zhang(dialog, branch_id)
     verify_data = review.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
@@ -219,7 +221,9 @@ async def test_command_for_another_bot_is_ignored_in_a_group(dialog: Dialog) -> 
     assert await dialog.say(ZHANG, GROUP, "/help@other_bot") == []
     assert await dialog.say(ZHANG, GROUP, "今天天气不错 @other_bot") == []
     (reply,) = await dialog.say(ZHANG, GROUP, f"/help@{BOT_USERNAME}")
-    assert "/iam" in reply.params["text"]
+    assert reply.params["text"] == "我是「近邻」小助手。点下面的按钮，我私聊发给你能用的命令。"
+    (button,) = reply.params["reply_markup"]["inline_keyboard"][0]
+    assert button["url"] == f"https://t.me/{BOT_USERNAME}?start=help"
 
 
 async def test_button_press_with_no_answer_is_still_acknowledged(
@@ -453,3 +457,29 @@ async def test_a_secretary_imports_the_needs_list_by_sending_a_file(
     listed = await dialog.say(WANG, chat, "需求清单")
     for row in data.decode("utf-8-sig").splitlines()[1:]:
         assert row.split(",")[0] in listed[0].params["text"]
+
+
+async def test_quiet_group_answers_privately_and_falls_back_to_a_link_line(
+        dialog: Dialog, fake_tg: FakeTelegram, core: Core) -> None:
+    """A resident who is not a member writes 签到 in the group: the refusal is his alone.
+    Wang has opened the bot, so his refusal arrives privately and the group sees nothing;
+    Zhang never has, so the group gets one short line with a link, not the refusal."""
+    seed_secretary(core)
+    await dialog.say(WANG, private_chat(WANG), "/start")
+    await dialog.say(WANG, GROUP, f"/bind@{BOT_USERNAME}")
+
+    assert await dialog.say(ZHANG, GROUP, "签到的时候要带身份证吗？") == []
+
+    before = len(fake_tg.sent_texts(GROUP["id"]))
+    (line,) = await dialog.say(ZHANG, GROUP, "签到")
+    assert int(line.params["chat_id"]) == GROUP["id"]
+    assert line.params["text"].startswith("张建国，我有一条消息要私下发给你")
+    assert "亮身份" not in line.params["text"], "the refusal itself stays private"
+    (button,) = line.params["reply_markup"]["inline_keyboard"][0]
+    assert button["text"] == "点我私聊查看"
+    assert button["url"] == f"https://t.me/{BOT_USERNAME}?start=resume"
+
+    (private,) = await dialog.say(WANG, GROUP, "/fly")
+    assert int(private.params["chat_id"]) == WANG.id
+    assert "没有 /fly 这个命令" in private.params["text"]
+    assert len(fake_tg.sent_texts(GROUP["id"])) == before + 1

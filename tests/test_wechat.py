@@ -141,6 +141,7 @@ async def test_the_whole_story_on_wechat(running: Running, world: ConsoleWorld,
     assert "回复 1：在册" in registered
     skills = await running.say(zhang, "1")
     assert "回复 1：暂无" in skills
+    assert "回复 1：提交" in await running.say(zhang, "1")
     assert zh(core, "iam.submitted", branch=BRANCH) in await running.say(zhang, "1")
     await running.settle()
     to_wang = fake.texts_to(WANG)[-1]
@@ -174,7 +175,7 @@ async def test_the_whole_story_on_wechat(running: Running, world: ConsoleWorld,
 
     clock.set(2026, 11, 28, 8, 45)
     scanned = zhang.read_reply(await zhang.post(running.http, zhang.scan(sign_in)))
-    assert scanned == zh(core, "scan.signed_in", title="清扫楼道", time="08:45", points=5)
+    assert scanned == "「清扫楼道」签到成功（08:45），参加可得 5 积分。离开时别忘了扫签退码。"
     again = zhang.read_reply(await zhang.post(running.http, zhang.scan(sign_in)))
     assert again == zh(core, "error.already_signed_in", title="清扫楼道", time="08:45")
 
@@ -184,7 +185,9 @@ async def test_the_whole_story_on_wechat(running: Running, world: ConsoleWorld,
     earned = points_of(core, ZHANG)
     assert earned >= 5, "the activity's points at least"
     linked = world.say("张三", "private", f"绑定账号 {code}")
-    assert linked[-1].text == zh(core, "link.done", platforms="控制台、微信", points=earned)
+    assert linked[-1].text == ("绑定成功：你在 控制台、微信 上是同一个人了，"
+                               "身份、报名、认领和积分都合在一起。"
+                               f"你现在共有 {earned} 积分。")
     with core.db.session() as session:
         console = people.find_account(session, "console", world.user("张三").external_id)
         wechat = people.find_account(session, "wechat", ZHANG)
@@ -323,7 +326,7 @@ async def _verified_on_wechat(run: Running, world: ConsoleWorld) -> None:
     branch_with_wechat_secretary(world)
     zhang, wang = run.follower(ZHANG), run.follower(WANG)
     await run.say(wang, "帮助")
-    for answer in ("亮身份", "张三", "3号楼2单元", "2", "1", "1"):
+    for answer in ("亮身份", "张三", "3号楼2单元", "2", "1", "1", "1"):  # the last: 提交
         await run.say(zhang, answer)
     await run.settle()
     await run.say(wang, "1")
@@ -376,8 +379,7 @@ async def test_a_new_follower_scanning_the_code_is_signed_in(running: Running,
     newcomer = running.follower(ZHANG)
     reply = newcomer.read_reply(await newcomer.post(running.http,
                                                     newcomer.subscribe_by_scan(sign_in)))
-    assert reply == zh(running.core, "scan.signed_in_walk_in", title="清扫楼道", time="09:05",
-                       points=5)
+    assert reply == "「清扫楼道」现场报名并签到成功（09:05），参加可得 5 积分。"
 
 
 async def test_outside_the_48_hour_window_messages_are_recorded_and_told_later(
