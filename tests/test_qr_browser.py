@@ -153,7 +153,7 @@ async def test_rotating_page_in_chromium(service: PollingService, browser: Brows
     assert await page.evaluate("window.notReloaded") is True
     assert qrcodes.verify(SECRET, second).slot == qrcodes.verify(SECRET, first).slot + 1
     assert await scan(dialog, ZHANG, first) == zh(core, "scan.signed_in", title=TITLE,
-                                                  time=hhmm(held), points=5)
+                                                  time=hhmm(held), count=5)
 
     live.release()
     third = await next_code(page, second)
