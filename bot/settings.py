@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     qr_period_seconds: int = Field(default=30, ge=5, alias="JINLIN_QR_PERIOD_SECONDS")
     signin_opens_minutes: int = Field(default=30, ge=0, alias="JINLIN_SIGNIN_OPENS_MINUTES")
     signin_closes_minutes: int = Field(default=30, ge=0, alias="JINLIN_SIGNIN_CLOSES_MINUTES")
+    signup_closes_minutes: int = Field(default=0, ge=0, alias="JINLIN_SIGNUP_CLOSES_MINUTES")
     cancel_deadline_hours: float = Field(default=2, ge=0, alias="JINLIN_CANCEL_DEADLINE_HOURS")
     no_show_limit: int = Field(default=2, ge=1, alias="JINLIN_NO_SHOW_LIMIT")
     reminder_hours: str = Field(default="24,1", alias="JINLIN_REMINDER_HOURS")
@@ -107,6 +108,7 @@ class Settings(BaseSettings):
                      qr_period_seconds=self.qr_period_seconds,
                      signin_opens_minutes=self.signin_opens_minutes,
                      signin_closes_minutes=self.signin_closes_minutes,
+                     signup_closes_minutes=self.signup_closes_minutes,
                      cancel_deadline_hours=self.cancel_deadline_hours,
                      no_show_limit=self.no_show_limit, reminder_hours=hours,
                      claim_limit=self.claim_limit, claim_stale_days=self.claim_stale_days,

@@ -32,6 +32,8 @@ class Rules:
     qr_period_seconds: int = 30
     signin_opens_minutes: int = 30
     signin_closes_minutes: int = 30
+    # Sign-up closes this long before the start (0: at the start).
+    signup_closes_minutes: int = 0
     cancel_deadline_hours: float = 2
     no_show_limit: int = 2
     reminder_hours: tuple[float, ...] = (24, 1)

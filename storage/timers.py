@@ -25,6 +25,12 @@ def move(session: Session, kind: str, ref: str, due_at: dt.datetime) -> None:
                         .values(due_at=due_at, state="pending", fired_at=None))
 
 
+def drop(session: Session, kind: str, ref: str) -> None:
+    """A timer that must no longer fire (its moment moved into the past)."""
+    session.execute(update(Timer).where(Timer.kind == kind, Timer.ref == ref,
+                                        Timer.state == "pending").values(state="dropped"))
+
+
 def pending(session: Session, kind: str) -> Sequence[Timer]:
     """The timers of `kind` still to fire."""
     return session.scalars(select(Timer).where(Timer.kind == kind, Timer.state == "pending")
