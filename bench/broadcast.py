@@ -44,9 +44,10 @@ from bot.outbox import OutboxSender
 from bot.settings import Settings
 from bot.telegram import build_application, deliver, rate_limiter
 from handlers import notices as notice_feature
-from handlers.context import Rules, Scope
+from handlers.context import Scope
 from handlers.core import Core
 from handlers.messages import Outgoing
+from handlers.rules import Rules
 from storage import notices, orgs, people
 from storage.db import Database, scratch_schema
 from storage.migrate import upgrade

@@ -28,9 +28,9 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bench.ledger_generate import DEFAULT_DB, PLATFORM
-from handlers.context import Rules
 from handlers.core import Core
 from handlers.messages import ChatKind, Incoming, Outgoing, Sender
+from handlers.rules import Rules
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import MemberProfile, RoleGrant

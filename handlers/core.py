@@ -31,12 +31,13 @@ from handlers import (
     robots,
     signups,
 )
-from handlers.context import Context, Rules, Scope
+from handlers.context import Context, Scope
 from handlers.errors import DomainError
 from handlers.i18n import Catalogs, Phrase, normalize_lang
 from handlers.messages import ChatKind, Incoming, Outgoing
 from handlers.roles import Role
 from handlers.router import Command, Route, Router
+from handlers.rules import Rules
 from handlers.schedules import WorkCalendar
 from storage import day_overrides, dialogs, orgs, people, posted, timers
 from storage.db import Database

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from handlers import forms, robots
 from handlers.addressing import subcommands
-from handlers.context import Context, Rules, Scope
+from handlers.context import Context, Scope
 from handlers.errors import DomainError
 from handlers.forms import Form, Option, Prompt, Step
 from handlers.i18n import Catalogs, Phrase
@@ -25,6 +25,7 @@ from handlers.messages import ChatKind, Incoming
 from handlers.moments import example, moment, parse_moment, short
 from handlers.roles import Role, require, require_branch, role_in
 from handlers.router import Command, Feature, int_arg, run_subcommand, subcommand
+from handlers.rules import Rules
 from handlers.schedules import Occurrence, Rule, WorkCalendar, first_workday_at, next_run
 from handlers.text import clean_field
 from storage import notices, orgs, people, timers

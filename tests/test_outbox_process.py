@@ -26,8 +26,8 @@ import pytest
 from sqlalchemy import text
 
 from bench.broadcast import SECRETARY_ID, group_ids, group_title, seed_broadcast
-from handlers.context import Rules
 from handlers.core import Core
+from handlers.rules import Rules
 from storage import posted
 from storage.db import Database, scratch_schema
 from storage.migrate import upgrade

@@ -8,9 +8,9 @@ import pytest
 
 from bot.console import ConsoleWorld
 from bot.settings import Settings
-from handlers.context import Rules
 from handlers.core import Core
 from handlers.points import month_bounds
+from handlers.rules import Rules
 from storage import people
 from storage import points as log
 from storage.db import Database

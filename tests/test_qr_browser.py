@@ -20,8 +20,8 @@ import pytest
 from bot.qrpage import load_texts
 from bot.web import PollingService
 from handlers import qrcodes
-from handlers.context import Rules
 from handlers.core import Core
+from handlers.rules import Rules
 from storage.db import Database
 from tests.fake_telegram import FakeTelegram
 from tests.telegram_fixtures import Dialog, fake_tg
