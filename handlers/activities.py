@@ -26,7 +26,7 @@ from handlers.roles import Role, require, require_branch
 from handlers.router import Command, Feature, int_arg, normalize, run_subcommand
 from handlers.text import clean_field
 from storage import activities, orgs, posted, timers
-from storage.models import Activity
+from storage.models import Activity, SignupStatus
 
 MAX_TITLE, MAX_NOTE, MAX_CAPACITY, MAX_POINTS = 30, 200, 1000, 100
 MATCH_CUTOFF = 60
@@ -247,7 +247,7 @@ def remind(scope: Scope, ref: str) -> None:
     item = activities.get(scope.session, int(activity_id))
     if item is None or item.cancelled_at is not None:
         return
-    for person_id in activities.people_with(scope.session, item.id, activities.CONFIRMED):
+    for person_id in activities.people_with(scope.session, item.id, SignupStatus.CONFIRMED):
         scope.tell(person_id, "activity.reminder", title=item.title, place=item.place,
                    when=Phrase.of("activity.reminder_when", hours=hours, count=float(hours)),
                    start=f"{scope.local(item.starts_at):%H:%M}")
@@ -259,7 +259,7 @@ def close(scope: Scope, ref: str) -> None:
     if item is None:
         return
     came = {a.person_id for a in activities.attendances(scope.session, item.id)}
-    for person_id in activities.people_with(scope.session, item.id, activities.CONFIRMED):
+    for person_id in activities.people_with(scope.session, item.id, SignupStatus.CONFIRMED):
         if person_id not in came:
             activities.record_no_show(scope.session, item.id, person_id, "absent", scope.now)
             points.for_no_show(scope, item, person_id)

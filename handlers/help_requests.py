@@ -32,7 +32,7 @@ from handlers.roles import Role, require, require_branch
 from handlers.router import Command, Feature, TimerHandler, int_arg, normalize
 from handlers.text import clean_field
 from storage import help_requests, orgs, people, posted, timers
-from storage.models import Branch, HelpRequest
+from storage.models import Branch, HelpRequest, HelpStatus
 
 CATEGORIES = ("buy", "errand", "escort", "repair", "care", "other")
 MAX_CONTACT = 200
@@ -257,7 +257,7 @@ def _card(scope: Scope, request: HelpRequest) -> tuple[str, Keyboard, dict[str, 
     helper = people.shown_name(scope.session, request.helper_id, request.branch_id) \
         if request.helper_id else ""
     keyboard = [[ButtonSpec.of("ask.button.take", f"ask:take:{request.id}")]] \
-        if request.status == help_requests.OPEN else []
+        if request.status == HelpStatus.OPEN else []
     return "ask.card", keyboard, {
         "id": request.id, "category": _category(request.category),
         "building": request.building, "text": request.text,
@@ -298,7 +298,7 @@ def _take(ctx: Context, request: HelpRequest, _rest: list[str]) -> None:
         raise DomainError("help_own")
     if not help_requests.take(ctx.session, request.id, ctx.person.id, ctx.now):
         now = help_requests.get(ctx.session, request.id)
-        taken = now is not None and now.status in (help_requests.TAKEN, help_requests.DONE)
+        taken = now is not None and now.status in (HelpStatus.TAKEN, HelpStatus.DONE)
         raise DomainError("help_taken" if taken else "help_closed", id=request.id)
     request = _request(ctx, request.id)
     ctx.toast("ask.taken_toast", id=request.id)
@@ -336,7 +336,7 @@ def _done(ctx: Context, request: HelpRequest, _rest: list[str]) -> None:
     if request.helper_id != ctx.person.id:
         raise DomainError("help_not_helper", id=request.id)
     if not help_requests.mark_done(ctx.session, request.id, ctx.person.id, ctx.now):
-        reported = request.status == help_requests.DONE
+        reported = request.status == HelpStatus.DONE
         raise DomainError("help_already_reported" if reported else "help_closed", id=request.id)
     ctx.reply("ask.done_sent", id=request.id)
     stars = [ButtonSpec.of("ask.button.stars", f"ask:rate:{request.id}:{n}", n=n)

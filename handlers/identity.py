@@ -18,7 +18,7 @@ from handlers.roles import Role, home_branch, require, require_branch
 from handlers.router import Command, Feature, int_arg
 from handlers.text import clean_field
 from storage import orgs, people
-from storage.models import Branch, MemberProfile
+from storage.models import Branch, MemberProfile, MemberStatus
 
 KINDS = ("employed", "retired", "mobile", "other")
 MAX_SKILLS = 200
@@ -111,15 +111,15 @@ def _card(profile: MemberProfile, branch: Branch) -> dict[str, object]:
 
 def verify(ctx: Context, args: list[str]) -> None:
     """核实: the secretary confirms a registration."""
-    _decide(ctx, int_arg(args, 0), "verified")
+    _decide(ctx, int_arg(args, 0), MemberStatus.VERIFIED)
 
 
 def reject(ctx: Context, args: list[str]) -> None:
     """驳回: the secretary turns a registration down."""
-    _decide(ctx, int_arg(args, 0), "rejected")
+    _decide(ctx, int_arg(args, 0), MemberStatus.REJECTED)
 
 
-def _decide(ctx: Context, profile_id: int, status: str) -> None:
+def _decide(ctx: Context, profile_id: int, status: MemberStatus) -> None:
     found = people.branch_of_profile(ctx.session, profile_id)
     if found is None:
         raise DomainError("button_expired")

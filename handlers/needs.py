@@ -48,7 +48,7 @@ from handlers.router import (
 )
 from handlers.text import clean_field
 from storage import needs, orgs, people, timers
-from storage.models import Branch, Claim, NeedItem
+from storage.models import Branch, Claim, ClaimStatus, NeedItem
 
 MAX_PLEDGE, MAX_NOTE, MAX_COMMENT, MAX_SHOWN_PROBLEMS = 100, 200, 100, 20
 MATCH_CUTOFF, MAX_BUTTONS = 60, 8
@@ -385,7 +385,8 @@ def give_back_button(ctx: Context, args: list[str]) -> None:
 
 def _give_back(ctx: Context, claim_id: int) -> None:
     held = _own_claim(ctx, claim_id)
-    if not needs.move(ctx.session, held.id, needs.OPEN, needs.RELEASED, closed_at=ctx.now):
+    if not needs.move(ctx.session, held.id, ClaimStatus.OPEN, ClaimStatus.RELEASED,
+                      closed_at=ctx.now):
         raise DomainError("claim_not_open")
     _answer(ctx, "needs.released", name=_item_name(ctx, held))
 
@@ -413,7 +414,7 @@ def _own_claim(ctx: Context, claim_id: int) -> Claim:
         raise DomainError("button_expired")
     if held.person_id != ctx.person.id:
         raise DomainError("not_your_claim")
-    if held.status != needs.OPEN:
+    if held.status != ClaimStatus.OPEN:
         raise DomainError("claim_not_open")
     return held
 
@@ -479,7 +480,7 @@ DEED = Form("need_deed", "form.title.deed", (
 
 
 def _fulfil(ctx: Context, held: Claim, note: str) -> None:
-    if not needs.move(ctx.session, held.id, needs.OPEN, needs.DONE, done_at=ctx.now,
+    if not needs.move(ctx.session, held.id, ClaimStatus.OPEN, ClaimStatus.DONE, done_at=ctx.now,
                       done_note=note):
         raise DomainError("claim_not_open")
     name = _item_name(ctx, held)
@@ -502,7 +503,7 @@ def rate(ctx: Context, args: str) -> None:
     """`评诺 <name> <1–5> [comment]`, or just the name to get the 1–5 buttons."""
     branch = require_branch(ctx)
     require(ctx, Role.SECRETARY, branch)
-    waiting = list(needs.claims_with(ctx.session, branch.id, needs.DONE))
+    waiting = list(needs.claims_with(ctx.session, branch.id, ClaimStatus.DONE))
     if not waiting:
         raise DomainError("nothing_to_rate")
     wanted, rating, comment = _split_rating(args)
@@ -557,9 +558,9 @@ def _claim_to_rate(ctx: Context, claim_id: int) -> Claim:
     if held is None:
         raise DomainError("button_expired")
     require(ctx, Role.SECRETARY, orgs.branch(ctx.session, held.branch_id))
-    if held.status == needs.RATED:
+    if held.status == ClaimStatus.RATED:
         raise DomainError("already_rated", name=_item_name(ctx, held), rating=held.rating)
-    if held.status != needs.DONE:
+    if held.status != ClaimStatus.DONE:
         raise DomainError("button_expired")
     return held
 
@@ -588,7 +589,7 @@ def _answer_or_edit(ctx: Context, key: str, keyboard: Keyboard, **params: object
 
 def _rate(ctx: Context, claim_id: int, rating: int, comment: str) -> None:
     held = _claim_to_rate(ctx, claim_id)
-    if not needs.move(ctx.session, held.id, needs.DONE, needs.RATED, rating=rating,
+    if not needs.move(ctx.session, held.id, ClaimStatus.DONE, ClaimStatus.RATED, rating=rating,
                       rating_comment=comment, rated_by=ctx.person.id, rated_at=ctx.now,
                       closed_at=ctx.now):
         raise DomainError("already_rated", name=_item_name(ctx, held), rating=rating)
@@ -607,7 +608,7 @@ def _rate(ctx: Context, claim_id: int, rating: int, comment: str) -> None:
 def remind_stale(scope: Scope, ref: str) -> None:
     """A claim silent for `claim_stale_days`: one private reminder."""
     held = needs.claim(scope.session, int(ref))
-    if held is None or held.status != needs.OPEN:
+    if held is None or held.status != ClaimStatus.OPEN:
         return
     held.reminded_at = scope.now
     scope.tell(held.person_id, "needs.stale_reminder",
@@ -619,7 +620,7 @@ def remind_stale(scope: Scope, ref: str) -> None:
 def expire_stale(scope: Scope, ref: str) -> None:
     """Still silent after as long again: the item returns to the list; the secretaries hear."""
     held = needs.claim(scope.session, int(ref))
-    if held is None or not needs.move(scope.session, held.id, needs.OPEN, needs.EXPIRED,
+    if held is None or not needs.move(scope.session, held.id, ClaimStatus.OPEN, ClaimStatus.EXPIRED,
                                       closed_at=scope.now):
         return
     name = _item_name(scope, held)

@@ -28,8 +28,8 @@ from handlers.router import Command, Feature, int_arg, run_subcommand, subcomman
 from handlers.rules import Rules
 from handlers.schedules import Occurrence, Rule, WorkCalendar, first_workday_at, next_run
 from handlers.text import clean_field
-from storage import notices, orgs, people, timers
-from storage.models import Notice, NoticeRun
+from storage import notices, orgs, people, states, timers
+from storage.models import MemberStatus, Notice, NoticeRun, NoticeState, RunState
 
 MAX_TEXT = 1000
 RULES = ("now", "once", "monthly_first_workday", "monthly_day", "weekly", "daily")
@@ -209,11 +209,12 @@ def due(scope: Scope, ref: str) -> None:
     """The `notice_due` timer: send the run, or report it missed; plan the next one."""
     run = notices.run(scope.session, int(ref))
     item = notices.get(scope.session, run.notice_id) if run else None
-    if run is None or item is None or run.state != "planned" or item.state != "active":
+    if run is None or item is None or run.state != RunState.PLANNED \
+            or item.state != NoticeState.ACTIVE:
         return
     late = scope.now - run.planned_at
     if late > dt.timedelta(minutes=scope.rules.notice_grace_minutes):
-        run.state = "missed"
+        states.move(run, RunState.MISSED)
         scope.tell(item.created_by, "notice.missed", number=item.id,
                    planned=short(run.planned_at, scope.local_now))
     else:
@@ -223,7 +224,7 @@ def due(scope: Scope, ref: str) -> None:
 
 def _plan_next(scope: Scope, item: Notice, run: NoticeRun) -> None:
     if item.rule in ("now", "once"):
-        item.state = "done"
+        states.move(item, NoticeState.DONE)
         return
     after = max(run.planned_at, scope.now)
     following = next_run(_rule_of(_data_of(item)), after, scope.rules.timezone,
@@ -245,18 +246,20 @@ def _move(scope: Scope, item: Notice, planned: NoticeRun, calendar: WorkCalendar
                                  scope.rules.timezone, calendar)
     if following.at == planned.planned_at or following.at <= scope.now:
         return False  # unchanged, or the month's new first day has passed: keep this month's
-    planned.state = "cancelled"
+    states.move(planned, RunState.CANCELLED)
     # A run cancelled by an earlier change may already sit at that moment: it comes back.
     run = notices.plan_run(scope.session, item.id, following.at, following.fallback)
     assert run is not None
-    run.state, run.fallback = "planned", following.fallback
+    states.move(run, RunState.PLANNED)
+    run.fallback = following.fallback
     timers.move(scope.session, "notice_due", str(run.id), following.at)
     return True
 
 
 def _start_run(scope: Scope, item: Notice, run: NoticeRun) -> None:
     targets = _targets(scope, item.target, item.branch_id, item.target_chat_id)
-    run.state, run.started_at, run.text = "sending", scope.now, item.text
+    states.move(run, RunState.SENDING)
+    run.started_at, run.text = scope.now, item.text
     notices.enqueue(scope.session, run.id, targets)
     if run.fallback:
         scope.tell(item.created_by, "notice.fallback_used", number=item.id,
@@ -305,7 +308,7 @@ def _members(scope: Scope, item: Notice) -> list[int]:
     branches = [branch] if item.target != "community" else list(
         orgs.branches(scope.session, branch.community_id))
     return [p.person_id for b in branches for p in people.roster(scope.session, b.id)
-            if p.status == "verified"]
+            if p.status == MemberStatus.VERIFIED]
 
 
 def _excerpt(text: str) -> str:
@@ -406,10 +409,11 @@ def list_notices(ctx: Context, _args: str) -> None:
 def cancel(ctx: Context, args: str) -> None:
     """`/notice cancel <n>`: nothing more of it is sent."""
     item = _own_notice(ctx, args)
-    item.state, item.cancelled_at = "cancelled", ctx.now
+    states.move(item, NoticeState.CANCELLED)
+    item.cancelled_at = ctx.now
     planned = notices.planned_run(ctx.session, item.id)
     if planned is not None:
-        planned.state = "cancelled"
+        states.move(planned, RunState.CANCELLED)
     ctx.reply("notice.cancelled", number=item.id)
 
 
@@ -439,7 +443,7 @@ def _reschedule(ctx: Context, item: Notice, value: str) -> None:
         item.rule_time = _clock_time(ctx, value)
     planned = notices.planned_run(ctx.session, item.id)
     if planned is not None:
-        planned.state = "cancelled"
+        states.move(planned, RunState.CANCELLED)
     first = _first_occurrence(ctx, _data_of(item))
     if first is not None:
         _plan(ctx, item, first)

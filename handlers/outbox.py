@@ -14,7 +14,7 @@ from handlers import robots
 from handlers.context import ButtonSpec, Scope
 from handlers.messages import Outgoing
 from storage import notices, orgs, posted
-from storage.models import Delivery, NoticeRun, Person
+from storage.models import Delivery, NoticeRun, Person, RunState
 
 MAX_ATTEMPTS = 5
 
@@ -117,7 +117,7 @@ def progress_edits(scope: Scope, run_ids: list[int]) -> None:
     same text would only earn Telegram's "message is not modified"."""
     for run_id in dict.fromkeys(run_ids):
         run = notices.run(scope.session, run_id)
-        if run is not None and run.state == "sending":
+        if run is not None and run.state == RunState.SENDING:
             _edit_progress(scope, run)
 
 

@@ -25,8 +25,10 @@ from storage.models import (
     CheckIn,
     Claim,
     Delivery,
+    DeliveryState,
     HelpRequest,
     MemberProfile,
+    MemberStatus,
     NeedItem,
     NoShow,
     Notice,
@@ -287,7 +289,7 @@ def notices(session: Session, branch_id: int, period: Period) -> Iterator[Notice
 
 
 def _verified_members(session: Session, branch_id: int, whole_community: bool) -> set[int]:
-    query = select(MemberProfile.person_id).where(MemberProfile.status == "verified")
+    query = select(MemberProfile.person_id).where(MemberProfile.status == MemberStatus.VERIFIED)
     if whole_community:
         community = select(Branch.community_id).where(Branch.id == branch_id).scalar_subquery()
         query = query.join(Branch, Branch.id == MemberProfile.branch_id).where(
@@ -299,7 +301,7 @@ def _verified_members(session: Session, branch_id: int, whole_community: bool) -
 
 def _deliveries(session: Session, run_id: int) -> tuple[int, int]:
     row = session.execute(select(
-        func.count().filter(Delivery.state == "sent"), func.count())
+        func.count().filter(Delivery.state == DeliveryState.SENT), func.count())
         .where(Delivery.run_id == run_id)).one()
     return int(row[0]), int(row[1])
 
