@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot import datadir
 from handlers.context import Rules
 
 
@@ -84,19 +84,24 @@ class Settings(BaseSettings):
         """DATABASE_URL, or the SQLite file inside the data directory."""
         if self.database_url:
             return self.database_url
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        return f"sqlite:///{(self.data_dir / 'jinlin.sqlite3').resolve()}"
+        return f"sqlite:///{datadir.database_file(self.data_dir).resolve()}"
 
     def secret(self) -> bytes:
         """JINLIN_SECRET_KEY, or a random key made once and kept in the data directory."""
         if self.secret_key is not None:
             return self.secret_key.get_secret_value().encode()
-        path = self.data_dir / "secret.key"
-        if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            path.touch(mode=0o600)
-            path.write_text(secrets.token_urlsafe(32))
-        return path.read_text().strip().encode()
+        return datadir.secret_key(self.data_dir)
+
+    def secrets(self) -> list[str]:
+        """Every configured secret, for the log filter to mask."""
+        values = (self.telegram_token, self.telegram_webhook_secret, self.wechat_app_secret,
+                  self.wechat_token, self.wechat_aes_key, self.secret_key)
+        found = [v.get_secret_value() for v in values if v is not None]
+        if self.database_url and "@" in self.database_url:
+            password = self.database_url.split("@", 1)[0].rpartition(":")[2]
+            if password and "/" not in password:
+                found.append(password)
+        return found
 
     def rules(self) -> Rules:
         """The part of the settings the features use."""

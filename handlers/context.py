@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -17,6 +18,9 @@ from storage.models import Account, Chat, Person
 if TYPE_CHECKING:
     from handlers.core import Core
 
+# A shorter key could be guessed offline from one signed QR code.
+MIN_SECRET_BYTES = 16
+
 
 @dataclass(frozen=True)
 class Rules:
@@ -26,8 +30,9 @@ class Rules:
     max_name_length: int = 20
     max_field_length: int = 50
     max_text_length: int = 500
-    # Signs QR codes and display links; bot/ always provides a real one.
-    secret: bytes = b""
+    # Signs QR codes and display links; bot/ always provides the deployment's own. Left out
+    # (tests, the console), it is a random key of this process, never a fixed one.
+    secret: bytes = field(default_factory=lambda: secrets.token_bytes(MIN_SECRET_BYTES * 2))
     public_url: str = "http://127.0.0.1:8080"
     qr_period_seconds: int = 30
     signin_opens_minutes: int = 30
@@ -60,6 +65,10 @@ class Rules:
     points_help_base: int = 5
     points_problem_resolved: int = 3
     points_no_show: int = -2
+
+    def __post_init__(self) -> None:
+        if len(self.secret) < MIN_SECRET_BYTES:
+            raise ValueError(f"the secret key must be at least {MIN_SECRET_BYTES} bytes")
 
 
 @dataclass(frozen=True)
