@@ -13,7 +13,7 @@ import datetime as dt
 from handlers import points, qrcodes
 from handlers.activities import pick, refresh_cards
 from handlers.addressing import activity_title
-from handlers.context import Btn, Context
+from handlers.context import ButtonSpec, Context
 from handlers.errors import DomainError
 from handlers.moments import short
 from handlers.roles import Role, require, require_branch
@@ -49,7 +49,7 @@ def _send_codes(ctx: Context, item: Activity) -> None:
     for direction in DIRECTIONS:
         page = f"{ctx.rules.public_url}/qr/{item.id}?key={key}&d={direction}"
         ctx.reply_private(f"qr.caption.{DIRECTIONS[direction]}",
-                          [[Btn.of("qr.button.rotating", url=page)]], title=item.title,
+                          [[ButtonSpec.of("qr.button.rotating", url=page)]], title=item.title,
                           opens=short(_opens(ctx, item), ctx.local_now),
                           closes=short(closes, ctx.local_now))
         ctx.outbox[-1].qr_payload = qrcodes.make(ctx.rules.secret, item.id, direction)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from handlers import points
 from handlers.context import Context
 from handlers.errors import DomainError
-from handlers.i18n import L
+from handlers.i18n import Phrase
 from handlers.roles import Role, require_branch, role_in
 from handlers.router import Command, Feature
 from storage import checkins, orgs, people
@@ -50,8 +50,8 @@ def _where(ctx: Context, profile: MemberProfile, branch: Branch) -> object:
     """The building, followed by the member's office when they hold one."""
     role = role_in(ctx, ctx.person.id, branch)
     if role in (Role.BUILDING_LEADER, Role.SECRETARY):
-        return L.of("checkin.where_with_role", building=profile.building,
-                    role=L(f"role.{role.code}"))
+        return Phrase.of("checkin.where_with_role", building=profile.building,
+                    role=Phrase(f"role.{role.code}"))
     return profile.building
 
 

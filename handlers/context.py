@@ -72,7 +72,7 @@ class Rules:
 
 
 @dataclass(frozen=True)
-class Btn:
+class ButtonSpec:
     """A button to be labelled in the reader's language: `key` names its label in locales/."""
 
     key: str
@@ -83,7 +83,7 @@ class Btn:
 
     @classmethod
     def of(cls, key: str, data: str | None = None, *, start_payload: str | None = None,
-           url: str | None = None, **params: object) -> Btn:
+           url: str | None = None, **params: object) -> ButtonSpec:
         return cls(key, data, start_payload, tuple(params.items()), url)
 
     def render(self, t: Translator) -> Button:
@@ -91,7 +91,7 @@ class Btn:
                       start_payload=self.start_payload, url=self.url)
 
 
-Keyboard = list[list[Btn]]
+Keyboard = list[list[ButtonSpec]]
 
 
 @dataclass
@@ -207,7 +207,7 @@ class Context(Scope):
     def _open_private_line(self) -> Outgoing:
         """What the group sees if the private answer cannot be delivered: a link, no content."""
         t = self.group_t
-        button = Btn.of("quiet.button.open_private", start_payload="resume")
+        button = ButtonSpec.of("quiet.button.open_private", start_payload="resume")
         return Outgoing(self.incoming.platform, self.incoming.chat_id,
                         t("quiet.open_private", name=self.account.display_name
                           or t("person.anonymous")), self._render([[button]], t))

@@ -22,10 +22,10 @@ from rapidfuzz import fuzz, process
 
 from handlers import forms, points
 from handlers.addressing import free_text, needs_item, subcommands
-from handlers.context import Btn, Context, Keyboard, Scope
+from handlers.context import ButtonSpec, Context, Keyboard, Scope
 from handlers.errors import DomainError
 from handlers.forms import Form, Option, Prompt, Step
-from handlers.i18n import L
+from handlers.i18n import Phrase
 from handlers.messages import Document
 from handlers.needs_import import (
     MAX_DESCRIPTION,
@@ -76,7 +76,7 @@ def items(ctx: Context, args: str) -> None:
     holding = _holding(ctx, branch)
     lines = [_line(ctx, n, item, holding.get(item.id, [])) for n, item in enumerate(listed, 1)]
     free = [i for i in listed if len(holding.get(i.id, [])) < i.holders][:MAX_BUTTONS]
-    ctx.reply("needs.list", [[Btn.of("needs.button.claim", f"needclaim:{i.id}", name=i.name)]
+    ctx.reply("needs.list", [[ButtonSpec.of("needs.button.claim", f"needclaim:{i.id}", name=i.name)]
                              for i in free], branch=branch.name, lines="\n".join(lines))
 
 
@@ -197,7 +197,7 @@ FORM = Form("items_new", "form.title.item", (
     Step("recurrence", "needs.ask_recurrence", _typed_recurrence,
          options=lambda _c, _d: [Option(c, f"needs.recurrence_choice.{c}") for c in RECURRENCES],
          pick=lambda _c, code, _d: {"recurrence": "" if code == "none" else code},
-         show=lambda _c, d: L(f"needs.recurrence_choice.{d['recurrence'] or 'none'}")),
+         show=lambda _c, d: Phrase(f"needs.recurrence_choice.{d['recurrence'] or 'none'}")),
 ), _add, submit_label="needs.button.add")
 
 
@@ -234,7 +234,7 @@ def _import(ctx: Context, branch: Branch, document: Document) -> None:
                  for p in rejected.problems[:MAX_SHOWN_PROBLEMS]]
         hidden = len(rejected.problems) - len(shown)
         ctx.reply("needs.import_rejected", file=document.file_name, problems="\n".join(shown),
-                  more=L.of("needs.more_problems", count=hidden) if hidden else "")
+                  more=Phrase.of("needs.more_problems", count=hidden) if hidden else "")
         forms.start(ctx, IMPORT, {"branch_id": branch.id}, ask=False)  # wait for a better file
         return
     ctx.reply("needs.imported", count=len(added), branch=branch.name,
@@ -491,7 +491,8 @@ def _fulfil(ctx: Context, held: Claim, note: str) -> None:
 
 
 def _stars(claim_id: int) -> Keyboard:
-    return [[Btn.of("needs.button.stars", f"needrate:{claim_id}:{n}", n=n) for n in range(1, 6)]]
+    return [[ButtonSpec.of("needs.button.stars", f"needrate:{claim_id}:{n}", n=n)
+             for n in range(1, 6)]]
 
 
 # ---------------------------------------------------------------- 评诺
@@ -597,7 +598,7 @@ def _rate(ctx: Context, claim_id: int, rating: int, comment: str) -> None:
     _answer_or_edit(ctx, "needs.rated", [], member=member, name=name, rating=rating,
                     points=earned)
     ctx.tell(held.person_id, "needs.rated_told", name=name, rating=rating, points=earned,
-             comment=L.of("needs.comment_line", comment=comment) if comment else "")
+             comment=Phrase.of("needs.comment_line", comment=comment) if comment else "")
 
 
 # ---------------------------------------------------------------- timers
@@ -610,8 +611,8 @@ def remind_stale(scope: Scope, ref: str) -> None:
         return
     held.reminded_at = scope.now
     scope.tell(held.person_id, "needs.stale_reminder",
-               [[Btn.of("needs.button.deed", f"needdeed:{held.id}"),
-                 Btn.of("needs.button.give_back", f"needgive:{held.id}")]],
+               [[ButtonSpec.of("needs.button.deed", f"needdeed:{held.id}"),
+                 ButtonSpec.of("needs.button.give_back", f"needgive:{held.id}")]],
                name=_item_name(scope, held), days=f"{scope.rules.claim_stale_days:g}")
 
 

@@ -20,7 +20,7 @@ from handlers.addressing import subcommands
 from handlers.context import Context, Rules, Scope
 from handlers.errors import DomainError
 from handlers.forms import Form, Option, Prompt, Step
-from handlers.i18n import Catalogs, L
+from handlers.i18n import Catalogs, Phrase
 from handlers.messages import ChatKind, Incoming
 from handlers.moments import example, moment, parse_moment, short
 from handlers.roles import Role, require, require_branch, role_in
@@ -149,12 +149,12 @@ def _rule_of(data: Data) -> Rule:
 
 def _describe(ctx: Context, data: Data, first: Occurrence | None) -> object:
     if first is None:
-        return L("notice.when.never")
+        return Phrase("notice.when.never")
     at = moment(ctx.t, first.at, ctx.local_now)
-    fallback = L.of("notice.fallback_note", year=ctx.local(first.at).year) \
+    fallback = Phrase.of("notice.fallback_note", year=ctx.local(first.at).year) \
         if first.fallback else ""
-    return L.of(f"notice.when.{data['rule']}", time=data.get("time", ""),
-                day=data.get("day", 0), weekday=L(f"notice.weekday.{data.get('day', 0)}"),
+    return Phrase.of(f"notice.when.{data['rule']}", time=data.get("time", ""),
+                day=data.get("day", 0), weekday=Phrase(f"notice.weekday.{data.get('day', 0)}"),
                 first=at, fallback=fallback)
 
 
@@ -182,10 +182,10 @@ def _publish(ctx: Context, data: Data) -> None:
 FORM = Form("notice_new", "form.title.notice", (
     Step("text", _ask_text, _text, label="field.notice_text"),
     Step("target", "notice.ask_target", options=_targets_offered,
-         show=lambda _c, d: L(f"notice.target.{d['target']}")),
+         show=lambda _c, d: Phrase(f"notice.target.{d['target']}")),
     Step("rule", "notice.ask_rule", options=lambda _c, _d: [
         Option(r, f"notice.rule.{r}") for r in RULES], per_row=1, resets=("time", "day", "at"),
-         show=lambda _c, d: L(f"notice.rule.{d['rule']}")),
+         show=lambda _c, d: Phrase(f"notice.rule.{d['rule']}")),
     Step("when", lambda c, d: (f"notice.ask_when.{d['rule']}",
                                {"example": example(c.local_now)}), _when,
          when=lambda d: d.get("rule") != "now", keys=("time",),

@@ -11,9 +11,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 from handlers import robots
-from handlers.context import Btn, Scope
+from handlers.context import ButtonSpec, Scope
 from handlers.messages import Outgoing
-from storage import notices, orgs, timers
+from storage import notices, orgs, posted
 from storage.models import Delivery, NoticeRun, Person
 
 MAX_ATTEMPTS = 5
@@ -50,7 +50,7 @@ def _message(scope: Scope, row: Delivery, run: NoticeRun) -> Outgoing:
     t = scope.group_t
     if row.platform == robots.PLATFORM:
         return robots.notice_message(row.chat_external_id, t, run.text)
-    keyboard = [[Btn.of("notice.button.ack", f"ack:{run.id}").render(t)]]
+    keyboard = [[ButtonSpec.of("notice.button.ack", f"ack:{run.id}").render(t)]]
     return Outgoing(row.platform, row.chat_external_id, t("notice.text", text=run.text),
                     keyboard)
 
@@ -128,7 +128,7 @@ def _edit_progress(scope: Scope, run: NoticeRun) -> None:
         return
     t = scope.translator_for(secretary)
     done = notices.progress(scope.session, run.id)
-    for where in timers.posted(scope.session, f"notice_progress:{run.id}"):
+    for where in posted.messages(scope.session, f"notice_progress:{run.id}"):
         scope.outbox.append(Outgoing(
             where.platform, where.chat_external_id,
             t("notice.progress", number=run.notice_id, sent=done.sent, total=done.total),

@@ -15,10 +15,10 @@ from typing import Any
 
 from handlers import forms, points
 from handlers.addressing import free_text
-from handlers.context import Btn, Context, Keyboard, Scope
+from handlers.context import ButtonSpec, Context, Keyboard, Scope
 from handlers.errors import DomainError
 from handlers.forms import Form, Option, Prompt, Step
-from handlers.i18n import L
+from handlers.i18n import Phrase
 from handlers.mentions import target_account
 from handlers.roles import Role, require, require_branch, role_in
 from handlers.router import Command, Feature, int_arg
@@ -59,11 +59,11 @@ def _tell_triagers(scope: Scope, item: ProblemReport, key: str) -> None:
 def _triage_keyboard(item: ProblemReport) -> Keyboard:
     if item.status not in problems.PENDING:
         return []
-    first = [Btn.of("problem.button.assign", f"prob:assign:{item.id}")]
+    first = [ButtonSpec.of("problem.button.assign", f"prob:assign:{item.id}")]
     if item.status in (problems.NEW, problems.REOPENED):
-        first.insert(0, Btn.of("problem.button.accept", f"prob:accept:{item.id}"))
-    return [first, [Btn.of("problem.button.resolve", f"prob:resolve:{item.id}"),
-                    Btn.of("problem.button.reject", f"prob:reject:{item.id}")]]
+        first.insert(0, ButtonSpec.of("problem.button.accept", f"prob:accept:{item.id}"))
+    return [first, [ButtonSpec.of("problem.button.resolve", f"prob:resolve:{item.id}"),
+                    ButtonSpec.of("problem.button.reject", f"prob:reject:{item.id}")]]
 
 
 def _card(scope: Scope, item: ProblemReport) -> dict[str, object]:
@@ -71,8 +71,8 @@ def _card(scope: Scope, item: ProblemReport) -> dict[str, object]:
             "reporter": people.shown_name(scope.session, item.reporter_id, item.branch_id)}
 
 
-def _status(item: ProblemReport) -> L:
-    return L(f"problem.status.{item.status}")
+def _status(item: ProblemReport) -> Phrase:
+    return Phrase(f"problem.status.{item.status}")
 
 
 # ---------------------------------------------------------------- triage
@@ -158,8 +158,8 @@ def _give_to(ctx: Context, item: ProblemReport, person_id: int) -> None:
         raise DomainError("problem_not_member", person=name)
     item = _move(ctx, item, problems.PENDING, status=problems.ASSIGNED, assignee_id=person_id)
     ctx.reply("problem.assigned", id=item.id, name=name)
-    ctx.tell(person_id, "problem.assigned_to_you",
-             [[Btn.of("problem.button.resolve", f"prob:resolve:{item.id}")]], **_card(ctx, item))
+    resolve = ButtonSpec.of("problem.button.resolve", f"prob:resolve:{item.id}")
+    ctx.tell(person_id, "problem.assigned_to_you", [[resolve]], **_card(ctx, item))
     ctx.tell(item.reporter_id, "problem.told_assigned", id=item.id, name=name)
 
 
@@ -235,8 +235,8 @@ def follow_up(scope: Scope, ref: str) -> None:
     if item is None or not problems.mark_followed_up(scope.session, item.id, scope.now):
         return
     scope.tell(item.reporter_id, "problem.followup",
-               [[Btn.of("problem.button.yes", f"prob:yes:{item.id}"),
-                 Btn.of("problem.button.no", f"prob:no:{item.id}")]],
+               [[ButtonSpec.of("problem.button.yes", f"prob:yes:{item.id}"),
+                 ButtonSpec.of("problem.button.no", f"prob:no:{item.id}")]],
                id=item.id, text=item.text, note=item.note)
 
 

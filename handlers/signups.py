@@ -12,7 +12,7 @@ import datetime as dt
 
 from handlers.activities import pick, refresh_cards
 from handlers.addressing import activity_title
-from handlers.context import Btn, Context
+from handlers.context import ButtonSpec, Context
 from handlers.errors import DomainError
 from handlers.mentions import target_account
 from handlers.moments import short
@@ -122,7 +122,7 @@ def _after_deadline(ctx: Context, item: Activity) -> bool:
 def _record_late_cancel(ctx: Context, item: Activity) -> None:
     activities.record_no_show(ctx.session, item.id, ctx.person.id, "late_cancel", ctx.now)
     name = people.shown_name(ctx.session, ctx.person.id, item.branch_id)
-    keyboard = [[Btn.of("signup.button.excuse", f"excuse:{item.id}:{ctx.person.id}")]]
+    keyboard = [[ButtonSpec.of("signup.button.excuse", f"excuse:{item.id}:{ctx.person.id}")]]
     for secretary in people.holders(ctx.session, "secretary", branch_id=item.branch_id):
         ctx.tell(secretary, "signup.late_cancel_notice", keyboard, name=name, title=item.title)
 

@@ -61,13 +61,6 @@ def _name(person: Any, branch_id: int) -> ColumnElement[str]:
     return func.coalesce(registered, shown, "")
 
 
-def _building(person: Any, branch_id: int) -> ColumnElement[str]:
-    return func.coalesce(
-        select(MemberProfile.building)
-        .where(MemberProfile.person_id == person, MemberProfile.branch_id == branch_id)
-        .scalar_subquery(), "")
-
-
 def _stream(session: Session, query: Any) -> Iterator[tuple[Any, ...]]:
     for row in session.execute(query.execution_options(yield_per=BATCH)):
         yield tuple(row)

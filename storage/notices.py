@@ -74,11 +74,6 @@ def runs(session: Session, run_ids: Collection[int]) -> Sequence[NoticeRun]:
     return session.scalars(select(NoticeRun).where(NoticeRun.id.in_(run_ids))).all()
 
 
-def runs_of(session: Session, notice_id: int) -> Sequence[NoticeRun]:
-    return session.scalars(select(NoticeRun).where(NoticeRun.notice_id == notice_id)
-                           .order_by(NoticeRun.planned_at)).all()
-
-
 def planned_run(session: Session, notice_id: int) -> NoticeRun | None:
     """The next run not sent yet, if any."""
     return session.scalar(select(NoticeRun).where(NoticeRun.notice_id == notice_id,
@@ -116,14 +111,9 @@ def claim(session: Session, platform: str, now: dt.datetime, limit: int) -> list
     return rows
 
 
-def mark_sent(session: Session, delivery_id: int, message_id: str, now: dt.datetime) -> None:
-    session.execute(update(Delivery).where(Delivery.id == delivery_id, Delivery.state == SENDING)
-                    .values(state=SENT, message_id=message_id, sent_at=now, error=""))
-
-
 def mark_sent_many(session: Session, sent: Sequence[tuple[int, str]],
                    now: dt.datetime) -> None:
-    """`mark_sent` for many rows in one statement: (delivery id, message id) each.
+    """Mark many rows sent in one statement: (delivery id, message id) each.
 
     Objects of these rows already loaded into the session are not updated: expire them."""
     if not sent:
@@ -171,11 +161,6 @@ def failed_rows(session: Session, run_id: int) -> Sequence[Delivery]:
 def deliveries(session: Session, ids: Sequence[int]) -> Sequence[Delivery]:
     """Outbox rows by id."""
     return session.scalars(select(Delivery).where(Delivery.id.in_(ids))).all()
-
-
-def deliveries_of(session: Session, run_id: int) -> Sequence[Delivery]:
-    return session.scalars(select(Delivery).where(Delivery.run_id == run_id)
-                           .order_by(Delivery.id)).all()
 
 
 def finish_run(session: Session, run_id: int, now: dt.datetime) -> bool:

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select, union, update
+from sqlalchemy import delete, select, union, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,8 +20,6 @@ from storage.models import (
     ProblemReport,
     RoleGrant,
 )
-
-MEMBER_STATUSES = ("pending", "verified", "rejected")
 
 
 @dataclass(frozen=True)
@@ -251,13 +249,6 @@ def shown_name(session: Session, person_id: int, branch_id: int | None = None) -
             return profile.name
     names = [a.display_name for a in accounts_of(session, person_id) if a.display_name]
     return names[0] if names else ""
-
-
-def member_count(session: Session, branch_id: int) -> int:
-    return session.scalar(
-        select(func.count()).select_from(MemberProfile).where(
-            MemberProfile.branch_id == branch_id, MemberProfile.status == "verified")
-    ) or 0
 
 
 def branch_of_profile(session: Session, profile_id: int) -> tuple[MemberProfile, Branch] | None:

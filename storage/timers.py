@@ -1,4 +1,4 @@
-"""Timers features set for later, and the cards they may edit in place."""
+"""Timers features set for later."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from storage.db import insert_if_absent
-from storage.models import PostedMessage, Timer
+from storage.models import Timer
 
 
 def schedule(session: Session, kind: str, ref: str, due_at: dt.datetime) -> bool:
@@ -48,15 +48,3 @@ def next_due(session: Session) -> dt.datetime | None:
     return session.scalar(select(Timer.due_at).where(Timer.state == "pending")
                           .order_by(Timer.due_at).limit(1))
 
-
-def record_posted(session: Session, ref: str, platform: str, chat_id: str,
-                  message_id: str) -> None:
-    """Remember where a card was posted (the first posting per chat wins)."""
-    insert_if_absent(session, PostedMessage, {"ref": ref, "platform": platform,
-                                              "chat_external_id": chat_id,
-                                              "message_id": message_id})
-
-
-def posted(session: Session, ref: str) -> Sequence[PostedMessage]:
-    return session.scalars(select(PostedMessage).where(PostedMessage.ref == ref)
-                           .order_by(PostedMessage.id)).all()

@@ -16,7 +16,7 @@ from storage import points as log
 from storage.db import Database
 from tests.conftest import TEST_RULES, Clock
 from tests.story import GROUP, codes, publish, set_up_branch, texts, verified_member
-from tests.test_help import ask_in_group
+from tests.test_help_requests import ask_in_group
 
 ITEMS = "名称,地点,人数\n楼道清扫,5号楼,1\n".encode()
 
