@@ -217,7 +217,7 @@ async def broadcast(database: Database, store: str, chats: int, scale: float,
                     delay: float) -> Outcome:
     limits = Limits().scaled(scale)
     ids = group_ids(chats)
-    core = Core(database, rules=Rules(secret=b"bench-broadcast"))
+    core = Core(database, rules=Rules(secret=b"bench-broadcast-secret"))
     run_id, for_secretary = seed_broadcast(core, ids)
     with fake_in_child(limits, delay, ids) as (port, pipe):
         settings = Settings.model_validate({

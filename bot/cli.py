@@ -8,6 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
+from bot import logsafe
 from bot.settings import Settings, SettingsError, load
 from handlers.core import Core
 from handlers.i18n import DEFAULT_LANG, LANGUAGES, Catalogs
@@ -131,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     # In the console, log lines would break into the conversation: warnings only.
     logging.basicConfig(level="WARNING" if in_console else settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logsafe.install(settings.secrets())
     database = open_database(settings)
     if command == "db":
         print("database is up to date")
@@ -141,7 +143,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if command == "export":
         return export(database, settings, args)
-    core = Core(database, rules=settings.rules())
+    rules = settings.rules()
+    logsafe.install([rules.secret])
+    core = Core(database, rules=rules)
     return _run(command, settings, core)
 
 

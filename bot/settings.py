@@ -6,7 +6,6 @@ The rules the features use are declared in handlers/rules.py and read here with 
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 
@@ -15,7 +14,8 @@ from pydantic import BeforeValidator, SecretStr, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from handlers.rules import Rules, RuleSettings, rule
+from bot import datadir
+from handlers.rules import MIN_SECRET_BYTES, Rules, RuleSettings, rule
 
 
 class SettingsError(Exception):
@@ -36,11 +36,12 @@ class Settings(BaseSettings, RuleSettings):
                                       enable_decoding=False)
 
     data_dir: Path = rule(Path("data"), "JINLIN_DATA_DIR",
-                          "Folder for the embedded SQLite database (created if missing).")
+                          "Folder for the SQLite database and the generated key (private).")
     database_url: str | None = rule(None, "DATABASE_URL", "PostgreSQL instead of SQLite.")
     log_level: LogLevel = rule("INFO", "JINLIN_LOG_LEVEL", "DEBUG, INFO, WARNING or ERROR.")
-    secret_key: SecretStr | None = rule(None, "JINLIN_SECRET_KEY",
-                                        "Key that signs QR sign-in codes and display links.")
+    secret_key: SecretStr | None = rule(
+        None, "JINLIN_SECRET_KEY", "Key that signs QR sign-in codes and display links.",
+        accepts=f"a key of at least {MIN_SECRET_BYTES} bytes", min_length=MIN_SECRET_BYTES)
 
     telegram_token: SecretStr | None = rule(None, "TELEGRAM_BOT_TOKEN",
                                             "The token BotFather gave you.")
@@ -90,19 +91,24 @@ class Settings(BaseSettings, RuleSettings):
         """DATABASE_URL, or the SQLite file inside the data directory."""
         if self.database_url:
             return self.database_url
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        return f"sqlite:///{(self.data_dir / 'jinlin.sqlite3').resolve()}"
+        return f"sqlite:///{datadir.database_file(self.data_dir).resolve()}"
 
     def secret(self) -> bytes:
         """JINLIN_SECRET_KEY, or a random key made once and kept in the data directory."""
         if self.secret_key is not None:
             return self.secret_key.get_secret_value().encode()
-        path = self.data_dir / "secret.key"
-        if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            path.touch(mode=0o600)
-            path.write_text(secrets.token_urlsafe(32))
-        return path.read_text().strip().encode()
+        return datadir.secret_key(self.data_dir)
+
+    def secrets(self) -> list[str]:
+        """Every configured secret, for the log filter to mask."""
+        values = (self.telegram_token, self.telegram_webhook_secret, self.wechat_app_secret,
+                  self.wechat_token, self.wechat_aes_key, self.secret_key)
+        found = [v.get_secret_value() for v in values if v is not None]
+        if self.database_url and "@" in self.database_url:
+            password = self.database_url.split("@", 1)[0].rpartition(":")[2]
+            if password and "/" not in password:
+                found.append(password)
+        return found
 
     def rules(self) -> Rules:
         """The part of the settings the features use."""
@@ -132,6 +138,8 @@ def _sentence(error: ValidationError) -> str:
     field = by_env.get(name) or Settings.model_fields.get(name)
     shown = name if name in by_env else env_name(name, field) if field else name
     accepts = describe(field) if field else first["msg"]
+    if field is not None and "SecretStr" in str(field.annotation):
+        return f"{shown} must be {accepts}."  # never the secret itself, not even in an error
     return f"{shown} must be {accepts}, not {first['input']!r}."
 
 

@@ -6,10 +6,14 @@ handed over by bot/ and never read from the environment here.
 
 from __future__ import annotations
 
+import secrets
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+# A shorter key could be guessed offline from one signed QR code.
+MIN_SECRET_BYTES = 16
 
 
 def rule(default: Any, env: str, doc: str, accepts: str | None = None, **limits: Any) -> Any:
@@ -120,7 +124,9 @@ class Rules(RuleSettings):
 
     max_field_length: int = 50
     max_text_length: int = 500
-    # Signs QR codes and display links; bot/ always provides a real one.
-    secret: bytes = b""
+    # Signs QR codes and display links; bot/ always provides the deployment's own. Left out
+    # (tests, the console), it is a random key of this process, never a fixed one.
+    secret: bytes = Field(default_factory=lambda: secrets.token_bytes(MIN_SECRET_BYTES * 2),
+                          min_length=MIN_SECRET_BYTES)
     # The local list of holidays and adjusted working days (TOML), if the deployer keeps one.
     holidays_file: str = ""

@@ -95,3 +95,10 @@ def test_the_bot_does_not_start_with_a_refused_setting(
     assert capsys.readouterr().err == (
         "Cannot start: TELEGRAM_MODE must be one of polling, webhook, not 'webhok'.\n")
     assert not Path("data").exists()
+
+
+def test_a_short_secret_key_is_refused_without_showing_it(empty_env: pytest.MonkeyPatch) -> None:
+    empty_env.setenv("JINLIN_SECRET_KEY", "hunter2-short")
+    with pytest.raises(SettingsError) as refused:
+        load()
+    assert str(refused.value) == "JINLIN_SECRET_KEY must be a key of at least 16 bytes."
