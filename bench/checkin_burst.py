@@ -54,9 +54,9 @@ from telegram.ext import (
 from bot.settings import Settings
 from bot.telegram import ALLOWED_UPDATES, build_application
 from handlers import qrcodes
-from handlers.context import Rules
 from handlers.core import Core, utc_now
 from handlers.messages import Incoming, Outgoing
+from handlers.rules import Rules
 from storage import activities, orgs, people
 from storage.db import Database, scratch_schema
 from storage.migrate import upgrade

@@ -24,13 +24,13 @@ from handlers.context import Context, Scope
 from handlers.errors import DomainError
 from handlers.forms import Form, Option, Step
 from handlers.fuzzy import best_matches
-from handlers.i18n import L
+from handlers.i18n import Phrase
 from handlers.moments import short
 from handlers.roles import Role, require, require_branch
 from handlers.router import Feature, int_arg
 from handlers.text import clean_field
 from storage import activities, hand_added, orgs, people, timers
-from storage.models import Activity
+from storage.models import Activity, SignupStatus
 
 Data = dict[str, Any]
 MAX_REASON = 100
@@ -94,8 +94,8 @@ def _reason(_ctx: Context, text: str, _data: Data) -> Data:
 
 def _affected(scope: Scope, activity_id: int) -> list[int]:
     """Everyone holding a place or waiting for one, in the order they joined."""
-    return [*activities.people_with(scope.session, activity_id, activities.CONFIRMED),
-            *activities.people_with(scope.session, activity_id, activities.WAITLISTED)]
+    return [*activities.people_with(scope.session, activity_id, SignupStatus.CONFIRMED),
+            *activities.people_with(scope.session, activity_id, SignupStatus.WAITLISTED)]
 
 
 def _cancel_note(ctx: Context, data: Data) -> str:
@@ -123,7 +123,7 @@ def _by_phone(ctx: Context, person_ids: list[int]) -> object:
     written = hand_added.of_people(ctx.session, person_ids)
     names = [f"{written[p].name} {written[p].phone}".strip() if p in written
              else people.shown_name(ctx.session, p) for p in person_ids]
-    return L.of("activity.tell_by_phone", names=ctx.t("list.separator").join(names))
+    return Phrase.of("activity.tell_by_phone", names=ctx.t("list.separator").join(names))
 
 
 CANCEL_FORM = Form("activity_cancel", "form.title.activity_cancel", (
@@ -275,7 +275,7 @@ def _roster(ctx: Context, item: Activity) -> None:
     for number, (person_id, state) in enumerate(rows, 1):
         entry = written.get(person_id)
         phone = ctx.t("roster.phone", phone=entry.phone) if entry and entry.phone else ""
-        lines.append(ctx.t("roster.line", number=number, state=L(f"roster.state.{state}"),
+        lines.append(ctx.t("roster.line", number=number, state=Phrase(f"roster.state.{state}"),
                            name=people.shown_name(ctx.session, person_id, item.branch_id),
                            building=_building(ctx, person_id, item, entry), phone=phone))
     ctx.reply_private("roster.text", title=item.title, count=len(rows),
@@ -285,9 +285,9 @@ def _roster(ctx: Context, item: Activity) -> None:
 
 def _building(ctx: Context, person_id: int, item: Activity, entry: Any) -> object:
     if entry is not None:
-        return entry.building or L("form.none")
+        return entry.building or Phrase("form.none")
     profile = people.profile(ctx.session, person_id, item.branch_id)
-    return profile.building if profile is not None else L("form.none")
+    return profile.building if profile is not None else Phrase("form.none")
 
 
 def _roster_rows(scope: Scope, item: Activity) -> list[tuple[int, str]]:
@@ -296,16 +296,16 @@ def _roster_rows(scope: Scope, item: Activity) -> list[tuple[int, str]]:
     absent = {n.person_id for n in activities.no_shows(scope.session, item.id)
               if n.excused_at is None}
     rows: list[tuple[int, str]] = []
-    for person_id in activities.people_with(scope.session, item.id, activities.CONFIRMED):
+    for person_id in activities.people_with(scope.session, item.id, SignupStatus.CONFIRMED):
         attended = came.get(person_id)
         if attended is not None:
             rows.append((person_id, "signed_out" if attended.signed_out_at else "signed_in"))
         else:
             rows.append((person_id, "absent" if person_id in absent else "confirmed"))
     rows += [(p, "waitlisted")
-             for p in activities.people_with(scope.session, item.id, activities.WAITLISTED)]
+             for p in activities.people_with(scope.session, item.id, SignupStatus.WAITLISTED)]
     rows += [(p, "absent") for p in activities.people_with(
-        scope.session, item.id, activities.CANCELLED) if p in absent]
+        scope.session, item.id, SignupStatus.CANCELLED) if p in absent]
     return rows
 
 
@@ -375,7 +375,7 @@ def _activities_offered(ctx: Context, data: Data) -> list[Option]:
 
 def _activity_shown(ctx: Context, data: Data) -> object:
     item = activities.get(ctx.session, int(data["activity_id"]))
-    return item.title if item is not None else L("form.none")
+    return item.title if item is not None else Phrase("form.none")
 
 
 def _name(ctx: Context, text: str, _data: Data) -> Data:
@@ -412,7 +412,7 @@ def _sign_up(ctx: Context, activity_id: int, person_id: int) -> None:
     if not is_new:
         raise DomainError("already_added", name=name, title=item.title)
     counted = activities.counts(ctx.session, item.id)
-    if signup.status == activities.CONFIRMED:
+    if signup.status == SignupStatus.CONFIRMED:
         forms.done(ctx, "activity.added", name=name, title=item.title,
                    confirmed=counted.confirmed, capacity=item.capacity)
         ctx.tell(person_id, "activity.added_told", title=item.title,

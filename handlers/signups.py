@@ -12,15 +12,15 @@ import datetime as dt
 
 from handlers.activities import pick, refresh_cards
 from handlers.addressing import activity_title
-from handlers.context import Btn, Context, Scope
+from handlers.context import ButtonSpec, Context, Scope
 from handlers.errors import DomainError
-from handlers.i18n import L
+from handlers.i18n import Phrase
 from handlers.mentions import target_account
 from handlers.moments import short
 from handlers.roles import Role, require, require_branch
 from handlers.router import Command, Feature, int_arg
 from storage import activities, dialogs, orgs, people
-from storage.models import Activity, Branch
+from storage.models import Activity, Branch, SignupStatus
 
 
 def sign_up(ctx: Context, args: str) -> None:
@@ -49,7 +49,7 @@ def _join(ctx: Context, activity_id: int) -> None:
     if missed >= ctx.rules.no_show_limit:
         raise DomainError("signup_blocked", count=missed)
     signup, is_new = activities.join(ctx.session, item, ctx.person.id, ctx.now)
-    if signup.status == activities.CONFIRMED:
+    if signup.status == SignupStatus.CONFIRMED:
         key = "signup.confirmed" if is_new else "signup.already_confirmed"
     else:
         key = "signup.waitlisted" if is_new else "signup.already_waitlisted"
@@ -70,7 +70,7 @@ def _open_activity(ctx: Context, activity_id: int) -> Activity:
 
 
 def _waitlist_position(ctx: Context, item: Activity) -> int:
-    waiting = activities.people_with(ctx.session, item.id, activities.WAITLISTED)
+    waiting = activities.people_with(ctx.session, item.id, SignupStatus.WAITLISTED)
     return waiting.index(ctx.person.id) + 1 if ctx.person.id in waiting else 0
 
 
@@ -124,9 +124,9 @@ def _leave(ctx: Context, activity_id: int, *, sure: bool = False) -> None:
     if activities.attendance(ctx.session, item.id, ctx.person.id) is not None:
         raise DomainError("cancel_signed_in", title=item.title)
     held = activities.signup_of(ctx.session, item.id, ctx.person.id)
-    if held is None or held.status == activities.CANCELLED:
+    if held is None or held.status == SignupStatus.CANCELLED:
         raise DomainError("not_signed_up", title=item.title)
-    late = held.status == activities.CONFIRMED and _after_deadline(ctx, item)
+    late = held.status == SignupStatus.CONFIRMED and _after_deadline(ctx, item)
     if late and not sure:
         _warn_late(ctx, item)
         return
@@ -145,8 +145,8 @@ def _leave(ctx: Context, activity_id: int, *, sure: bool = False) -> None:
 
 def _warn_late(ctx: Context, item: Activity) -> None:
     """Before a cancel that counts as a no-show: say so, privately, and let them choose."""
-    keyboard = [[Btn.of("signup.button.sure", f"unsign:{item.id}:sure"),
-                 Btn.of("signup.button.keep", f"keepseat:{item.id}")]]
+    keyboard = [[ButtonSpec.of("signup.button.sure", f"unsign:{item.id}:sure"),
+                 ButtonSpec.of("signup.button.keep", f"keepseat:{item.id}")]]
     ctx.reply_private("signup.late_warning", keyboard, title=item.title,
                       hours=f"{ctx.rules.cancel_deadline_hours:g}")
     if ctx.incoming.button_data is not None and ctx.in_group:
@@ -160,7 +160,7 @@ def _after_deadline(ctx: Context, item: Activity) -> bool:
 def _record_late_cancel(ctx: Context, item: Activity) -> None:
     activities.record_no_show(ctx.session, item.id, ctx.person.id, "late_cancel", ctx.now)
     name = people.shown_name(ctx.session, ctx.person.id, item.branch_id)
-    keyboard = [[Btn.of("signup.button.excuse", f"excuse:{item.id}:{ctx.person.id}")]]
+    keyboard = [[ButtonSpec.of("signup.button.excuse", f"excuse:{item.id}:{ctx.person.id}")]]
     for secretary in people.holders(ctx.session, "secretary", branch_id=item.branch_id):
         ctx.tell(secretary, "signup.late_cancel_notice", keyboard, name=name, title=item.title)
 
@@ -168,7 +168,7 @@ def _record_late_cancel(ctx: Context, item: Activity) -> None:
 def blocked_line(scope: Scope, person_id: int) -> object:
     """"已有 2 次缺席，暂时不能报名" once the no-shows reach the limit, else nothing."""
     missed = activities.unexcused_no_shows(scope.session, person_id)
-    return L.of("signup.blocked_line", count=missed) if missed >= scope.rules.no_show_limit \
+    return Phrase.of("signup.blocked_line", count=missed) if missed >= scope.rules.no_show_limit \
         else ""
 
 

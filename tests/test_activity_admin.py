@@ -5,7 +5,6 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from bot.console import ConsoleWorld
-from handlers.context import Rules
 from handlers.core import Core
 from handlers.messages import ChatKind, Incoming
 from storage.db import Database
@@ -178,9 +177,7 @@ def test_residents_cannot_use_the_controls(world: ConsoleWorld) -> None:
 
 
 def test_sign_up_closes_at_the_set_time_before_the_start(db: Database, clock: Clock) -> None:
-    from dataclasses import replace
-
-    rules: Rules = replace(TEST_RULES, signup_closes_minutes=60)
+    rules = TEST_RULES.model_copy(update={"signup_closes_minutes": 60})
     world = ConsoleWorld(Core(db, rules=rules, clock=clock))
     _with_members(world, "张三")
     publish(world)
@@ -226,6 +223,7 @@ def test_fair_no_shows(world: ConsoleWorld, clock: Clock) -> None:
 
 def test_raising_capacity_while_twenty_tap_sign_up(any_db: Database, clock: Clock) -> None:
     from storage import activities
+    from storage.models import SignupStatus
 
     world = ConsoleWorld(Core(any_db, rules=TEST_RULES, clock=clock))
     set_up_branch(world)
@@ -251,8 +249,8 @@ def test_raising_capacity_while_twenty_tap_sign_up(any_db: Database, clock: Cloc
         item = activities.get(session, 1)
         assert item is not None
         assert item.capacity == 15
-        confirmed = activities.people_with(session, 1, activities.CONFIRMED)
-        waiting = activities.people_with(session, 1, activities.WAITLISTED)
+        confirmed = activities.people_with(session, 1, SignupStatus.CONFIRMED)
+        waiting = activities.people_with(session, 1, SignupStatus.WAITLISTED)
     assert len(confirmed) == 15
     assert len(waiting) == 5
     assert len(set(confirmed) | set(waiting)) == 20
