@@ -64,7 +64,7 @@ class RuleSettings(BaseModel):
         "Time zone for days, months and times shown to people.",
         accepts="a time zone name such as Asia/Shanghai")
     max_name_length: int = rule(20, "JINLIN_MAX_NAME_LENGTH",
-                                "Longest name accepted at 亮身份 (characters).", ge=1)
+                                "Longest name accepted when a member registers (characters).", ge=1)
     public_url: Annotated[str, AfterValidator(lambda url: url.rstrip("/"))] = rule(
         "http://127.0.0.1:8080", "JINLIN_PUBLIC_URL",
         "The address people reach the web server at (for the rotating QR page).")
@@ -88,7 +88,7 @@ class RuleSettings(BaseModel):
     # and as many again before it returns to the list.
     claim_limit: int = rule(2, "JINLIN_CLAIM_LIMIT", "Open claims a member may hold.", ge=1)
     claim_stale_days: float = rule(14, "JINLIN_CLAIM_STALE_DAYS",
-                                   "Days a claim may go without 践诺 before a reminder.", gt=0)
+                                   "Days a claim may go unfulfilled before a reminder.", gt=0)
     # Help requests (求助): hours without a helper before building leaders, then the secretary,
     # then the community admins are pinged.
     escalation_hours: ThreeSteps = rule(
@@ -96,19 +96,19 @@ class RuleSettings(BaseModel):
         "Hours before an untaken help request pings building leaders, secretary, admins.",
         accepts="three positive numbers of hours separated by commas, e.g. 2,6,24")
     followup_days: float = rule(3, "JINLIN_FOLLOWUP_DAYS",
-                                "Days after a resolved problem report to ask 解决了吗?.", gt=0)
+                                "Days after a problem is resolved to ask if it is.", gt=0)
     notice_grace_minutes: float = rule(
         60, "JINLIN_NOTICE_GRACE_MINUTES",
         "A notice missed by less than this goes out late; an older one is reported.", ge=0)
     notice_nudge_hours: float = rule(
         24, "JINLIN_NOTICE_NUDGE_HOURS",
-        "Hours before members who have not tapped 收到 are nudged once.", gt=0)
+        "Hours before members who have not acknowledged are nudged once.", gt=0)
     # Points (积分), applied in handlers/points.py.
-    points_checkin: int = rule(1, "JINLIN_POINTS_CHECKIN", "Points for a daily 签到.", ge=0)
+    points_checkin: int = rule(1, "JINLIN_POINTS_CHECKIN", "Points for a daily check-in.", ge=0)
     points_per_hour: float = rule(1, "JINLIN_POINTS_PER_HOUR",
                                   "Points per hour served at an activity.", ge=0)
     points_per_star: int = rule(2, "JINLIN_POINTS_PER_STAR",
-                                "Points per star of a rated 践诺.", ge=0)
+                                "Points per star of a rated fulfilled claim.", ge=0)
     points_help_base: int = rule(5, "JINLIN_POINTS_HELP_BASE",
                                  "Points for a confirmed help request, plus its rating.", ge=0)
     points_problem_resolved: int = rule(3, "JINLIN_POINTS_PROBLEM_RESOLVED",

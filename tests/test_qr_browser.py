@@ -83,8 +83,10 @@ def live() -> LiveClock:
 
 @pytest.fixture
 def core(db: Database, live: LiveClock) -> Core:
-    """The core on real time with codes rotating every PERIOD seconds (the page shares both)."""
-    return Core(db, rules=Rules(secret=SECRET, qr_period_seconds=PERIOD), clock=live)
+    """The core on real time with codes rotating every PERIOD seconds (the page shares both);
+    PERIOD is below what a deployment may set, to keep the test short."""
+    rules = Rules(secret=SECRET).model_copy(update={"qr_period_seconds": PERIOD})
+    return Core(db, rules=rules, clock=live)
 
 
 @pytest.fixture
