@@ -1,1 +1,8 @@
-"""Features, one module each, platform-neutral: an Incoming in, Outgoing messages back."""
+"""Features, one module each, platform-neutral: an Incoming in, Outgoing messages back.
+
+The kernel the features share: core (one update, one transaction), router (who handles it),
+context (what a feature sees), messages (Incoming/Outgoing), payloads (typed button data and
+deep-link payloads), rules (the deployment's rules), i18n, errors, forms (every multi-step
+dialog), moments and schedules (times), addressing and mentions (who is spoken to), roles,
+text. Every other module is one feature and contributes a `FEATURE` to core.FEATURES.
+"""
