@@ -91,10 +91,9 @@ class Router:
         self.vocabulary = vocabulary or {}
         self.commands = _claimed("command", ((c.name, c) for f in features for c in f.commands))
         self.buttons = _claimed("button", ((on.kind.prefix, on) for f in features
-                                           for on in f.buttons if issubclass(on.kind, ButtonData)))
-        self.start_payloads = _claimed("start payload", (
-            (on.kind.prefix, on) for f in features for on in f.start_payloads
-            if issubclass(on.kind, StartPayload)))
+                                           for on in f.buttons))
+        self.start_payloads = _claimed("start payload", ((on.kind.prefix, on) for f in features
+                                                         for on in f.start_payloads))
         self.forms = _claimed("form", ((form.name, form) for f in features for form in f.forms))
         self.timers = _claimed("timer", (pair for f in features for pair in f.timers.items()))
         words = _claimed("keyword", {(normalize(word), name) for name, words in keywords.items()
