@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from handlers import activities as published
 from handlers import forms
-from handlers.activities import pick, refresh_cards
+from handlers.activities import ForActivity, pick, refresh_cards
 from handlers.context import Context, Scope
 from handlers.errors import DomainError
 from handlers.forms import Form, Option, Step
@@ -27,7 +27,7 @@ from handlers.fuzzy import best_matches
 from handlers.i18n import Phrase
 from handlers.moments import short
 from handlers.roles import Role, require, require_branch
-from handlers.router import Feature, int_arg
+from handlers.router import Feature, On
 from handlers.text import clean_field
 from storage import activities, hand_added, orgs, people, timers
 from storage.models import Activity, SignupStatus
@@ -61,7 +61,23 @@ def _still_open(item: Activity | None, scope: Scope) -> Activity:
     return item
 
 
-def _choose(ctx: Context, args: str, action: str, *, ended_too: bool = False) -> Activity | None:
+@dataclass(frozen=True)
+class CancelActivity(ForActivity, prefix="actcancel"):
+    """An activity picked for 活动 取消."""
+
+
+@dataclass(frozen=True)
+class EditActivity(ForActivity, prefix="actedit"):
+    """An activity picked for 活动 修改."""
+
+
+@dataclass(frozen=True)
+class ActivityRoster(ForActivity, prefix="actroster"):
+    """An activity picked for 活动 名单."""
+
+
+def _choose(ctx: Context, args: str, action: type[ForActivity], *,
+            ended_too: bool = False) -> Activity | None:
     """The secretary's activity named in `args` (asked about when unclear)."""
     branch = require_branch(ctx)
     require(ctx, Role.SECRETARY, branch)
@@ -74,13 +90,13 @@ def _choose(ctx: Context, args: str, action: str, *, ended_too: bool = False) ->
 
 def cancel(ctx: Context, args: str) -> None:
     """`活动 取消 <活动>`: asks for the reason first."""
-    chosen = _choose(ctx, args, "actcancel")
+    chosen = _choose(ctx, args, CancelActivity)
     if chosen is not None:
         _start_cancel(ctx, chosen)
 
 
-def cancel_button(ctx: Context, args: list[str]) -> None:
-    _start_cancel(ctx, _secretary_activity(ctx, int_arg(args, 0)))
+def cancel_button(ctx: Context, tapped: CancelActivity) -> None:
+    _start_cancel(ctx, _secretary_activity(ctx, tapped.activity_id))
 
 
 def _start_cancel(ctx: Context, item: Activity) -> None:
@@ -137,13 +153,13 @@ CANCEL_FORM = Form("activity_cancel", "form.title.activity_cancel", (
 
 def edit(ctx: Context, args: str) -> None:
     """`活动 修改 <活动>`: the summary of the activity as it is, a 修改 button per field."""
-    chosen = _choose(ctx, args, "actedit")
+    chosen = _choose(ctx, args, EditActivity)
     if chosen is not None:
         _start_edit(ctx, chosen)
 
 
-def edit_button(ctx: Context, args: list[str]) -> None:
-    _start_edit(ctx, _secretary_activity(ctx, int_arg(args, 0)))
+def edit_button(ctx: Context, tapped: EditActivity) -> None:
+    _start_edit(ctx, _secretary_activity(ctx, tapped.activity_id))
 
 
 def _current(item: Activity) -> Data:
@@ -259,13 +275,13 @@ EDIT_FORM = Form("activity_edit", "form.title.activity_edit", _edit_steps(), _sa
 
 def roster(ctx: Context, args: str) -> None:
     """`活动 名单 <活动>`: who signed up, waits, came, left or stayed away; privately."""
-    chosen = _choose(ctx, args, "actroster", ended_too=True)
+    chosen = _choose(ctx, args, ActivityRoster, ended_too=True)
     if chosen is not None:
         _roster(ctx, chosen)
 
 
-def roster_button(ctx: Context, args: list[str]) -> None:
-    _roster(ctx, _secretary_activity(ctx, int_arg(args, 0)))
+def roster_button(ctx: Context, tapped: ActivityRoster) -> None:
+    _roster(ctx, _secretary_activity(ctx, tapped.activity_id))
 
 
 def _roster(ctx: Context, item: Activity) -> None:
@@ -437,6 +453,7 @@ ADD_FORM = Form("activity_add", "form.title.activity_add", (
 
 
 FEATURE = Feature(
-    buttons={"actcancel": cancel_button, "actedit": edit_button, "actroster": roster_button},
+    buttons=[On(CancelActivity, cancel_button), On(EditActivity, edit_button),
+             On(ActivityRoster, roster_button)],
     forms=[CANCEL_FORM, EDIT_FORM, ADD_FORM],
 )
