@@ -23,10 +23,10 @@ from pathlib import Path
 from sqlalchemy import delete, func, select
 
 from bot.console import PLATFORM, ConsoleWorld
-from handlers.context import Rules
 from handlers.core import Core
 from handlers.messages import ChatKind, Incoming
 from handlers.router import Route
+from handlers.rules import Rules
 from storage import activities, needs, orgs, people
 from storage.db import Database
 from storage.migrate import upgrade

@@ -44,9 +44,10 @@ from bot.outbox import OutboxSender
 from bot.settings import Settings
 from bot.telegram import build_application, deliver, rate_limiter
 from handlers import notices as notice_feature
-from handlers.context import Rules, Scope
+from handlers.context import Scope
 from handlers.core import Core
 from handlers.messages import Outgoing
+from handlers.rules import Rules
 from storage import notices, orgs, people
 from storage.db import Database, scratch_schema
 from storage.migrate import upgrade
@@ -216,7 +217,7 @@ async def broadcast(database: Database, store: str, chats: int, scale: float,
                     delay: float) -> Outcome:
     limits = Limits().scaled(scale)
     ids = group_ids(chats)
-    core = Core(database, rules=Rules(secret=b"bench-broadcast"))
+    core = Core(database, rules=Rules(secret=b"bench-broadcast-secret"))
     run_id, for_secretary = seed_broadcast(core, ids)
     with fake_in_child(limits, delay, ids) as (port, pipe):
         settings = Settings.model_validate({

@@ -62,8 +62,8 @@ from bot.ratelimit import SmoothRateLimiter
 from bot.settings import Settings
 from bot.telegram import ALLOWED_UPDATES, build_application, rate_limiter
 from handlers import qrcodes
-from handlers.context import Rules
 from handlers.core import Core, utc_now
+from handlers.rules import Rules
 from storage import activities, orgs, people
 from storage.db import Database, scratch_schema
 from storage.migrate import upgrade

@@ -222,7 +222,7 @@ def needs(w: World) -> Iterator[tuple[str, Row]]:
         claimed, done = local_day(day, 10), local_day(day + w.rng.randint(1, 14), 18)
         rating = w.rng.randint(3, 5)
         yield "claims", (claim_id, w.rng.choice(item_ids[b - 1]), pid, b, "rated", "每周一次",
-                         utc_text(claimed), None, utc_text(done), "做好了", None, rating, "",
+                         utc_text(claimed), None, utc_text(done), "做好了", rating, "",
                          w.secretary_of[b - 1], utc_text(done), utc_text(done))
         yield "points_entries", (pid, b, rating * 2, "claim", f"claim:{claim_id}",
                                  utc_text(done), "")
@@ -317,7 +317,7 @@ COLUMNS: dict[str, Sequence[str]] = {
     "need_items": ("id", "branch_id", "name", "place", "description", "holders", "recurrence",
                    "created_by", "created_at", "archived_at"),
     "claims": ("id", "item_id", "person_id", "branch_id", "status", "pledge", "claimed_at",
-               "reminded_at", "done_at", "done_note", "done_photo", "rating", "rating_comment",
+               "reminded_at", "done_at", "done_note", "rating", "rating_comment",
                "rated_by", "rated_at", "closed_at"),
     "help_requests": ("id", "branch_id", "requester_id", "category", "text", "building",
                       "contact", "status", "helper_id", "created_at", "taken_at", "done_at",

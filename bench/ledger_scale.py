@@ -28,9 +28,9 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bench.ledger_generate import DEFAULT_DB, PLATFORM
-from handlers.context import Rules
 from handlers.core import Core
 from handlers.messages import ChatKind, Incoming, Outgoing, Sender
+from handlers.rules import Rules
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import MemberProfile, RoleGrant
@@ -92,7 +92,8 @@ def _outcome(replies: list[Outgoing]) -> str:
 def measure(target: Target, secretary: int, words: str, repeat: int) -> Result:
     """Run one operation in this process: cold, warm, then traced."""
     database = target.open()
-    core = Core(database, rules=Rules(secret=b"bench"), clock=lambda: NOW.astimezone(dt.UTC))
+    core = Core(database, rules=Rules(secret=b"bench-ledger-scale-secret"),
+                clock=lambda: NOW.astimezone(dt.UTC))
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
     replies = core.handle(_message(secretary, words))

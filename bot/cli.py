@@ -8,7 +8,8 @@ import logging
 import sys
 from pathlib import Path
 
-from bot.settings import Settings
+from bot import logsafe
+from bot.settings import Settings, SettingsError, load
 from handlers.core import Core
 from handlers.i18n import DEFAULT_LANG, LANGUAGES, Catalogs
 from handlers.roles import GRANTABLE, Role
@@ -120,13 +121,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = Settings()
+    try:
+        settings = load()
+    except SettingsError as error:
+        print(f"Cannot start: {error}", file=sys.stderr)
+        return 2
     command = args.command or "run"
     in_console = command in {"console", "demo"} or (
         command == "run" and settings.telegram_token is None and not settings.wechat_enabled)
     # In the console, log lines would break into the conversation: warnings only.
-    logging.basicConfig(level="WARNING" if in_console else settings.log_level.upper(),
+    logging.basicConfig(level="WARNING" if in_console else settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logsafe.install(settings.secrets())
     database = open_database(settings)
     if command == "db":
         print("database is up to date")
@@ -137,7 +143,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if command == "export":
         return export(database, settings, args)
-    core = Core(database, rules=settings.rules())
+    rules = settings.rules()
+    logsafe.install([rules.secret])
+    core = Core(database, rules=rules)
     return _run(command, settings, core)
 
 
@@ -175,10 +183,8 @@ def _run_telegram(settings: Settings, core: Core) -> int:
     try:
         if settings.telegram_mode == "webhook":
             telegram.run_webhook(settings, core)
-        elif settings.telegram_mode == "polling":
-            telegram.run_polling(settings, core)
         else:
-            raise telegram.ConfigError("TELEGRAM_MODE must be polling or webhook")
+            telegram.run_polling(settings, core)
     except telegram.ConfigError as error:
         print(f"Cannot start on Telegram: {error}", file=sys.stderr)
         return 2

@@ -1,78 +1,85 @@
-"""Settings from the environment or `.env`; `.env.example` documents each one."""
+"""Settings from the environment or `.env`, each declared once; `.env.example` documents them.
+
+The rules the features use are declared in handlers/rules.py and read here with the rest;
+`load()` refuses a value that makes no sense with one sentence naming the setting.
+"""
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from typing import Annotated, Any, Literal, get_args, get_origin
 
-from pydantic import Field, SecretStr
+from annotated_types import Ge, Gt, Le, Lt
+from pydantic import BeforeValidator, SecretStr, ValidationError
+from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from handlers.context import Rules
+from bot import datadir
+from handlers.rules import MIN_SECRET_BYTES, Rules, RuleSettings, rule
 
 
-class Settings(BaseSettings):
+class SettingsError(Exception):
+    """A setting that makes no sense, said in one sentence naming it and what it accepts."""
+
+
+LogLevel = Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR"],
+                     BeforeValidator(lambda value: str(value).upper())]
+
+
+class Settings(BaseSettings, RuleSettings):
     """Every setting of a deployment. None has a secret default."""
 
-    # Empty values in .env count as unset, so copying .env.example as it is works.
+    # Empty values in .env count as unset, so copying .env.example as it is works; lists
+    # such as JINLIN_REMINDER_HOURS=24,1 are comma-separated, not JSON.
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8",
-                                      extra="ignore", env_ignore_empty=True)
+                                      extra="ignore", env_ignore_empty=True,
+                                      enable_decoding=False)
 
-    data_dir: Path = Field(default=Path("data"), alias="JINLIN_DATA_DIR")
-    database_url: str | None = Field(default=None, alias="DATABASE_URL")
-    timezone: str = Field(default="Asia/Shanghai", alias="JINLIN_TIMEZONE")
-    log_level: str = Field(default="INFO", alias="JINLIN_LOG_LEVEL")
-    max_name_length: int = Field(default=20, alias="JINLIN_MAX_NAME_LENGTH")
-    secret_key: SecretStr | None = Field(default=None, alias="JINLIN_SECRET_KEY")
-    public_url: str = Field(default="http://127.0.0.1:8080", alias="JINLIN_PUBLIC_URL")
-    qr_period_seconds: int = Field(default=30, ge=5, alias="JINLIN_QR_PERIOD_SECONDS")
-    signin_opens_minutes: int = Field(default=30, ge=0, alias="JINLIN_SIGNIN_OPENS_MINUTES")
-    signin_closes_minutes: int = Field(default=30, ge=0, alias="JINLIN_SIGNIN_CLOSES_MINUTES")
-    cancel_deadline_hours: float = Field(default=2, ge=0, alias="JINLIN_CANCEL_DEADLINE_HOURS")
-    no_show_limit: int = Field(default=2, ge=1, alias="JINLIN_NO_SHOW_LIMIT")
-    reminder_hours: str = Field(default="24,1", alias="JINLIN_REMINDER_HOURS")
-    claim_limit: int = Field(default=2, ge=1, alias="JINLIN_CLAIM_LIMIT")
-    claim_stale_days: float = Field(default=14, gt=0, alias="JINLIN_CLAIM_STALE_DAYS")
-    escalation_hours: str = Field(default="2,6,24", alias="JINLIN_ESCALATION_HOURS")
-    followup_days: float = Field(default=3, gt=0, alias="JINLIN_FOLLOWUP_DAYS")
-    notice_grace_minutes: float = Field(default=60, ge=0, alias="JINLIN_NOTICE_GRACE_MINUTES")
-    notice_nudge_hours: float = Field(default=24, gt=0, alias="JINLIN_NOTICE_NUDGE_HOURS")
-    points_checkin: int = Field(default=1, ge=0, alias="JINLIN_POINTS_CHECKIN")
-    points_per_hour: float = Field(default=1, ge=0, alias="JINLIN_POINTS_PER_HOUR")
-    points_per_star: int = Field(default=2, ge=0, alias="JINLIN_POINTS_PER_STAR")
-    points_help_base: int = Field(default=5, ge=0, alias="JINLIN_POINTS_HELP_BASE")
-    points_problem_resolved: int = Field(default=3, ge=0,
-                                         alias="JINLIN_POINTS_PROBLEM_RESOLVED")
-    points_no_show: int = Field(default=-2, le=0, alias="JINLIN_POINTS_NO_SHOW")
+    data_dir: Path = rule(Path("data"), "JINLIN_DATA_DIR",
+                          "Folder for the SQLite database and the generated key (private).")
+    database_url: str | None = rule(None, "DATABASE_URL", "PostgreSQL instead of SQLite.")
+    log_level: LogLevel = rule("INFO", "JINLIN_LOG_LEVEL", "DEBUG, INFO, WARNING or ERROR.")
+    secret_key: SecretStr | None = rule(
+        None, "JINLIN_SECRET_KEY", "Key that signs QR sign-in codes and display links.",
+        accepts=f"a key of at least {MIN_SECRET_BYTES} bytes", min_length=MIN_SECRET_BYTES)
 
-    telegram_token: SecretStr | None = Field(default=None, alias="TELEGRAM_BOT_TOKEN")
-    telegram_api_base_url: str = Field(default="https://api.telegram.org/bot",
-                                       alias="TELEGRAM_API_BASE_URL")
-    telegram_api_base_file_url: str = Field(default="https://api.telegram.org/file/bot",
-                                            alias="TELEGRAM_API_BASE_FILE_URL")
-    telegram_mode: str = Field(default="polling", alias="TELEGRAM_MODE")
-    telegram_webhook_url: str | None = Field(default=None, alias="TELEGRAM_WEBHOOK_URL")
-    telegram_webhook_secret: SecretStr | None = Field(default=None,
-                                                      alias="TELEGRAM_WEBHOOK_SECRET")
-    telegram_max_retries: int = Field(default=3, alias="TELEGRAM_MAX_RETRIES")
-    telegram_concurrent_updates: int = Field(default=8, ge=1,
-                                             alias="TELEGRAM_CONCURRENT_UPDATES")
+    telegram_token: SecretStr | None = rule(None, "TELEGRAM_BOT_TOKEN",
+                                            "The token BotFather gave you.")
+    telegram_api_base_url: str = rule("https://api.telegram.org/bot", "TELEGRAM_API_BASE_URL",
+                                      "A self-hosted Bot API server instead of Telegram's.")
+    telegram_api_base_file_url: str = rule("https://api.telegram.org/file/bot",
+                                           "TELEGRAM_API_BASE_FILE_URL",
+                                           "Where files are downloaded from.")
+    telegram_mode: Literal["polling", "webhook"] = rule(
+        "polling", "TELEGRAM_MODE", "polling (works behind NAT) or webhook (public HTTPS).")
+    telegram_webhook_url: str | None = rule(None, "TELEGRAM_WEBHOOK_URL",
+                                            "The public URL Telegram posts to.")
+    telegram_webhook_secret: SecretStr | None = rule(
+        None, "TELEGRAM_WEBHOOK_SECRET", "The secret Telegram sends back in a header.")
+    telegram_max_retries: int = rule(3, "TELEGRAM_MAX_RETRIES",
+                                     "Retries of a send Telegram answered 429.", ge=0)
+    telegram_concurrent_updates: int = rule(8, "TELEGRAM_CONCURRENT_UPDATES",
+                                            "Updates handled at once (different chats).", ge=1)
 
-    wechat_app_id: str | None = Field(default=None, alias="WECHAT_APP_ID")
-    wechat_app_secret: SecretStr | None = Field(default=None, alias="WECHAT_APP_SECRET")
-    wechat_token: SecretStr | None = Field(default=None, alias="WECHAT_TOKEN")
-    wechat_aes_key: SecretStr | None = Field(default=None, alias="WECHAT_AES_KEY")
-    wechat_api_base_url: str = Field(default="https://api.weixin.qq.com/cgi-bin/",
-                                     alias="WECHAT_API_BASE_URL")
-    wechat_reply_budget_seconds: float = Field(default=4.0, gt=0, le=4.5,
-                                               alias="WECHAT_REPLY_BUDGET_SECONDS")
+    wechat_app_id: str | None = rule(None, "WECHAT_APP_ID", "The Official Account's AppID.")
+    wechat_app_secret: SecretStr | None = rule(None, "WECHAT_APP_SECRET",
+                                               "The Official Account's AppSecret.")
+    wechat_token: SecretStr | None = rule(None, "WECHAT_TOKEN",
+                                          "The Token chosen on the Official Account's page.")
+    wechat_aes_key: SecretStr | None = rule(None, "WECHAT_AES_KEY",
+                                            "The EncodingAESKey for safe mode.")
+    wechat_api_base_url: str = rule("https://api.weixin.qq.com/cgi-bin/", "WECHAT_API_BASE_URL",
+                                    "WeChat's API (a proxy or a test server).")
+    wechat_reply_budget_seconds: float = rule(
+        4.0, "WECHAT_REPLY_BUDGET_SECONDS",
+        "Seconds to wait before answering through the customer-service API.", gt=0, le=4.5)
 
-    wecom_api_base_url: str = Field(default="https://qyapi.weixin.qq.com",
-                                    alias="WECOM_API_BASE_URL")
+    wecom_api_base_url: str = rule("https://qyapi.weixin.qq.com", "WECOM_API_BASE_URL",
+                                   "WeCom's API (a test server).")
 
-    web_host: str = Field(default="127.0.0.1", alias="JINLIN_WEB_HOST")
-    web_port: int = Field(default=8080, alias="JINLIN_WEB_PORT")
+    web_host: str = rule("127.0.0.1", "JINLIN_WEB_HOST", "Address the web server listens on.")
+    web_port: int = rule(8080, "JINLIN_WEB_PORT", "Port the web server listens on.",
+                         ge=1, le=65535)
 
     @property
     def wechat_enabled(self) -> bool:
@@ -84,45 +91,80 @@ class Settings(BaseSettings):
         """DATABASE_URL, or the SQLite file inside the data directory."""
         if self.database_url:
             return self.database_url
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        return f"sqlite:///{(self.data_dir / 'jinlin.sqlite3').resolve()}"
+        return f"sqlite:///{datadir.database_file(self.data_dir).resolve()}"
 
     def secret(self) -> bytes:
         """JINLIN_SECRET_KEY, or a random key made once and kept in the data directory."""
         if self.secret_key is not None:
             return self.secret_key.get_secret_value().encode()
-        path = self.data_dir / "secret.key"
-        if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            path.touch(mode=0o600)
-            path.write_text(secrets.token_urlsafe(32))
-        return path.read_text().strip().encode()
+        return datadir.secret_key(self.data_dir)
+
+    def secrets(self) -> list[str]:
+        """Every configured secret, for the log filter to mask."""
+        values = (self.telegram_token, self.telegram_webhook_secret, self.wechat_app_secret,
+                  self.wechat_token, self.wechat_aes_key, self.secret_key)
+        found = [v.get_secret_value() for v in values if v is not None]
+        if self.database_url and "@" in self.database_url:
+            password = self.database_url.split("@", 1)[0].rpartition(":")[2]
+            if password and "/" not in password:
+                found.append(password)
+        return found
 
     def rules(self) -> Rules:
         """The part of the settings the features use."""
-        hours = _floats(self.reminder_hours)
-        first, second, third = (*_floats(self.escalation_hours), 0, 0, 0)[:3]
-        return Rules(timezone=ZoneInfo(self.timezone), max_name_length=self.max_name_length,
-                     secret=self.secret(), public_url=self.public_url.rstrip("/"),
-                     qr_period_seconds=self.qr_period_seconds,
-                     signin_opens_minutes=self.signin_opens_minutes,
-                     signin_closes_minutes=self.signin_closes_minutes,
-                     cancel_deadline_hours=self.cancel_deadline_hours,
-                     no_show_limit=self.no_show_limit, reminder_hours=hours,
-                     claim_limit=self.claim_limit, claim_stale_days=self.claim_stale_days,
-                     escalation_hours=(first, second, third),
-                     followup_days=self.followup_days,
-                     notice_grace_minutes=self.notice_grace_minutes,
-                     notice_nudge_hours=self.notice_nudge_hours,
-                     points_checkin=self.points_checkin,
-                     points_per_hour=self.points_per_hour,
-                     points_per_star=self.points_per_star,
-                     points_help_base=self.points_help_base,
-                     points_problem_resolved=self.points_problem_resolved,
-                     points_no_show=self.points_no_show,
+        declared = {name: getattr(self, name) for name in RuleSettings.model_fields}
+        return Rules(**declared, secret=self.secret(),
                      holidays_file=str(self.data_dir / "holidays.toml"))
 
 
-def _floats(text: str) -> tuple[float, ...]:
-    """Comma-separated numbers, e.g. "24,1"."""
-    return tuple(float(part) for part in text.split(",") if part.strip())
+def load(**values: Any) -> Settings:
+    """The settings from the environment and `.env` (`values` on top), or SettingsError."""
+    try:
+        return Settings(**values)
+    except ValidationError as error:
+        raise SettingsError(_sentence(error)) from None
+
+
+def env_name(name: str, field: FieldInfo) -> str:
+    """The environment variable a field is read from."""
+    return field.validation_alias if isinstance(field.validation_alias, str) else name.upper()
+
+
+def _sentence(error: ValidationError) -> str:
+    """"JINLIN_ESCALATION_HOURS must be …, not '2'." for the first refused setting."""
+    first = error.errors()[0]
+    by_env = {env_name(name, field): field for name, field in Settings.model_fields.items()}
+    name = str(first["loc"][0]) if first["loc"] else ""
+    field = by_env.get(name) or Settings.model_fields.get(name)
+    shown = name if name in by_env else env_name(name, field) if field else name
+    accepts = describe(field) if field else first["msg"]
+    if field is not None and "SecretStr" in str(field.annotation):
+        return f"{shown} must be {accepts}."  # never the secret itself, not even in an error
+    return f"{shown} must be {accepts}, not {first['input']!r}."
+
+
+def describe(field: FieldInfo) -> str:
+    """What a setting accepts, in words: declared with the rule, else read from its type."""
+    extra = field.json_schema_extra
+    if isinstance(extra, dict) and isinstance(extra.get("accepts"), str):
+        return str(extra["accepts"])
+    kind = field.annotation
+    while get_origin(kind) is Annotated:
+        kind = get_args(kind)[0]
+    if get_origin(kind) is Literal:
+        return "one of " + ", ".join(str(choice) for choice in get_args(kind))
+    noun = "a whole number" if kind is int else "a number" if kind is float else "a valid value"
+    limits = [phrase for limit in field.metadata if (phrase := _limit(limit))]
+    return " ".join([noun, " and ".join(limits)]) if limits else noun
+
+
+def _limit(limit: object) -> str:
+    if isinstance(limit, Ge):
+        return f"of at least {limit.ge}"
+    if isinstance(limit, Gt):
+        return f"above {limit.gt}"
+    if isinstance(limit, Le):
+        return f"no more than {limit.le}"
+    if isinstance(limit, Lt):
+        return f"below {limit.lt}"
+    return ""

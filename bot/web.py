@@ -24,6 +24,7 @@ from telegram.ext import Application
 from telegram.helpers import create_deep_linked_url
 
 from bot import scheduler
+from bot.bodies import MAX_BODY_BYTES, TooLarge, read_body
 from bot.outbox import LEASE, OutboxSender
 from bot.qrpage import qr_routes
 from bot.settings import Settings
@@ -67,15 +68,28 @@ def _webhook_endpoint(telegram_app: Application, secret: str) -> Endpoint:
         if not hmac.compare_digest(given, expected):
             return Response(status_code=403)
         try:
-            data = json.loads(await request.body())
-            update = Update.de_json(data, telegram_app.bot)
-        except (ValueError, TypeError, KeyError):
+            update = _update_of(await read_body(request), telegram_app)
+        except TooLarge:
+            log.warning("refused a webhook body over %d bytes", MAX_BODY_BYTES)
+            return Response(status_code=413)
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
             log.warning("unreadable webhook body")
             return Response(status_code=400)
         await telegram_app.update_queue.put(update)
         return Response()
 
     return telegram_webhook
+
+
+def _update_of(body: bytes, telegram_app: Application) -> Update:
+    """The update in a webhook body; ValueError (or the like) when it is not one."""
+    data = json.loads(body)
+    if not isinstance(data, dict) or type(data.get("update_id")) is not int:
+        raise ValueError("not an update")
+    update = Update.de_json(data, telegram_app.bot)
+    if update is None:
+        raise ValueError("not an update")
+    return update
 
 
 def telegram_qr_routes(telegram_app: Application, core: Core) -> list[Route]:

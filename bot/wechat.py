@@ -42,6 +42,7 @@ from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 
 from bot import qr
+from bot.bodies import MAX_BODY_BYTES, TooLarge, read_body
 from bot.settings import Settings
 from bot.wechat_render import PLATFORM, Bundle, chunks, render
 from handlers.core import Core
@@ -155,7 +156,7 @@ class WechatAdapter:
                                   query.get("nonce", ""))
             if request.method == "GET":
                 return PlainTextResponse(query.get("echostr", ""))
-            message = self._open(await request.body(), query)
+            message = self._open(await self._body(request), query)
         except Refused as refusal:
             return Response(status_code=refusal.status)
         reply = await self.answer(message)
@@ -167,6 +168,14 @@ class WechatAdapter:
         except InvalidSignatureException:
             log.warning("refused a WeChat callback with a bad signature")
             raise Refused(403) from None
+
+    @staticmethod
+    async def _body(request: Request) -> bytes:
+        try:
+            return await read_body(request)
+        except TooLarge:
+            log.warning("refused a WeChat callback over %d bytes", MAX_BODY_BYTES)
+            raise Refused(413) from None
 
     def _open(self, body: bytes, query: Any) -> BaseMessage:
         """The message in a POST body, decrypted in safe mode."""
@@ -187,7 +196,8 @@ class WechatAdapter:
         except (InvalidSignatureException, InvalidAppIdException):
             log.warning("refused a WeChat callback whose message signature is wrong")
             raise Refused(403) from None
-        except (ExpatError, KeyError, TypeError, ValueError, UnicodeDecodeError) as error:
+        except (ExpatError, KeyError, TypeError, ValueError, AttributeError,
+                RecursionError) as error:
             log.warning("unreadable WeChat callback: %s", type(error).__name__)
             raise Refused(400) from None
         if message is None or not message.source:

@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import re
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Iterable
@@ -26,6 +25,7 @@ from typing import Any
 
 import httpx
 
+from bot import logsafe
 from handlers import robots
 from handlers.core import Core
 from handlers.messages import Outgoing
@@ -52,7 +52,6 @@ CLAIM_LATENCY = 0.25
 UNREACHABLE = "WeCom unreachable"
 UNAVAILABLE = "WeCom unavailable (HTTP 429 or 5xx)"
 _UNREACHABLE = {UNREACHABLE, UNAVAILABLE}
-_KEY_IN_URL = re.compile(r"(?<=[?&]key=)[^&\s\"']+")
 
 Deliver = Callable[[list[Outgoing]], Awaitable[None]]
 
@@ -65,34 +64,12 @@ class RobotError(Exception):
         self.code = code
 
 
-class _HideKeys(logging.Filter):
-    """httpx logs each request's URL, key included: replace the key by "…"."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str):
-            record.msg = _KEY_IN_URL.sub("…", record.msg)
-        if isinstance(record.args, tuple):
-            record.args = tuple(_KEY_IN_URL.sub("…", str(a)) if isinstance(a, str | httpx.URL)
-                                else a for a in record.args)
-        return True
-
-
-_HIDE_KEYS = _HideKeys()
-
-
-def hide_keys_in_logs() -> None:
-    """Redact webhook keys from httpx's log records (once per process)."""
-    for name in ("httpx", "httpcore"):
-        logger = logging.getLogger(name)
-        if _HIDE_KEYS not in logger.filters:
-            logger.addFilter(_HIDE_KEYS)
-
-
 class RobotClient:
     """Posts messages to WeCom group robots through their webhook API."""
 
     def __init__(self, base_url: str, *, timeout: float = 10.0) -> None:
-        hide_keys_in_logs()
+        # httpx logs each request's URL, robot key included.
+        logsafe.install()
         self.http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout)
 
     async def send_text(self, key: str, content: str) -> None:

@@ -17,16 +17,16 @@ from rapidfuzz import fuzz, process
 
 from handlers import forms, points
 from handlers.addressing import subcommands
-from handlers.context import Btn, Context, Keyboard, Scope
+from handlers.context import ButtonSpec, Context, Keyboard, Scope
 from handlers.errors import DomainError
 from handlers.forms import Form, Prompt, Step
-from handlers.i18n import L, Translator
+from handlers.i18n import Phrase, Translator
 from handlers.moments import example, moment, parse_end, parse_moment, short, span
 from handlers.roles import Role, require, require_branch
 from handlers.router import Command, Feature, int_arg, normalize, run_subcommand
 from handlers.text import clean_field
-from storage import activities, orgs, timers
-from storage.models import Activity
+from storage import activities, orgs, posted, timers
+from storage.models import Activity, SignupStatus
 
 MAX_TITLE, MAX_NOTE, MAX_CAPACITY, MAX_POINTS = 30, 200, 1000, 100
 MATCH_CUTOFF = 60
@@ -47,7 +47,7 @@ def list_upcoming(ctx: Context, _args: str) -> None:
         return
     lines = [ctx.t("activity.line", number=n, title=a.title, when=_span(ctx.t, ctx, a),
                    place=a.place, **_count_params(ctx, a)) for n, a in enumerate(coming, 1)]
-    ctx.reply("activity.list", [[Btn.of("activity.button.signup_title", f"signup:{a.id}",
+    ctx.reply("activity.list", [[ButtonSpec.of("activity.button.signup_title", f"signup:{a.id}",
                                         title=a.title)] for a in coming[:8]],
               lines="\n".join(lines))
 
@@ -184,8 +184,8 @@ def _card(scope: Scope, item: Activity) -> tuple[str, Keyboard]:
         return "activity.card_closed", []
     if item.starts_at <= scope.now:
         return "activity.card_started", []
-    return "activity.card", [[Btn.of("activity.button.signup", f"signup:{item.id}"),
-                              Btn.of("activity.button.cancel", f"unsign:{item.id}")]]
+    return "activity.card", [[ButtonSpec.of("activity.button.signup", f"signup:{item.id}"),
+                              ButtonSpec.of("activity.button.cancel", f"unsign:{item.id}")]]
 
 
 def _card_params(scope: Scope, item: Activity) -> dict[str, object]:
@@ -200,7 +200,7 @@ def _count_params(scope: Scope, item: Activity) -> dict[str, object]:
 
 
 def _note_line(note: str | None) -> object:
-    return L.of("activity.note_line", note=note) if note else ""
+    return Phrase.of("activity.note_line", note=note) if note else ""
 
 
 def _span(t: Translator, scope: Scope, item: Activity) -> str:
@@ -210,7 +210,7 @@ def _span(t: Translator, scope: Scope, item: Activity) -> str:
 def refresh_cards(scope: Scope, item: Activity) -> None:
     """Edit every posted card of the activity to show its current state."""
     key, keyboard = _card(scope, item)
-    for where in timers.posted(scope.session, _ref(item)):
+    for where in posted.messages(scope.session, _ref(item)):
         scope.post(where.platform, where.chat_external_id, key, keyboard,
                    _card_params(scope, item), edit_message_id=where.message_id)
 
@@ -232,7 +232,7 @@ def pick(ctx: Context, args: str, candidates: list[Activity], action: str) -> Ac
         if len(best) == 1:
             return next(a for a in candidates if a.id == best[0][2])
         candidates = [a for a in candidates if a.id in {s[2] for s in best}]
-    ctx.reply("activity.which", [[Btn.of("activity.button.pick", f"{action}:{a.id}",
+    ctx.reply("activity.which", [[ButtonSpec.of("activity.button.pick", f"{action}:{a.id}",
                                          title=a.title, when=_span(ctx.t, ctx, a))]
                                  for a in candidates[:8]])
     return None
@@ -247,9 +247,9 @@ def remind(scope: Scope, ref: str) -> None:
     item = activities.get(scope.session, int(activity_id))
     if item is None or item.cancelled_at is not None:
         return
-    for person_id in activities.people_with(scope.session, item.id, activities.CONFIRMED):
+    for person_id in activities.people_with(scope.session, item.id, SignupStatus.CONFIRMED):
         scope.tell(person_id, "activity.reminder", title=item.title, place=item.place,
-                   when=L.of("activity.reminder_when", hours=hours, count=float(hours)),
+                   when=Phrase.of("activity.reminder_when", hours=hours, count=float(hours)),
                    start=f"{scope.local(item.starts_at):%H:%M}")
 
 
@@ -259,7 +259,7 @@ def close(scope: Scope, ref: str) -> None:
     if item is None:
         return
     came = {a.person_id for a in activities.attendances(scope.session, item.id)}
-    for person_id in activities.people_with(scope.session, item.id, activities.CONFIRMED):
+    for person_id in activities.people_with(scope.session, item.id, SignupStatus.CONFIRMED):
         if person_id not in came:
             activities.record_no_show(scope.session, item.id, person_id, "absent", scope.now)
             points.for_no_show(scope, item, person_id)

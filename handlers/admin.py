@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from rapidfuzz import fuzz, process
 
-from handlers.context import Btn, Context
+from handlers.context import ButtonSpec, Context
 from handlers.errors import DomainError
-from handlers.i18n import L
+from handlers.i18n import Phrase
 from handlers.mentions import target_account
 from handlers.roles import GRANTABLE, Role, home_branch, require, role_in
 from handlers.router import Command, Feature, int_arg, normalize, subcommand
@@ -98,7 +98,7 @@ def bind(ctx: Context, args: str) -> None:
         raise DomainError("role_required", role="secretary")
     chosen = _pick_branch(allowed, args.strip())
     if chosen is None:
-        ctx.announce("bind.which", [[Btn.of("bind.button", f"bind:{b.id}", name=b.name)]
+        ctx.announce("bind.which", [[ButtonSpec.of("bind.button", f"bind:{b.id}", name=b.name)]
                                     for b in allowed[:10]])
         return
     _bind_to(ctx, chosen)
@@ -152,9 +152,9 @@ def grant_role(ctx: Context, args: str) -> None:
                         now=ctx.now, **scope):
         raise DomainError("already_has_role", role=role.code)
     where = _scope_name(ctx, scope)
-    ctx.reply("grant.done", person=target.display_name, role=L(f"role.{role.code}"),
+    ctx.reply("grant.done", person=target.display_name, role=Phrase(f"role.{role.code}"),
               where=where)
-    ctx.tell(target.person_id, "grant.told", role=L(f"role.{role.code}"), where=where)
+    ctx.tell(target.person_id, "grant.told", role=Phrase(f"role.{role.code}"), where=where)
 
 
 def revoke_role(ctx: Context, args: str) -> None:
@@ -164,7 +164,7 @@ def revoke_role(ctx: Context, args: str) -> None:
     target = _target(ctx, args)
     if not people.revoke(ctx.session, target.person_id, role.code, **scope):
         raise DomainError("has_no_role", role=role.code)
-    ctx.reply("revoke.done", person=target.display_name, role=L(f"role.{role.code}"),
+    ctx.reply("revoke.done", person=target.display_name, role=Phrase(f"role.{role.code}"),
               where=_scope_name(ctx, scope))
 
 
@@ -183,7 +183,7 @@ def _role(ctx: Context, args: str) -> Role:
 def _role_words(ctx: Context) -> str:
     """The roles a person can type, in the reader's words."""
     return ctx.t("list.separator").join(
-        ctx.t("grant.role_choice", name=L(f"role.{role.code}"), code=role.code)
+        ctx.t("grant.role_choice", name=Phrase(f"role.{role.code}"), code=role.code)
         for role in GRANTABLE)
 
 

@@ -13,13 +13,13 @@ import datetime as dt
 from handlers import points, qrcodes
 from handlers.activities import pick, refresh_cards
 from handlers.addressing import activity_title
-from handlers.context import Btn, Context
+from handlers.context import ButtonSpec, Context
 from handlers.errors import DomainError
 from handlers.moments import short
 from handlers.roles import Role, require, require_branch
 from handlers.router import Command, Feature, int_arg
-from storage import activities, orgs, people
-from storage.models import Activity, Attendance
+from storage import activities, orgs, people, states
+from storage.models import Activity, Attendance, SignupStatus
 
 DIRECTIONS = {"i": "in", "o": "out"}
 
@@ -49,7 +49,7 @@ def _send_codes(ctx: Context, item: Activity) -> None:
     for direction in DIRECTIONS:
         page = f"{ctx.rules.public_url}/qr/{item.id}?key={key}&d={direction}"
         ctx.reply_private(f"qr.caption.{DIRECTIONS[direction]}",
-                          [[Btn.of("qr.button.rotating", url=page)]], title=item.title,
+                          [[ButtonSpec.of("qr.button.rotating", url=page)]], title=item.title,
                           opens=short(_opens(ctx, item), ctx.local_now),
                           closes=short(closes, ctx.local_now))
         ctx.outbox[-1].qr_payload = qrcodes.make(ctx.rules.secret, item.id, direction)
@@ -99,15 +99,15 @@ def _sign_in(ctx: Context, item: Activity) -> None:
 def _take_seat(ctx: Context, item: Activity) -> bool:
     """True for a walk-in who got a free seat; refused as `full` when none is left."""
     signup = activities.signup_of(ctx.session, item.id, ctx.person.id)
-    if signup is not None and signup.status == activities.CONFIRMED:
+    if signup is not None and signup.status == SignupStatus.CONFIRMED:
         return False  # their seat is theirs: no need to queue on the activity's lock
     locked = activities.locked(ctx.session, item.id)
     assert locked is not None
     signup = activities.signup_of(ctx.session, item.id, ctx.person.id)
     if activities.counts(ctx.session, item.id).confirmed >= item.capacity:
         raise DomainError("full", title=item.title)
-    if signup is not None and signup.status == activities.WAITLISTED:
-        signup.status = activities.CONFIRMED
+    if signup is not None and signup.status == SignupStatus.WAITLISTED:
+        states.move(signup, SignupStatus.CONFIRMED)
         return True
     activities.join(ctx.session, locked, ctx.person.id, ctx.now, walk_in=True)
     return True
@@ -158,7 +158,7 @@ def report_button(ctx: Context, args: list[str]) -> None:
 
 def _report(ctx: Context, item: Activity) -> None:
     rows = activities.attendances(ctx.session, item.id)
-    signed_up = activities.people_with(ctx.session, item.id, activities.CONFIRMED)
+    signed_up = activities.people_with(ctx.session, item.id, SignupStatus.CONFIRMED)
     came = {r.person_id for r in rows}
     recorded = [n.person_id for n in activities.no_shows(ctx.session, item.id)
                 if n.excused_at is None]

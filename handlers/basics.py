@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from handlers.addressing import Said
-from handlers.context import Btn, Context
+from handlers.context import ButtonSpec, Context
 from handlers.errors import DomainError
 from handlers.i18n import LANGUAGES
 from handlers.roles import home_branch, role_in
@@ -26,7 +26,7 @@ def show_help(ctx: Context, _args: str) -> None:
     """List the commands the sender's role allows, with their Chinese keywords; in a group,
     one line with a button that opens the list privately."""
     if ctx.in_group:
-        ctx.announce("help.in_group", [[Btn.of("help.button.open", start_payload="help")]])
+        ctx.announce("help.in_group", [[ButtonSpec.of("help.button.open", start_payload="help")]])
         return
     role = role_in(ctx, ctx.person.id, home_branch(ctx))
     keywords = ctx.catalogs.keywords
@@ -46,7 +46,7 @@ def choose_language(ctx: Context, args: str) -> None:
         _set_language(ctx, _language_code(ctx, wanted))
         return
     owner = ctx.person.id
-    ctx.reply("lang.choose", [[Btn.of(f"lang.name.{lang}", f"lang:{lang}:{owner}")
+    ctx.reply("lang.choose", [[ButtonSpec.of(f"lang.name.{lang}", f"lang:{lang}:{owner}")
                                for lang in LANGUAGES]])
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 from handlers import points
 from handlers.context import Context
 from handlers.errors import DomainError
-from handlers.i18n import L
+from handlers.i18n import Phrase
 from handlers.roles import Role, require_branch, role_in
 from handlers.router import Command, Feature
 from storage import checkins, orgs, people
-from storage.models import Branch, MemberProfile
+from storage.models import Branch, MemberProfile, MemberStatus
 
 
 def check_in(ctx: Context, _args: str) -> None:
@@ -34,12 +34,12 @@ def check_in(ctx: Context, _args: str) -> None:
 
 def _verified_profile(ctx: Context, branch: Branch) -> MemberProfile:
     profile = people.profile(ctx.session, ctx.person.id, branch.id)
-    if profile is not None and profile.status == "verified":
+    if profile is not None and profile.status == MemberStatus.VERIFIED:
         return profile
-    if profile is not None and profile.status == "pending":
+    if profile is not None and profile.status == MemberStatus.PENDING:
         raise DomainError("not_verified_pending")
     elsewhere = [p for p in people.profiles_of(ctx.session, ctx.person.id)
-                 if p.status == "verified"]
+                 if p.status == MemberStatus.VERIFIED]
     if elsewhere:
         other = orgs.branch(ctx.session, elsewhere[0].branch_id)
         raise DomainError("registered_elsewhere", branch=other.name if other else "")
@@ -50,8 +50,8 @@ def _where(ctx: Context, profile: MemberProfile, branch: Branch) -> object:
     """The building, followed by the member's office when they hold one."""
     role = role_in(ctx, ctx.person.id, branch)
     if role in (Role.BUILDING_LEADER, Role.SECRETARY):
-        return L.of("checkin.where_with_role", building=profile.building,
-                    role=L(f"role.{role.code}"))
+        return Phrase.of("checkin.where_with_role", building=profile.building,
+                    role=Phrase(f"role.{role.code}"))
     return profile.building
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from handlers.i18n import Catalogs, Translator, normalize_lang
 from handlers.messages import Button, ChatKind, Incoming, Outgoing
+from handlers.rules import Rules
 from storage import people
 from storage.models import Account, Chat, Person
 
@@ -19,51 +19,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class Rules:
-    """Settings the features need, handed over by bot/ (never read from the environment here)."""
-
-    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
-    max_name_length: int = 20
-    max_field_length: int = 50
-    max_text_length: int = 500
-    # Signs QR codes and display links; bot/ always provides a real one.
-    secret: bytes = b""
-    public_url: str = "http://127.0.0.1:8080"
-    qr_period_seconds: int = 30
-    signin_opens_minutes: int = 30
-    signin_closes_minutes: int = 30
-    cancel_deadline_hours: float = 2
-    no_show_limit: int = 2
-    reminder_hours: tuple[float, ...] = (24, 1)
-    # Needs list (需求清单): open claims per member; days before a silent claim is reminded,
-    # and as many again before it returns to the list.
-    claim_limit: int = 2
-    claim_stale_days: float = 14
-    # Help requests (求助): hours without a helper before building leaders, then the secretary,
-    # then the community admins are pinged.
-    escalation_hours: tuple[float, float, float] = (2, 6, 24)
-    # Problem reports (反映): days after "resolved" to ask the reporter "解决了吗?".
-    followup_days: float = 3
-    # Notices (通知): a send missed by less than this goes out late, an older one is reported
-    # as missed; members who have not tapped 收到 are nudged once after `notice_nudge_hours`.
-    notice_grace_minutes: float = 60
-    notice_nudge_hours: float = 24
-    # The local list of holidays and adjusted working days (TOML), if the deployer keeps one.
-    holidays_file: str = ""
-    # Points (积分), applied in handlers/points.py: a daily check-in, each hour served at an
-    # activity (on top of the activity's own points), each star of a rated 践诺, a confirmed
-    # help request (plus its 1–5 rating), a resolved problem report (to its assignee), and a
-    # no-show (negative).
-    points_checkin: int = 1
-    points_per_hour: float = 1
-    points_per_star: int = 2
-    points_help_base: int = 5
-    points_problem_resolved: int = 3
-    points_no_show: int = -2
-
-
-@dataclass(frozen=True)
-class Btn:
+class ButtonSpec:
     """A button to be labelled in the reader's language: `key` names its label in locales/."""
 
     key: str
@@ -74,7 +30,7 @@ class Btn:
 
     @classmethod
     def of(cls, key: str, data: str | None = None, *, start_payload: str | None = None,
-           url: str | None = None, **params: object) -> Btn:
+           url: str | None = None, **params: object) -> ButtonSpec:
         return cls(key, data, start_payload, tuple(params.items()), url)
 
     def render(self, t: Translator) -> Button:
@@ -82,7 +38,7 @@ class Btn:
                       start_payload=self.start_payload, url=self.url)
 
 
-Keyboard = list[list[Btn]]
+Keyboard = list[list[ButtonSpec]]
 
 
 @dataclass
@@ -198,7 +154,7 @@ class Context(Scope):
     def _open_private_line(self) -> Outgoing:
         """What the group sees if the private answer cannot be delivered: a link, no content."""
         t = self.group_t
-        button = Btn.of("quiet.button.open_private", start_payload="resume")
+        button = ButtonSpec.of("quiet.button.open_private", start_payload="resume")
         return Outgoing(self.incoming.platform, self.incoming.chat_id,
                         t("quiet.open_private", name=self.account.display_name
                           or t("person.anonymous")), self._render([[button]], t))

@@ -17,7 +17,7 @@ from handlers import (
     basics,
     checkin,
     forms,
-    help,
+    help_requests,
     holidays,
     identity,
     ledger,
@@ -31,14 +31,15 @@ from handlers import (
     robots,
     signups,
 )
-from handlers.context import Context, Rules, Scope
+from handlers.context import Context, Scope
 from handlers.errors import DomainError
-from handlers.i18n import Catalogs, L, normalize_lang
+from handlers.i18n import Catalogs, Phrase, normalize_lang
 from handlers.messages import ChatKind, Incoming, Outgoing
 from handlers.roles import Role
 from handlers.router import Command, Route, Router
+from handlers.rules import Rules
 from handlers.schedules import WorkCalendar
-from storage import day_overrides, dialogs, orgs, people, timers
+from storage import day_overrides, dialogs, orgs, people, posted, timers
 from storage.db import Database
 from storage.models import Chat
 from storage.people import SenderInfo
@@ -47,7 +48,7 @@ log = logging.getLogger(__name__)
 
 FEATURES = [basics.FEATURE, identity.FEATURE, checkin.FEATURE, activities.FEATURE,
             signups.FEATURE, attendance.FEATURE, notices.FEATURE, admin.FEATURE,
-            privacy.FEATURE, needs.FEATURE, help.FEATURE,
+            privacy.FEATURE, needs.FEATURE, help_requests.FEATURE,
             problems.FEATURE, linking.FEATURE, robots.FEATURE,
             ledger.FEATURE, points.FEATURE, holidays.FEATURE, forms.FEATURE]
 
@@ -204,7 +205,7 @@ class Core:
     def record_posted(self, ref: str, platform: str, chat_id: str, message_id: str) -> None:
         """An adapter reports the message id a card got, so it can be edited later."""
         with self.db.session() as session:
-            timers.record_posted(session, ref, platform, chat_id, message_id)
+            posted.record(session, ref, platform, chat_id, message_id)
 
     def form_takes_numbers(self, platform: str, external_id: str) -> bool:
         """Whether a number this account types answers its open form rather than pressing a
@@ -303,4 +304,4 @@ class Core:
         prefix, codes = _CODED_PARAMS.get(key, (None, None))
         if prefix is None or (codes is not None and value not in codes):
             return value
-        return L(f"{prefix}{value}")
+        return Phrase(f"{prefix}{value}")

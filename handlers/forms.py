@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from handlers import basics
-from handlers.context import Btn, Context, Keyboard
+from handlers.context import ButtonSpec, Context, Keyboard
 from handlers.errors import DomainError
-from handlers.i18n import LANGUAGES, L
+from handlers.i18n import LANGUAGES, Phrase
 from handlers.router import Command, Feature
 from storage import dialogs
 from storage.models import Dialog
@@ -100,7 +100,7 @@ class Step:
         if self.show is not None:
             return self.show(ctx, data)
         value = data.get(self.name)
-        return value if value not in (None, "") else L("form.none")
+        return value if value not in (None, "") else Phrase("form.none")
 
 
 @dataclass(frozen=True)
@@ -169,15 +169,15 @@ def _ask(ctx: Context, form: Form, dialog: Dialog) -> None:
 
 
 def _keyboard(ctx: Context, form: Form, step: Step, data: Data) -> Keyboard:
-    buttons = [Btn(o.label, _data(form, "c", step.name, o.code), params=o.params)
+    buttons = [ButtonSpec(o.label, _data(form, "c", step.name, o.code), params=o.params)
                for o in _options(ctx, step, data)]
     rows = [buttons[i:i + step.per_row] for i in range(0, len(buttons), step.per_row)]
     skip = step.skip_label(data)
     if skip:
-        rows.append([Btn.of(skip, _data(form, "s", step.name))])
-    nav = [Btn.of("form.button.discard", _data(form, "x"))]
+        rows.append([ButtonSpec.of(skip, _data(form, "s", step.name))])
+    nav = [ButtonSpec.of("form.button.discard", _data(form, "x"))]
     if data.get(EDITING) or _before(form, step.name, data) is not None:
-        nav.insert(0, Btn.of("form.button.back", _data(form, "b")))
+        nav.insert(0, ButtonSpec.of("form.button.back", _data(form, "b")))
     return [*rows, nav]
 
 
@@ -187,19 +187,19 @@ def _options(ctx: Context, step: Step, data: Data) -> list[Option]:
 
 def _summary(ctx: Context, form: Form, data: Data) -> None:
     steps = [s for s in form.applicable(data) if s.answered(data)]
-    lines = [ctx.t("form.field_line", label=L(s.label or f"field.{s.name}"),
+    lines = [ctx.t("form.field_line", label=Phrase(s.label or f"field.{s.name}"),
                    value=s.shown(ctx, data)) for s in steps]
     note = form.note(ctx, data) if form.note else ""
-    edits = [Btn.of("form.button.edit", _data(form, "e", s.name),
-                    label=L(s.label or f"field.{s.name}")) for s in steps]
+    edits = [ButtonSpec.of("form.button.edit", _data(form, "e", s.name),
+                    label=Phrase(s.label or f"field.{s.name}")) for s in steps]
     assert form.submit_label is not None
     # Submitting comes first: on WeChat and the console it is "1".
-    keyboard = [[Btn.of(form.submit_label, _data(form, "ok"))],
+    keyboard = [[ButtonSpec.of(form.submit_label, _data(form, "ok"))],
                 *[edits[i:i + 3] for i in range(0, len(edits), 3)],
-                [Btn.of("form.button.back", _data(form, "b")),
-                 Btn.of("form.button.discard", _data(form, "x"))]]
-    ctx.reply_private("form.summary", keyboard, title=L(form.title), fields="\n".join(lines),
-                      note=f"\n{note}" if note else "", submit=L(form.submit_label))
+                [ButtonSpec.of("form.button.back", _data(form, "b")),
+                 ButtonSpec.of("form.button.discard", _data(form, "x"))]]
+    ctx.reply_private("form.summary", keyboard, title=Phrase(form.title), fields="\n".join(lines),
+                      note=f"\n{note}" if note else "", submit=Phrase(form.submit_label))
 
 
 def _data(form: Form, action: str, *args: str) -> str:
@@ -328,7 +328,7 @@ def _summary_typed(ctx: Context, form: Form, dialog: Dialog, text: str) -> None:
         else:
             _ACTIONS[action](ctx, form, dialog)
         return
-    raise DomainError("form_use_buttons", submit=L(form.submit_label))
+    raise DomainError("form_use_buttons", submit=Phrase(form.submit_label))
 
 
 def _submit(ctx: Context, form: Form, dialog: Dialog) -> None:
@@ -348,7 +348,7 @@ def _unstash(ctx: Context, stashed: Data | None) -> None:
         return
     dialogs.start(ctx.session, ctx.person.id, form.name, stashed["step"],
                   {**stashed["data"], PAUSED: True}, ctx.now)
-    ctx.reply_private("form.paused", title=L(form.title))
+    ctx.reply_private("form.paused", title=Phrase(form.title))
 
 
 # ---------------------------------------------------------------- buttons and words
@@ -431,9 +431,9 @@ def _discard(ctx: Context, form: Form, dialog: Dialog) -> None:
     stashed = dialog.data.get(STASHED)
     dialogs.finish(ctx.session, ctx.person.id)
     if ctx.incoming.button_data is not None:
-        ctx.edit("form.discarded", title=L(form.title))
+        ctx.edit("form.discarded", title=Phrase(form.title))
     else:
-        ctx.reply_private("form.discarded", title=L(form.title))
+        ctx.reply_private("form.discarded", title=Phrase(form.title))
     _unstash(ctx, stashed)
 
 
@@ -495,7 +495,7 @@ def interrupt(ctx: Context, before: tuple[str, str, Data] | None) -> None:
     if form is None or dialog.data.get(PAUSED):
         return
     dialogs.update(ctx.session, dialog, dialog.step, {**dialog.data, PAUSED: True}, ctx.now)
-    ctx.reply_private("form.paused", title=L(form.title))
+    ctx.reply_private("form.paused", title=Phrase(form.title))
 
 
 def is_paused(dialog: Dialog) -> bool:
@@ -505,7 +505,7 @@ def is_paused(dialog: Dialog) -> bool:
 def paused_hint(ctx: Context, _text: str) -> None:
     """Plain text while a form is paused: say so, and take nothing."""
     form, _dialog = _open(ctx)
-    ctx.reply_private("form.paused_hint", title=L(form.title))
+    ctx.reply_private("form.paused_hint", title=Phrase(form.title))
 
 
 def resume(ctx: Context, _args: str) -> None:

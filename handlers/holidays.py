@@ -18,7 +18,7 @@ from handlers import notices, points
 from handlers.addressing import first_word
 from handlers.context import Context, Scope
 from handlers.errors import DomainError
-from handlers.i18n import L
+from handlers.i18n import Phrase
 from handlers.roles import Role, require
 from handlers.router import Command, Feature
 from handlers.schedules import WorkCalendar
@@ -67,7 +67,7 @@ def _kind(text: str) -> DayKind:
 
 def _add(ctx: Context, day: dt.date, kind: DayKind) -> None:
     day_overrides.set_day(ctx.session, day, kind, ctx.person.id, ctx.now)
-    _changed(ctx, "holidays.set", day, kind=L(f"holidays.kind.{kind}"))
+    _changed(ctx, "holidays.set", day, kind=Phrase(f"holidays.kind.{kind}"))
 
 
 def _remove(ctx: Context, day: dt.date) -> None:
@@ -82,9 +82,9 @@ def _changed(ctx: Context, key: str, day: dt.date, **params: object) -> None:
     """Confirm a change with the month's first working day now, and move what it affects."""
     calendar = ctx.core.calendar(ctx.session)
     moved = replan(ctx, calendar)
-    ctx.reply(key, date=day.isoformat(), weekday=L(f"notice.weekday.{day.weekday()}"),
+    ctx.reply(key, date=day.isoformat(), weekday=Phrase(f"notice.weekday.{day.weekday()}"),
               year=day.year, month=day.month, first=_first_day(calendar, day.year, day.month),
-              moved=L.of("holidays.moved", count=moved) if moved else "", **params)
+              moved=Phrase.of("holidays.moved", count=moved) if moved else "", **params)
 
 
 def replan(scope: Scope, calendar: WorkCalendar) -> int:
@@ -94,10 +94,10 @@ def replan(scope: Scope, calendar: WorkCalendar) -> int:
     return moved + points.replan_summary(scope, calendar)
 
 
-def _first_day(calendar: WorkCalendar, year: int, month: int) -> L:
+def _first_day(calendar: WorkCalendar, year: int, month: int) -> Phrase:
     day, estimate = calendar.first_workday(year, month)
     key = "holidays.first_day_estimated" if estimate else "holidays.first_day"
-    return L.of(key, date=day.isoformat(), weekday=L(f"notice.weekday.{day.weekday()}"))
+    return Phrase.of(key, date=day.isoformat(), weekday=Phrase(f"notice.weekday.{day.weekday()}"))
 
 
 def _list(ctx: Context) -> None:
@@ -106,11 +106,13 @@ def _list(ctx: Context) -> None:
     days = {day: (kind, "holidays.line_file") for day, kind in _file_days(ctx, first).items()}
     days |= {row.day: (DayKind(row.kind), "holidays.line")
              for row in day_overrides.since(ctx.session, first)}
-    lines = [ctx.t(key, date=day.isoformat(), weekday=L(f"notice.weekday.{day.weekday()}"),
-                   kind=L(f"holidays.kind.{kind}")) for day, (kind, key) in sorted(days.items())]
+    lines = [ctx.t(key, date=day.isoformat(), weekday=Phrase(f"notice.weekday.{day.weekday()}"),
+                   kind=Phrase(f"holidays.kind.{kind}"))
+             for day, (kind, key) in sorted(days.items())]
     estimated = [str(y) for y in (first.year, first.year + 1) if not WorkCalendar.covers(y)]
     ctx.reply("holidays.list", lines="\n".join(lines) or ctx.t("holidays.none"),
-              estimate=L.of("holidays.estimated", years=ctx.t("list.separator").join(estimated))
+              estimate=Phrase.of("holidays.estimated",
+                                 years=ctx.t("list.separator").join(estimated))
               if estimated else "")
 
 

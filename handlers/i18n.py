@@ -113,14 +113,14 @@ def normalize_lang(code: str | None) -> str | None:
 
 
 @dataclass(frozen=True)
-class L:
+class Phrase:
     """A message key as a parameter, rendered in the reader's language when the text is."""
 
     key: str
     params: tuple[tuple[str, object], ...] = ()
 
     @classmethod
-    def of(cls, key: str, **params: object) -> L:
+    def of(cls, key: str, **params: object) -> Phrase:
         return cls(key, tuple(params.items()))
 
 
@@ -166,7 +166,7 @@ class Translator:
     raw_keys: re.Pattern[str] | None = None
 
     def __call__(self, key: str, **params: object) -> str:
-        shown = {name: self(value.key, **dict(value.params)) if isinstance(value, L) else value
+        shown = {name: self(value.key, **dict(value.params)) if isinstance(value, Phrase) else value
                  for name, value in params.items()}
         where = f"{self.lang} {key!r}"
         text = fill(self._template(key, params.get("count")), shown, strict=self.strict,

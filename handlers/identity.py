@@ -10,15 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 from handlers import forms
-from handlers.context import Btn, Context
+from handlers.context import ButtonSpec, Context
 from handlers.errors import DomainError
 from handlers.forms import Form, Option, Prompt, Step
-from handlers.i18n import L
+from handlers.i18n import Phrase
 from handlers.roles import Role, home_branch, require, require_branch
 from handlers.router import Command, Feature, int_arg
 from handlers.text import clean_field
 from storage import orgs, people
-from storage.models import Branch, MemberProfile
+from storage.models import Branch, MemberProfile, MemberStatus
 
 KINDS = ("employed", "retired", "mobile", "other")
 MAX_SKILLS = 200
@@ -80,10 +80,10 @@ FORM = Form("iam", "form.title.iam", (
     Step("building", lambda c, _d: ("iam.ask_building", {"limit": c.rules.max_field_length}),
          _building),
     Step("kind", "iam.ask_kind", options=lambda _c, _d: [Option(k, f"kind.{k}") for k in KINDS],
-         show=lambda _c, d: L(f"kind.{d['kind']}")),
+         show=lambda _c, d: Phrase(f"kind.{d['kind']}")),
     Step("registered", "iam.ask_registered",
          options=lambda _c, _d: [Option("yes", "registered.yes"), Option("no", "registered.no")],
-         show=lambda _c, d: L(f"registered.{d['registered']}")),
+         show=lambda _c, d: Phrase(f"registered.{d['registered']}")),
     Step("skills", "iam.ask_skills", _skills, skip="iam.button.no_skills"),
 ), _submit, submit_label="iam.button.submit")
 
@@ -94,8 +94,8 @@ def _ask_approvers(ctx: Context, profile: MemberProfile, branch: Branch) -> int:
                  or people.holders(ctx.session, "community_admin",
                                    community_id=branch.community_id)
                  or people.global_admins(ctx.session))
-    keyboard = [[Btn.of("iam.button.verify", f"verify:{profile.id}"),
-                 Btn.of("iam.button.reject", f"reject:{profile.id}")]]
+    keyboard = [[ButtonSpec.of("iam.button.verify", f"verify:{profile.id}"),
+                 ButtonSpec.of("iam.button.reject", f"reject:{profile.id}")]]
     told = 0
     for person_id in approvers:
         told += ctx.tell(person_id, "iam.review", keyboard, **_card(profile, branch))
@@ -104,29 +104,29 @@ def _ask_approvers(ctx: Context, profile: MemberProfile, branch: Branch) -> int:
 
 def _card(profile: MemberProfile, branch: Branch) -> dict[str, object]:
     return {"name": profile.name, "building": profile.building, "branch": branch.name,
-            "kind": L(f"kind.{profile.kind}"),
-            "registered": L("registered.yes" if profile.registered_here else "registered.no"),
-            "skills": profile.skills or L("iam.no_skills")}
+            "kind": Phrase(f"kind.{profile.kind}"),
+            "registered": Phrase("registered.yes" if profile.registered_here else "registered.no"),
+            "skills": profile.skills or Phrase("iam.no_skills")}
 
 
 def verify(ctx: Context, args: list[str]) -> None:
     """核实: the secretary confirms a registration."""
-    _decide(ctx, int_arg(args, 0), "verified")
+    _decide(ctx, int_arg(args, 0), MemberStatus.VERIFIED)
 
 
 def reject(ctx: Context, args: list[str]) -> None:
     """驳回: the secretary turns a registration down."""
-    _decide(ctx, int_arg(args, 0), "rejected")
+    _decide(ctx, int_arg(args, 0), MemberStatus.REJECTED)
 
 
-def _decide(ctx: Context, profile_id: int, status: str) -> None:
+def _decide(ctx: Context, profile_id: int, status: MemberStatus) -> None:
     found = people.branch_of_profile(ctx.session, profile_id)
     if found is None:
         raise DomainError("button_expired")
     profile, branch = found
     require(ctx, Role.SECRETARY, branch)
     if not people.decide_profile(ctx.session, profile_id, status, ctx.person.id, ctx.now):
-        raise DomainError("already_decided", status=L(f"status.{profile.status}"))
+        raise DomainError("already_decided", status=Phrase(f"status.{profile.status}"))
     ctx.edit(f"iam.decided.{status}", **_card(profile, branch))
     ctx.tell(profile.person_id, f"iam.outcome.{status}", branch=branch.name)
 
@@ -136,7 +136,7 @@ def roster(ctx: Context, _args: str) -> None:
     branch = require_branch(ctx)
     require(ctx, Role.SECRETARY, branch)
     rows = people.roster(ctx.session, branch.id)
-    lines = [ctx.t("members.line", number=n, status=L(f"status.{p.status}"),
+    lines = [ctx.t("members.line", number=n, status=Phrase(f"status.{p.status}"),
                    **_card(p, branch)) for n, p in enumerate(rows, start=1)]
     body = "\n".join(lines) if lines else ctx.t("members.empty")
     ctx.reply_private("members.list", branch=branch.name, count=len(rows), lines=body)

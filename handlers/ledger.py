@@ -35,7 +35,7 @@ from handlers.roles import Role, home_branch, require, role_in
 from handlers.router import Command, Feature
 from storage import ledger, orgs
 from storage.ledger import Period
-from storage.models import Branch
+from storage.models import Branch, SignupStatus
 
 # "2026-11", "2026-11-01", also with "/" or "."; a range may be joined by 至, 到, ~ or "--".
 _DATE = re.compile(r"^(\d{4})[-/.](\d{1,2})(?:[-/.](\d{1,2}))?$")
@@ -214,8 +214,8 @@ def _activities(session: Session, branch_id: int, period: Period, view: View) ->
         for record in ledger.activities(session, branch_id, period):
             item = record.activity
             yield [item.title, view.when(item.starts_at), view.when(item.ends_at), item.place,
-                   item.capacity, item.points, record.count("confirmed"),
-                   record.count("waitlisted"), record.attended, record.walk_ins,
+                   item.capacity, item.points, record.count(SignupStatus.CONFIRMED),
+                   record.count(SignupStatus.WAITLISTED), record.attended, record.walk_ins,
                    record.no_shows, round(record.hours, 2),
                    view.t("ledger.cancelled") if item.cancelled_at else ""]
     return view.sheet("activities", rows())

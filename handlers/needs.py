@@ -22,10 +22,10 @@ from rapidfuzz import fuzz, process
 
 from handlers import forms, points
 from handlers.addressing import free_text, needs_item, subcommands
-from handlers.context import Btn, Context, Keyboard, Scope
+from handlers.context import ButtonSpec, Context, Keyboard, Scope
 from handlers.errors import DomainError
 from handlers.forms import Form, Option, Prompt, Step
-from handlers.i18n import L
+from handlers.i18n import Phrase
 from handlers.messages import Document
 from handlers.needs_import import (
     MAX_DESCRIPTION,
@@ -48,7 +48,7 @@ from handlers.router import (
 )
 from handlers.text import clean_field
 from storage import needs, orgs, people, timers
-from storage.models import Branch, Claim, NeedItem
+from storage.models import Branch, Claim, ClaimStatus, NeedItem
 
 MAX_PLEDGE, MAX_NOTE, MAX_COMMENT, MAX_SHOWN_PROBLEMS = 100, 200, 100, 20
 MATCH_CUTOFF, MAX_BUTTONS = 60, 8
@@ -76,7 +76,7 @@ def items(ctx: Context, args: str) -> None:
     holding = _holding(ctx, branch)
     lines = [_line(ctx, n, item, holding.get(item.id, [])) for n, item in enumerate(listed, 1)]
     free = [i for i in listed if len(holding.get(i.id, [])) < i.holders][:MAX_BUTTONS]
-    ctx.reply("needs.list", [[Btn.of("needs.button.claim", f"needclaim:{i.id}", name=i.name)]
+    ctx.reply("needs.list", [[ButtonSpec.of("needs.button.claim", f"needclaim:{i.id}", name=i.name)]
                              for i in free], branch=branch.name, lines="\n".join(lines))
 
 
@@ -197,7 +197,7 @@ FORM = Form("items_new", "form.title.item", (
     Step("recurrence", "needs.ask_recurrence", _typed_recurrence,
          options=lambda _c, _d: [Option(c, f"needs.recurrence_choice.{c}") for c in RECURRENCES],
          pick=lambda _c, code, _d: {"recurrence": "" if code == "none" else code},
-         show=lambda _c, d: L(f"needs.recurrence_choice.{d['recurrence'] or 'none'}")),
+         show=lambda _c, d: Phrase(f"needs.recurrence_choice.{d['recurrence'] or 'none'}")),
 ), _add, submit_label="needs.button.add")
 
 
@@ -234,7 +234,7 @@ def _import(ctx: Context, branch: Branch, document: Document) -> None:
                  for p in rejected.problems[:MAX_SHOWN_PROBLEMS]]
         hidden = len(rejected.problems) - len(shown)
         ctx.reply("needs.import_rejected", file=document.file_name, problems="\n".join(shown),
-                  more=L.of("needs.more_problems", count=hidden) if hidden else "")
+                  more=Phrase.of("needs.more_problems", count=hidden) if hidden else "")
         forms.start(ctx, IMPORT, {"branch_id": branch.id}, ask=False)  # wait for a better file
         return
     ctx.reply("needs.imported", count=len(added), branch=branch.name,
@@ -385,7 +385,8 @@ def give_back_button(ctx: Context, args: list[str]) -> None:
 
 def _give_back(ctx: Context, claim_id: int) -> None:
     held = _own_claim(ctx, claim_id)
-    if not needs.move(ctx.session, held.id, needs.OPEN, needs.RELEASED, closed_at=ctx.now):
+    if not needs.move(ctx.session, held.id, ClaimStatus.OPEN, ClaimStatus.RELEASED,
+                      closed_at=ctx.now):
         raise DomainError("claim_not_open")
     _answer(ctx, "needs.released", name=_item_name(ctx, held))
 
@@ -413,7 +414,7 @@ def _own_claim(ctx: Context, claim_id: int) -> Claim:
         raise DomainError("button_expired")
     if held.person_id != ctx.person.id:
         raise DomainError("not_your_claim")
-    if held.status != needs.OPEN:
+    if held.status != ClaimStatus.OPEN:
         raise DomainError("claim_not_open")
     return held
 
@@ -479,7 +480,7 @@ DEED = Form("need_deed", "form.title.deed", (
 
 
 def _fulfil(ctx: Context, held: Claim, note: str) -> None:
-    if not needs.move(ctx.session, held.id, needs.OPEN, needs.DONE, done_at=ctx.now,
+    if not needs.move(ctx.session, held.id, ClaimStatus.OPEN, ClaimStatus.DONE, done_at=ctx.now,
                       done_note=note):
         raise DomainError("claim_not_open")
     name = _item_name(ctx, held)
@@ -491,7 +492,8 @@ def _fulfil(ctx: Context, held: Claim, note: str) -> None:
 
 
 def _stars(claim_id: int) -> Keyboard:
-    return [[Btn.of("needs.button.stars", f"needrate:{claim_id}:{n}", n=n) for n in range(1, 6)]]
+    return [[ButtonSpec.of("needs.button.stars", f"needrate:{claim_id}:{n}", n=n)
+             for n in range(1, 6)]]
 
 
 # ---------------------------------------------------------------- 评诺
@@ -501,7 +503,7 @@ def rate(ctx: Context, args: str) -> None:
     """`评诺 <name> <1–5> [comment]`, or just the name to get the 1–5 buttons."""
     branch = require_branch(ctx)
     require(ctx, Role.SECRETARY, branch)
-    waiting = list(needs.claims_with(ctx.session, branch.id, needs.DONE))
+    waiting = list(needs.claims_with(ctx.session, branch.id, ClaimStatus.DONE))
     if not waiting:
         raise DomainError("nothing_to_rate")
     wanted, rating, comment = _split_rating(args)
@@ -556,9 +558,9 @@ def _claim_to_rate(ctx: Context, claim_id: int) -> Claim:
     if held is None:
         raise DomainError("button_expired")
     require(ctx, Role.SECRETARY, orgs.branch(ctx.session, held.branch_id))
-    if held.status == needs.RATED:
+    if held.status == ClaimStatus.RATED:
         raise DomainError("already_rated", name=_item_name(ctx, held), rating=held.rating)
-    if held.status != needs.DONE:
+    if held.status != ClaimStatus.DONE:
         raise DomainError("button_expired")
     return held
 
@@ -587,7 +589,7 @@ def _answer_or_edit(ctx: Context, key: str, keyboard: Keyboard, **params: object
 
 def _rate(ctx: Context, claim_id: int, rating: int, comment: str) -> None:
     held = _claim_to_rate(ctx, claim_id)
-    if not needs.move(ctx.session, held.id, needs.DONE, needs.RATED, rating=rating,
+    if not needs.move(ctx.session, held.id, ClaimStatus.DONE, ClaimStatus.RATED, rating=rating,
                       rating_comment=comment, rated_by=ctx.person.id, rated_at=ctx.now,
                       closed_at=ctx.now):
         raise DomainError("already_rated", name=_item_name(ctx, held), rating=rating)
@@ -597,7 +599,7 @@ def _rate(ctx: Context, claim_id: int, rating: int, comment: str) -> None:
     _answer_or_edit(ctx, "needs.rated", [], member=member, name=name, rating=rating,
                     points=earned)
     ctx.tell(held.person_id, "needs.rated_told", name=name, rating=rating, points=earned,
-             comment=L.of("needs.comment_line", comment=comment) if comment else "")
+             comment=Phrase.of("needs.comment_line", comment=comment) if comment else "")
 
 
 # ---------------------------------------------------------------- timers
@@ -606,19 +608,19 @@ def _rate(ctx: Context, claim_id: int, rating: int, comment: str) -> None:
 def remind_stale(scope: Scope, ref: str) -> None:
     """A claim silent for `claim_stale_days`: one private reminder."""
     held = needs.claim(scope.session, int(ref))
-    if held is None or held.status != needs.OPEN:
+    if held is None or held.status != ClaimStatus.OPEN:
         return
     held.reminded_at = scope.now
     scope.tell(held.person_id, "needs.stale_reminder",
-               [[Btn.of("needs.button.deed", f"needdeed:{held.id}"),
-                 Btn.of("needs.button.give_back", f"needgive:{held.id}")]],
+               [[ButtonSpec.of("needs.button.deed", f"needdeed:{held.id}"),
+                 ButtonSpec.of("needs.button.give_back", f"needgive:{held.id}")]],
                name=_item_name(scope, held), days=f"{scope.rules.claim_stale_days:g}")
 
 
 def expire_stale(scope: Scope, ref: str) -> None:
     """Still silent after as long again: the item returns to the list; the secretaries hear."""
     held = needs.claim(scope.session, int(ref))
-    if held is None or not needs.move(scope.session, held.id, needs.OPEN, needs.EXPIRED,
+    if held is None or not needs.move(scope.session, held.id, ClaimStatus.OPEN, ClaimStatus.EXPIRED,
                                       closed_at=scope.now):
         return
     name = _item_name(scope, held)

@@ -19,7 +19,7 @@ from functools import cache
 
 from handlers.context import Scope
 from handlers.errors import DomainError
-from handlers.i18n import LOCALES_DIR, L
+from handlers.i18n import LOCALES_DIR, Phrase
 from handlers.router import normalize
 from handlers.text import clean_field
 from storage import needs
@@ -39,8 +39,8 @@ class Problem:
     key: str
     params: tuple[tuple[str, object], ...] = ()
 
-    def shown(self) -> L:
-        return L(f"needs.problem.{self.key}", self.params)
+    def shown(self) -> Phrase:
+        return Phrase(f"needs.problem.{self.key}", self.params)
 
 
 class ImportRejected(Exception):
@@ -201,7 +201,7 @@ def _columns(line: int, header: Cells) -> dict[str, int]:
             where.setdefault(column, index)
     if "name" not in where:
         raise ImportRejected([Problem(line, "missing_column",
-                                      (("column", L.of("needs.column.name")),))])
+                                      (("column", Phrase.of("needs.column.name")),))])
     return where
 
 
@@ -231,7 +231,8 @@ def _optional(text: str, limit: int, field: str) -> str:
 
 
 def _shown_params(error: DomainError) -> tuple[tuple[str, object], ...]:
-    return tuple((k, L.of(f"field.{v}") if k == "field" else v) for k, v in error.params.items())
+    return tuple((k, Phrase.of(f"field.{v}") if k == "field" else v)
+                 for k, v in error.params.items())
 
 
 def parse_holders(text: str) -> int | None:

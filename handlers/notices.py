@@ -17,18 +17,19 @@ from sqlalchemy.orm import Session
 
 from handlers import forms, robots
 from handlers.addressing import subcommands
-from handlers.context import Context, Rules, Scope
+from handlers.context import Context, Scope
 from handlers.errors import DomainError
 from handlers.forms import Form, Option, Prompt, Step
-from handlers.i18n import Catalogs, L
+from handlers.i18n import Catalogs, Phrase
 from handlers.messages import ChatKind, Incoming
 from handlers.moments import example, moment, parse_moment, short
 from handlers.roles import Role, require, require_branch, role_in
 from handlers.router import Command, Feature, int_arg, run_subcommand, subcommand
+from handlers.rules import Rules
 from handlers.schedules import Occurrence, Rule, WorkCalendar, first_workday_at, next_run
 from handlers.text import clean_field
-from storage import notices, orgs, people, timers
-from storage.models import Notice, NoticeRun
+from storage import notices, orgs, people, states, timers
+from storage.models import MemberStatus, Notice, NoticeRun, NoticeState, RunState
 
 MAX_TEXT = 1000
 RULES = ("now", "once", "monthly_first_workday", "monthly_day", "weekly", "daily")
@@ -149,12 +150,12 @@ def _rule_of(data: Data) -> Rule:
 
 def _describe(ctx: Context, data: Data, first: Occurrence | None) -> object:
     if first is None:
-        return L("notice.when.never")
+        return Phrase("notice.when.never")
     at = moment(ctx.t, first.at, ctx.local_now)
-    fallback = L.of("notice.fallback_note", year=ctx.local(first.at).year) \
+    fallback = Phrase.of("notice.fallback_note", year=ctx.local(first.at).year) \
         if first.fallback else ""
-    return L.of(f"notice.when.{data['rule']}", time=data.get("time", ""),
-                day=data.get("day", 0), weekday=L(f"notice.weekday.{data.get('day', 0)}"),
+    return Phrase.of(f"notice.when.{data['rule']}", time=data.get("time", ""),
+                day=data.get("day", 0), weekday=Phrase(f"notice.weekday.{data.get('day', 0)}"),
                 first=at, fallback=fallback)
 
 
@@ -182,10 +183,10 @@ def _publish(ctx: Context, data: Data) -> None:
 FORM = Form("notice_new", "form.title.notice", (
     Step("text", _ask_text, _text, label="field.notice_text"),
     Step("target", "notice.ask_target", options=_targets_offered,
-         show=lambda _c, d: L(f"notice.target.{d['target']}")),
+         show=lambda _c, d: Phrase(f"notice.target.{d['target']}")),
     Step("rule", "notice.ask_rule", options=lambda _c, _d: [
         Option(r, f"notice.rule.{r}") for r in RULES], per_row=1, resets=("time", "day", "at"),
-         show=lambda _c, d: L(f"notice.rule.{d['rule']}")),
+         show=lambda _c, d: Phrase(f"notice.rule.{d['rule']}")),
     Step("when", lambda c, d: (f"notice.ask_when.{d['rule']}",
                                {"example": example(c.local_now)}), _when,
          when=lambda d: d.get("rule") != "now", keys=("time",),
@@ -208,11 +209,12 @@ def due(scope: Scope, ref: str) -> None:
     """The `notice_due` timer: send the run, or report it missed; plan the next one."""
     run = notices.run(scope.session, int(ref))
     item = notices.get(scope.session, run.notice_id) if run else None
-    if run is None or item is None or run.state != "planned" or item.state != "active":
+    if run is None or item is None or run.state != RunState.PLANNED \
+            or item.state != NoticeState.ACTIVE:
         return
     late = scope.now - run.planned_at
     if late > dt.timedelta(minutes=scope.rules.notice_grace_minutes):
-        run.state = "missed"
+        states.move(run, RunState.MISSED)
         scope.tell(item.created_by, "notice.missed", number=item.id,
                    planned=short(run.planned_at, scope.local_now))
     else:
@@ -222,7 +224,7 @@ def due(scope: Scope, ref: str) -> None:
 
 def _plan_next(scope: Scope, item: Notice, run: NoticeRun) -> None:
     if item.rule in ("now", "once"):
-        item.state = "done"
+        states.move(item, NoticeState.DONE)
         return
     after = max(run.planned_at, scope.now)
     following = next_run(_rule_of(_data_of(item)), after, scope.rules.timezone,
@@ -244,18 +246,20 @@ def _move(scope: Scope, item: Notice, planned: NoticeRun, calendar: WorkCalendar
                                  scope.rules.timezone, calendar)
     if following.at == planned.planned_at or following.at <= scope.now:
         return False  # unchanged, or the month's new first day has passed: keep this month's
-    planned.state = "cancelled"
+    states.move(planned, RunState.CANCELLED)
     # A run cancelled by an earlier change may already sit at that moment: it comes back.
     run = notices.plan_run(scope.session, item.id, following.at, following.fallback)
     assert run is not None
-    run.state, run.fallback = "planned", following.fallback
+    states.move(run, RunState.PLANNED)
+    run.fallback = following.fallback
     timers.move(scope.session, "notice_due", str(run.id), following.at)
     return True
 
 
 def _start_run(scope: Scope, item: Notice, run: NoticeRun) -> None:
     targets = _targets(scope, item.target, item.branch_id, item.target_chat_id)
-    run.state, run.started_at, run.text = "sending", scope.now, item.text
+    states.move(run, RunState.SENDING)
+    run.started_at, run.text = scope.now, item.text
     notices.enqueue(scope.session, run.id, targets)
     if run.fallback:
         scope.tell(item.created_by, "notice.fallback_used", number=item.id,
@@ -304,7 +308,7 @@ def _members(scope: Scope, item: Notice) -> list[int]:
     branches = [branch] if item.target != "community" else list(
         orgs.branches(scope.session, branch.community_id))
     return [p.person_id for b in branches for p in people.roster(scope.session, b.id)
-            if p.status == "verified"]
+            if p.status == MemberStatus.VERIFIED]
 
 
 def _excerpt(text: str) -> str:
@@ -405,10 +409,11 @@ def list_notices(ctx: Context, _args: str) -> None:
 def cancel(ctx: Context, args: str) -> None:
     """`/notice cancel <n>`: nothing more of it is sent."""
     item = _own_notice(ctx, args)
-    item.state, item.cancelled_at = "cancelled", ctx.now
+    states.move(item, NoticeState.CANCELLED)
+    item.cancelled_at = ctx.now
     planned = notices.planned_run(ctx.session, item.id)
     if planned is not None:
-        planned.state = "cancelled"
+        states.move(planned, RunState.CANCELLED)
     ctx.reply("notice.cancelled", number=item.id)
 
 
@@ -438,7 +443,7 @@ def _reschedule(ctx: Context, item: Notice, value: str) -> None:
         item.rule_time = _clock_time(ctx, value)
     planned = notices.planned_run(ctx.session, item.id)
     if planned is not None:
-        planned.state = "cancelled"
+        states.move(planned, RunState.CANCELLED)
     first = _first_occurrence(ctx, _data_of(item))
     if first is not None:
         _plan(ctx, item, first)

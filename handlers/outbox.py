@@ -11,10 +11,10 @@ import datetime as dt
 from dataclasses import dataclass
 
 from handlers import robots
-from handlers.context import Btn, Scope
+from handlers.context import ButtonSpec, Scope
 from handlers.messages import Outgoing
-from storage import notices, orgs, timers
-from storage.models import Delivery, NoticeRun, Person
+from storage import notices, orgs, posted
+from storage.models import Delivery, NoticeRun, Person, RunState
 
 MAX_ATTEMPTS = 5
 
@@ -50,7 +50,7 @@ def _message(scope: Scope, row: Delivery, run: NoticeRun) -> Outgoing:
     t = scope.group_t
     if row.platform == robots.PLATFORM:
         return robots.notice_message(row.chat_external_id, t, run.text)
-    keyboard = [[Btn.of("notice.button.ack", f"ack:{run.id}").render(t)]]
+    keyboard = [[ButtonSpec.of("notice.button.ack", f"ack:{run.id}").render(t)]]
     return Outgoing(row.platform, row.chat_external_id, t("notice.text", text=run.text),
                     keyboard)
 
@@ -117,7 +117,7 @@ def progress_edits(scope: Scope, run_ids: list[int]) -> None:
     same text would only earn Telegram's "message is not modified"."""
     for run_id in dict.fromkeys(run_ids):
         run = notices.run(scope.session, run_id)
-        if run is not None and run.state == "sending":
+        if run is not None and run.state == RunState.SENDING:
             _edit_progress(scope, run)
 
 
@@ -128,7 +128,7 @@ def _edit_progress(scope: Scope, run: NoticeRun) -> None:
         return
     t = scope.translator_for(secretary)
     done = notices.progress(scope.session, run.id)
-    for where in timers.posted(scope.session, f"notice_progress:{run.id}"):
+    for where in posted.messages(scope.session, f"notice_progress:{run.id}"):
         scope.outbox.append(Outgoing(
             where.platform, where.chat_external_id,
             t("notice.progress", number=run.notice_id, sent=done.sent, total=done.total),

@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 from handlers.addressing import any_of, first_word, subcommands
 from handlers.context import Context, Scope
 from handlers.errors import DomainError
-from handlers.i18n import L, Translator
+from handlers.i18n import Phrase, Translator
 from handlers.mentions import target_account
 from handlers.roles import Role, require, require_branch
 from handlers.router import Command, Feature, run_subcommand, subcommand
@@ -201,11 +201,11 @@ def rank(ctx: Context, args: str) -> None:
 
 
 def _rank_period(ctx: Context, choice: str | None,
-                 args: str) -> tuple[dt.datetime, dt.datetime, L]:
+                 args: str) -> tuple[dt.datetime, dt.datetime, Phrase]:
     """[start, end) and the name of the period a ranking covers."""
     now, tz = ctx.local_now, ctx.rules.timezone
     if choice == "year":
-        return (*year_bounds(now.year, tz), L.of("points.period_year", year=now.year))
+        return (*year_bounds(now.year, tz), Phrase.of("points.period_year", year=now.year))
     if choice == "month":
         year, month = now.year, now.month
     elif choice == "last":
@@ -213,7 +213,7 @@ def _rank_period(ctx: Context, choice: str | None,
     else:
         year, month = _given_month(args)
     return (*month_bounds(year, month, tz),
-            L.of("points.period_month", year=year, month=month))
+            Phrase.of("points.period_month", year=year, month=month))
 
 
 def _given_month(text: str) -> tuple[int, int]:
@@ -237,8 +237,8 @@ def _public_name(scope: Scope, person_id: int, branch: Branch) -> object:
     """The name in a public ranking, or "a neighbour" for someone who asked not to be named."""
     person = scope.session.get(Person, person_id)
     if person is None or not person.ranked_publicly or person.erased_at is not None:
-        return L("points.anonymous")
-    return people.shown_name(scope.session, person_id, branch.id) or L("points.anonymous")
+        return Phrase("points.anonymous")
+    return people.shown_name(scope.session, person_id, branch.id) or Phrase("points.anonymous")
 
 
 def _set_public(ctx: Context, person: Person, public: bool) -> None:

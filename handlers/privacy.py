@@ -6,7 +6,7 @@ Erasing removes the registration, roles, open dialogs and platform accounts; ano
 
 from __future__ import annotations
 
-from handlers.context import Btn, Context
+from handlers.context import ButtonSpec, Context
 from handlers.errors import DomainError
 from handlers.router import Command, Feature, int_arg
 from storage import people
@@ -26,8 +26,8 @@ def forget(ctx: Context, _args: str) -> None:
     if ctx.in_group:
         raise DomainError("forget_privately")
     owner = ctx.person.id
-    ctx.reply("forget.confirm", [[Btn.of("forget.button.yes", f"forget:yes:{owner}"),
-                                  Btn.of("forget.button.no", f"forget:no:{owner}")]])
+    ctx.reply("forget.confirm", [[ButtonSpec.of("forget.button.yes", f"forget:yes:{owner}"),
+                                  ButtonSpec.of("forget.button.no", f"forget:no:{owner}")]])
 
 
 def forget_button(ctx: Context, args: list[str]) -> None:

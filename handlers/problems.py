@@ -15,16 +15,16 @@ from typing import Any
 
 from handlers import forms, points
 from handlers.addressing import free_text
-from handlers.context import Btn, Context, Keyboard, Scope
+from handlers.context import ButtonSpec, Context, Keyboard, Scope
 from handlers.errors import DomainError
 from handlers.forms import Form, Option, Prompt, Step
-from handlers.i18n import L
+from handlers.i18n import Phrase
 from handlers.mentions import target_account
 from handlers.roles import Role, require, require_branch, role_in
 from handlers.router import Command, Feature, int_arg
 from handlers.text import clean_field
 from storage import orgs, people, problems, timers
-from storage.models import Branch, ProblemReport
+from storage.models import PROBLEM_PENDING, Branch, MemberStatus, ProblemReport, ProblemStatus
 
 Data = dict[str, Any]
 MAX_MEMBERS_SHOWN = 10
@@ -57,13 +57,13 @@ def _tell_triagers(scope: Scope, item: ProblemReport, key: str) -> None:
 
 
 def _triage_keyboard(item: ProblemReport) -> Keyboard:
-    if item.status not in problems.PENDING:
+    if item.status not in PROBLEM_PENDING:
         return []
-    first = [Btn.of("problem.button.assign", f"prob:assign:{item.id}")]
-    if item.status in (problems.NEW, problems.REOPENED):
-        first.insert(0, Btn.of("problem.button.accept", f"prob:accept:{item.id}"))
-    return [first, [Btn.of("problem.button.resolve", f"prob:resolve:{item.id}"),
-                    Btn.of("problem.button.reject", f"prob:reject:{item.id}")]]
+    first = [ButtonSpec.of("problem.button.assign", f"prob:assign:{item.id}")]
+    if item.status in (ProblemStatus.NEW, ProblemStatus.REOPENED):
+        first.insert(0, ButtonSpec.of("problem.button.accept", f"prob:accept:{item.id}"))
+    return [first, [ButtonSpec.of("problem.button.resolve", f"prob:resolve:{item.id}"),
+                    ButtonSpec.of("problem.button.reject", f"prob:reject:{item.id}")]]
 
 
 def _card(scope: Scope, item: ProblemReport) -> dict[str, object]:
@@ -71,8 +71,8 @@ def _card(scope: Scope, item: ProblemReport) -> dict[str, object]:
             "reporter": people.shown_name(scope.session, item.reporter_id, item.branch_id)}
 
 
-def _status(item: ProblemReport) -> L:
-    return L(f"problem.status.{item.status}")
+def _status(item: ProblemReport) -> Phrase:
+    return Phrase(f"problem.status.{item.status}")
 
 
 # ---------------------------------------------------------------- triage
@@ -105,14 +105,14 @@ def _as_secretary(ctx: Context, item: ProblemReport) -> None:
 
 
 def _pending(item: ProblemReport) -> None:
-    if item.status not in problems.PENDING:
+    if item.status not in PROBLEM_PENDING:
         raise DomainError("problem_state", id=item.id, status=_status(item))
 
 
-def _move(ctx: Context, item: ProblemReport, from_statuses: tuple[str, ...],
-          **values: object) -> ProblemReport:
+def _move(ctx: Context, item: ProblemReport, olds: tuple[ProblemStatus, ...],
+          new: ProblemStatus, **values: object) -> ProblemReport:
     """Change the report's status, refused when someone else moved it first."""
-    if not problems.move(ctx.session, item.id, from_statuses, ctx.now, **values):
+    if not problems.move(ctx.session, item.id, olds, new, ctx.now, **values):
         raise DomainError("problem_state", id=item.id, status=_status(_report(ctx, item.id)))
     return _report(ctx, item.id)
 
@@ -120,7 +120,7 @@ def _move(ctx: Context, item: ProblemReport, from_statuses: tuple[str, ...],
 def _accept(ctx: Context, item: ProblemReport, _rest: list[str]) -> None:
     """受理: the secretary takes the report on."""
     _as_secretary(ctx, item)
-    item = _move(ctx, item, (problems.NEW, problems.REOPENED), status=problems.ACCEPTED)
+    item = _move(ctx, item, (ProblemStatus.NEW, ProblemStatus.REOPENED), ProblemStatus.ACCEPTED)
     ctx.edit("problem.card", _triage_keyboard(item), **_card(ctx, item))
     ctx.tell(item.reporter_id, "problem.told_accepted", id=item.id)
 
@@ -134,7 +134,8 @@ def _assign(ctx: Context, item: ProblemReport, _rest: list[str]) -> None:
 
 def _members(ctx: Context, data: Data) -> list[Option]:
     item = _report(ctx, data["report_id"])
-    members = [p for p in people.roster(ctx.session, item.branch_id) if p.status == "verified"]
+    members = [p for p in people.roster(ctx.session, item.branch_id)
+               if p.status == MemberStatus.VERIFIED]
     return [Option.of(str(p.person_id), "problem.button.member", name=p.name,
                       building=p.building) for p in members[:MAX_MEMBERS_SHOWN]]
 
@@ -156,10 +157,10 @@ def _give_to(ctx: Context, item: ProblemReport, person_id: int) -> None:
     name = people.shown_name(ctx.session, person_id, item.branch_id)
     if role_in(ctx, person_id, _branch(ctx, item)) < Role.MEMBER:
         raise DomainError("problem_not_member", person=name)
-    item = _move(ctx, item, problems.PENDING, status=problems.ASSIGNED, assignee_id=person_id)
+    item = _move(ctx, item, PROBLEM_PENDING, ProblemStatus.ASSIGNED, assignee_id=person_id)
     ctx.reply("problem.assigned", id=item.id, name=name)
-    ctx.tell(person_id, "problem.assigned_to_you",
-             [[Btn.of("problem.button.resolve", f"prob:resolve:{item.id}")]], **_card(ctx, item))
+    resolve = ButtonSpec.of("problem.button.resolve", f"prob:resolve:{item.id}")
+    ctx.tell(person_id, "problem.assigned_to_you", [[resolve]], **_card(ctx, item))
     ctx.tell(item.reporter_id, "problem.told_assigned", id=item.id, name=name)
 
 
@@ -171,7 +172,7 @@ def _resolve(ctx: Context, item: ProblemReport, _rest: list[str]) -> None:
 
 
 def _may_resolve(ctx: Context, item: ProblemReport) -> None:
-    if item.assignee_id != ctx.person.id or item.status != problems.ASSIGNED:
+    if item.assignee_id != ctx.person.id or item.status != ProblemStatus.ASSIGNED:
         _as_secretary(ctx, item)
 
 
@@ -207,7 +208,7 @@ REJECT = Form("problem_reject", "form.title.problem", (
 
 def _resolved(ctx: Context, item: ProblemReport, note: str) -> None:
     _may_resolve(ctx, item)
-    item = _move(ctx, item, problems.PENDING, status=problems.RESOLVED, note=note,
+    item = _move(ctx, item, PROBLEM_PENDING, ProblemStatus.RESOLVED, note=note,
                  resolved_at=ctx.now)
     points.for_resolved(ctx, item)
     # Set once per report: a report resolved a second time is not asked about again.
@@ -221,7 +222,7 @@ def _resolved(ctx: Context, item: ProblemReport, note: str) -> None:
 
 def _rejected(ctx: Context, item: ProblemReport, reason: str) -> None:
     _as_secretary(ctx, item)
-    item = _move(ctx, item, problems.PENDING, status=problems.REJECTED, note=reason)
+    item = _move(ctx, item, PROBLEM_PENDING, ProblemStatus.REJECTED, note=reason)
     ctx.reply("problem.rejected", id=item.id)
     ctx.tell(item.reporter_id, "problem.told_rejected", id=item.id, reason=reason)
 
@@ -235,8 +236,8 @@ def follow_up(scope: Scope, ref: str) -> None:
     if item is None or not problems.mark_followed_up(scope.session, item.id, scope.now):
         return
     scope.tell(item.reporter_id, "problem.followup",
-               [[Btn.of("problem.button.yes", f"prob:yes:{item.id}"),
-                 Btn.of("problem.button.no", f"prob:no:{item.id}")]],
+               [[ButtonSpec.of("problem.button.yes", f"prob:yes:{item.id}"),
+                 ButtonSpec.of("problem.button.no", f"prob:no:{item.id}")]],
                id=item.id, text=item.text, note=item.note)
 
 
@@ -248,8 +249,8 @@ def _only_reporter(ctx: Context, item: ProblemReport) -> None:
 def _confirmed(ctx: Context, item: ProblemReport, _rest: list[str]) -> None:
     """已解决: the reporter agrees; the report is closed."""
     _only_reporter(ctx, item)
-    if not problems.move(ctx.session, item.id, (problems.RESOLVED,), ctx.now,
-                         status=problems.CLOSED):
+    if not problems.move(ctx.session, item.id, (ProblemStatus.RESOLVED,), ProblemStatus.CLOSED,
+                         ctx.now):
         raise DomainError("problem_answered", id=item.id)
     ctx.edit("problem.closed", id=item.id)
 
@@ -257,8 +258,8 @@ def _confirmed(ctx: Context, item: ProblemReport, _rest: list[str]) -> None:
 def _not_solved(ctx: Context, item: ProblemReport, _rest: list[str]) -> None:
     """没解决: the report opens again and the secretaries are told."""
     _only_reporter(ctx, item)
-    if not problems.move(ctx.session, item.id, (problems.RESOLVED,), ctx.now,
-                         status=problems.REOPENED, resolved_at=None):
+    if not problems.move(ctx.session, item.id, (ProblemStatus.RESOLVED,),
+                         ProblemStatus.REOPENED, ctx.now, resolved_at=None):
         raise DomainError("problem_answered", id=item.id)
     ctx.edit("problem.reopened_reporter", id=item.id)
     _tell_triagers(ctx, _report(ctx, item.id), "problem.reopened")

@@ -7,7 +7,7 @@ from enum import IntEnum
 from handlers.context import Context
 from handlers.errors import DomainError
 from storage import orgs, people
-from storage.models import Branch
+from storage.models import Branch, MemberStatus
 
 
 class Role(IntEnum):
@@ -56,7 +56,7 @@ def _grant_level(role: str, branch_id: int | None, community_id: int | None,
 
 def _is_verified(ctx: Context, person_id: int, branch: Branch | None) -> bool:
     profiles = people.profiles_of(ctx.session, person_id)
-    return any(p.status == "verified" and (branch is None or p.branch_id == branch.id)
+    return any(p.status == MemberStatus.VERIFIED and (branch is None or p.branch_id == branch.id)
                for p in profiles)
 
 

@@ -32,7 +32,6 @@ CommandHandler = Callable[[Context, str], None]
 TimerHandler = Callable[[Scope, str], None]
 ButtonHandler = Callable[[Context, list[str]], None]
 
-MAX_COMMAND_TEXT = 2000
 # How close a message must come to a keyword for "你是想「签到」吗？" (rapidfuzz partial ratio).
 SUGGEST_CUTOFF = 80
 

@@ -12,14 +12,14 @@ import datetime as dt
 
 from handlers.activities import pick, refresh_cards
 from handlers.addressing import activity_title
-from handlers.context import Btn, Context
+from handlers.context import ButtonSpec, Context
 from handlers.errors import DomainError
 from handlers.mentions import target_account
 from handlers.moments import short
 from handlers.roles import Role, require, require_branch
 from handlers.router import Command, Feature, int_arg
 from storage import activities, dialogs, orgs, people
-from storage.models import Activity, Branch
+from storage.models import Activity, Branch, SignupStatus
 
 
 def sign_up(ctx: Context, args: str) -> None:
@@ -46,7 +46,7 @@ def _join(ctx: Context, activity_id: int) -> None:
     if missed >= ctx.rules.no_show_limit:
         raise DomainError("signup_blocked", count=missed)
     signup, is_new = activities.join(ctx.session, item, ctx.person.id, ctx.now)
-    if signup.status == activities.CONFIRMED:
+    if signup.status == SignupStatus.CONFIRMED:
         key = "signup.confirmed" if is_new else "signup.already_confirmed"
     else:
         key = "signup.waitlisted" if is_new else "signup.already_waitlisted"
@@ -57,7 +57,7 @@ def _join(ctx: Context, activity_id: int) -> None:
 
 
 def _waitlist_position(ctx: Context, item: Activity) -> int:
-    waiting = activities.people_with(ctx.session, item.id, activities.WAITLISTED)
+    waiting = activities.people_with(ctx.session, item.id, SignupStatus.WAITLISTED)
     return waiting.index(ctx.person.id) + 1 if ctx.person.id in waiting else 0
 
 
@@ -103,9 +103,9 @@ def _leave(ctx: Context, activity_id: int) -> None:
     if item.starts_at <= ctx.now:
         raise DomainError("cancel_closed", title=item.title)
     was, promoted = activities.leave(ctx.session, item, ctx.person.id, ctx.now)
-    if was == activities.CANCELLED:
+    if was == SignupStatus.CANCELLED:
         raise DomainError("not_signed_up", title=item.title)
-    late = was == activities.CONFIRMED and _after_deadline(ctx, item)
+    late = was == SignupStatus.CONFIRMED and _after_deadline(ctx, item)
     if late:
         _record_late_cancel(ctx, item)
     _answer(ctx, "signup.cancelled_late" if late else "signup.cancelled", title=item.title)
@@ -122,7 +122,7 @@ def _after_deadline(ctx: Context, item: Activity) -> bool:
 def _record_late_cancel(ctx: Context, item: Activity) -> None:
     activities.record_no_show(ctx.session, item.id, ctx.person.id, "late_cancel", ctx.now)
     name = people.shown_name(ctx.session, ctx.person.id, item.branch_id)
-    keyboard = [[Btn.of("signup.button.excuse", f"excuse:{item.id}:{ctx.person.id}")]]
+    keyboard = [[ButtonSpec.of("signup.button.excuse", f"excuse:{item.id}:{ctx.person.id}")]]
     for secretary in people.holders(ctx.session, "secretary", branch_id=item.branch_id):
         ctx.tell(secretary, "signup.late_cancel_notice", keyboard, name=name, title=item.title)
 

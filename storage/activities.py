@@ -9,10 +9,9 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from storage import states
 from storage.db import insert_if_absent
-from storage.models import Activity, Attendance, NoShow, Signup
-
-CONFIRMED, WAITLISTED, CANCELLED = "confirmed", "waitlisted", "cancelled"
+from storage.models import Activity, Attendance, NoShow, Signup, SignupStatus
 
 
 @dataclass(frozen=True)
@@ -66,7 +65,7 @@ def counts(session: Session, activity_id: int) -> Counts:
     rows: dict[str, int] = {status: count for status, count in session.execute(
         select(Signup.status, func.count()).where(Signup.activity_id == activity_id)
         .group_by(Signup.status))}
-    return Counts(rows.get(CONFIRMED, 0), rows.get(WAITLISTED, 0))
+    return Counts(rows.get(SignupStatus.CONFIRMED, 0), rows.get(SignupStatus.WAITLISTED, 0))
 
 
 def signup_of(session: Session, activity_id: int, person_id: int) -> Signup | None:
@@ -81,16 +80,17 @@ def join(session: Session, activity: Activity, person_id: int, now: dt.datetime,
     Call with the activity locked (see `locked`), so the seat count cannot change meanwhile.
     """
     existing = signup_of(session, activity.id, person_id)
-    if existing is not None and existing.status != CANCELLED:
+    if existing is not None and existing.status != SignupStatus.CANCELLED:
         return existing, False
-    status = CONFIRMED if counts(session, activity.id).confirmed < activity.capacity \
-        else WAITLISTED
+    seated = counts(session, activity.id).confirmed < activity.capacity
+    status = SignupStatus.CONFIRMED if seated else SignupStatus.WAITLISTED
     if existing is None:
         existing = Signup(activity_id=activity.id, person_id=person_id, status=status,
                           queued_at=now, walk_in=walk_in)
         session.add(existing)
     else:
-        existing.status, existing.queued_at, existing.cancelled_at = status, now, None
+        states.move(existing, status)
+        existing.queued_at, existing.cancelled_at = now, None
         existing.walk_in = walk_in
     session.flush()
     return existing, True
@@ -100,12 +100,13 @@ def leave(session: Session, activity: Activity, person_id: int,
           now: dt.datetime) -> tuple[str, Signup | None]:
     """Cancel a place; returns the status it had and whoever was promoted into the seat."""
     signup = signup_of(session, activity.id, person_id)
-    if signup is None or signup.status == CANCELLED:
-        return CANCELLED, None
+    if signup is None or signup.status == SignupStatus.CANCELLED:
+        return SignupStatus.CANCELLED, None
     was = signup.status
-    signup.status, signup.cancelled_at = CANCELLED, now
+    states.move(signup, SignupStatus.CANCELLED)
+    signup.cancelled_at = now
     session.flush()
-    return was, promote_first(session, activity) if was == CONFIRMED else None
+    return was, promote_first(session, activity) if was == SignupStatus.CONFIRMED else None
 
 
 def promote_first(session: Session, activity: Activity) -> Signup | None:
@@ -113,10 +114,10 @@ def promote_first(session: Session, activity: Activity) -> Signup | None:
     if counts(session, activity.id).confirmed >= activity.capacity:
         return None
     first = session.scalar(select(Signup).where(
-        Signup.activity_id == activity.id, Signup.status == WAITLISTED)
+        Signup.activity_id == activity.id, Signup.status == SignupStatus.WAITLISTED)
         .order_by(Signup.queued_at, Signup.id).limit(1))
     if first is not None:
-        first.status = CONFIRMED
+        states.move(first, SignupStatus.CONFIRMED)
         session.flush()
     return first
 
@@ -132,7 +133,7 @@ def signups_of_person(session: Session, person_id: int,
                       activity_ids: Sequence[int]) -> Sequence[Signup]:
     return session.scalars(select(Signup).where(
         Signup.person_id == person_id, Signup.activity_id.in_(activity_ids),
-        Signup.status != CANCELLED)).all()
+        Signup.status != SignupStatus.CANCELLED)).all()
 
 
 def attendance(session: Session, activity_id: int, person_id: int) -> Attendance | None:

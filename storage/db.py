@@ -6,7 +6,6 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -15,12 +14,6 @@ from sqlalchemy.orm import Session, sessionmaker
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 # An execution option marking connections that only read (no write lock is taken for them).
 READ_ONLY = "jinlin_read_only"
-
-
-def sqlite_url(data_dir: Path) -> str:
-    """The default embedded database inside the data directory."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{data_dir / 'jinlin.sqlite3'}"
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -25,8 +25,10 @@ from storage.models import (
     CheckIn,
     Claim,
     Delivery,
+    DeliveryState,
     HelpRequest,
     MemberProfile,
+    MemberStatus,
     NeedItem,
     NoShow,
     Notice,
@@ -59,13 +61,6 @@ def _name(person: Any, branch_id: int) -> ColumnElement[str]:
     shown = (select(func.max(Account.display_name)).where(Account.person_id == person)
              .scalar_subquery())
     return func.coalesce(registered, shown, "")
-
-
-def _building(person: Any, branch_id: int) -> ColumnElement[str]:
-    return func.coalesce(
-        select(MemberProfile.building)
-        .where(MemberProfile.person_id == person, MemberProfile.branch_id == branch_id)
-        .scalar_subquery(), "")
 
 
 def _stream(session: Session, query: Any) -> Iterator[tuple[Any, ...]]:
@@ -294,7 +289,7 @@ def notices(session: Session, branch_id: int, period: Period) -> Iterator[Notice
 
 
 def _verified_members(session: Session, branch_id: int, whole_community: bool) -> set[int]:
-    query = select(MemberProfile.person_id).where(MemberProfile.status == "verified")
+    query = select(MemberProfile.person_id).where(MemberProfile.status == MemberStatus.VERIFIED)
     if whole_community:
         community = select(Branch.community_id).where(Branch.id == branch_id).scalar_subquery()
         query = query.join(Branch, Branch.id == MemberProfile.branch_id).where(
@@ -306,7 +301,7 @@ def _verified_members(session: Session, branch_id: int, whole_community: bool) -
 
 def _deliveries(session: Session, run_id: int) -> tuple[int, int]:
     row = session.execute(select(
-        func.count().filter(Delivery.state == "sent"), func.count())
+        func.count().filter(Delivery.state == DeliveryState.SENT), func.count())
         .where(Delivery.run_id == run_id)).one()
     return int(row[0]), int(row[1])
 

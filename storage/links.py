@@ -35,12 +35,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from storage.db import insert_if_absent
-from storage.models import Account, Base, LinkCode, Person
+from storage.models import Account, Base, LinkCode, Person, SignupStatus
 
 CODE_DIGITS = 6
 # Spent and expired codes are kept this long, so a late try hears "used" or "expired".
 KEEP_SPENT = dt.timedelta(days=1)
-_SIGNUP_RANK = {"confirmed": 0, "waitlisted": 1, "cancelled": 2}
+_SIGNUP_RANK = {SignupStatus.CONFIRMED: 0, SignupStatus.WAITLISTED: 1,
+                SignupStatus.CANCELLED: 2}
 # Tables where the earlier of two rows is kept, by the column that says when.
 _EARLIER_BY = {"checkins": "at", "attendances": "signed_in_at", "acks": "at",
                "no_shows": "recorded_at", "points_entries": "at"}

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
@@ -20,6 +21,8 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.states import Moves, moves
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -51,6 +54,29 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         if value is None or value.tzinfo is not None:
             return value
         return value.replace(tzinfo=dt.UTC)
+
+
+class StateType(TypeDecorator[StrEnum]):
+    """A state enum stored as its value; rows come back as members of the enum."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[StrEnum], length: int = 20) -> None:
+        super().__init__(length)
+        self.enum = enum
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: str | None, dialect: Any) -> StrEnum | None:
+        return None if value is None else self.enum(value)
+
+
+def one_of(column: str, enum: type[StrEnum]) -> CheckConstraint:
+    """The CHECK constraint that keeps a state column to the enum's values."""
+    values = ", ".join(f"'{member.value}'" for member in enum)
+    return CheckConstraint(f"{column} IN ({values})", name=column)
 
 
 class Community(Base):
@@ -114,11 +140,22 @@ class Account(Base):
     language_code: Mapped[str | None] = mapped_column(String(20))
 
 
+class MemberStatus(StrEnum):
+    PENDING = "pending"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+
+
 class MemberProfile(Base):
     """What a Party member registered with a branch (亮身份); verified by its secretary."""
 
     __tablename__ = "member_profiles"
-    __table_args__ = (UniqueConstraint("person_id", "branch_id"),)
+    __table_args__ = (UniqueConstraint("person_id", "branch_id"), one_of("status", MemberStatus))
+    # The secretary decides once; changing who one is (name, building…) asks again.
+    MOVES: ClassVar[Moves[MemberStatus]] = moves("status", {
+        MemberStatus.PENDING: {MemberStatus.VERIFIED, MemberStatus.REJECTED},
+        MemberStatus.VERIFIED: {MemberStatus.PENDING},
+        MemberStatus.REJECTED: {MemberStatus.PENDING}})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
@@ -128,7 +165,8 @@ class MemberProfile(Base):
     kind: Mapped[str] = mapped_column(String(20))
     registered_here: Mapped[bool] = mapped_column(Boolean)
     skills: Mapped[str] = mapped_column(String(500), default="")
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    status: Mapped[MemberStatus] = mapped_column(StateType(MemberStatus),
+                                                 default=MemberStatus.PENDING)
     submitted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
@@ -209,16 +247,27 @@ class Activity(Base):
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
+class SignupStatus(StrEnum):
+    CONFIRMED = "confirmed"
+    WAITLISTED = "waitlisted"
+    CANCELLED = "cancelled"
+
+
 class Signup(Base):
     """One person's place on an activity: confirmed, waitlisted or cancelled."""
 
     __tablename__ = "signups"
-    __table_args__ = (UniqueConstraint("activity_id", "person_id"),)
+    __table_args__ = (UniqueConstraint("activity_id", "person_id"), one_of("status", SignupStatus))
+    # A freed seat goes to the first on the waitlist; a cancelled place may be taken again.
+    MOVES: ClassVar[Moves[SignupStatus]] = moves("status", {
+        SignupStatus.CONFIRMED: {SignupStatus.CANCELLED},
+        SignupStatus.WAITLISTED: {SignupStatus.CONFIRMED, SignupStatus.CANCELLED},
+        SignupStatus.CANCELLED: {SignupStatus.CONFIRMED, SignupStatus.WAITLISTED}})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id"), index=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
-    status: Mapped[str] = mapped_column(String(20))
+    status: Mapped[SignupStatus] = mapped_column(StateType(SignupStatus))
     # Order on the waitlist: first come, first promoted (re-joining goes to the back).
     queued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -267,6 +316,11 @@ class PostedMessage(Base):
     message_id: Mapped[str] = mapped_column(String(100))
 
 
+class TimerState(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+
+
 class Timer(Base):
     """Something a feature must do at a moment (a reminder, closing an activity).
 
@@ -274,13 +328,17 @@ class Timer(Base):
     """
 
     __tablename__ = "timers"
-    __table_args__ = (UniqueConstraint("kind", "ref"),)
+    __table_args__ = (UniqueConstraint("kind", "ref"), one_of("state", TimerState))
+    # Moving a timer to another moment sets it pending again, fired or not.
+    MOVES: ClassVar[Moves[TimerState]] = moves("state", {
+        TimerState.PENDING: {TimerState.DONE}, TimerState.DONE: {TimerState.PENDING}})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))
     ref: Mapped[str] = mapped_column(String(60))
     due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
-    state: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    state: Mapped[TimerState] = mapped_column(StateType(TimerState, 10),
+                                              default=TimerState.PENDING, index=True)
     fired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
@@ -323,22 +381,34 @@ class NeedItem(Base):
     archived_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
+class ClaimStatus(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+    RATED = "rated"
+    RELEASED = "released"
+    EXPIRED = "expired"
+
+
 class Claim(Base):
     """A member's promise on a needs-list item (承诺), its fulfilment (践诺) and rating (评诺)."""
 
     __tablename__ = "claims"
+    __table_args__ = (one_of("status", ClaimStatus),)
+    # Open until fulfilled (践诺), given back, or left silent too long; a fulfilled one is rated.
+    MOVES: ClassVar[Moves[ClaimStatus]] = moves("status", {
+        ClaimStatus.OPEN: {ClaimStatus.DONE, ClaimStatus.RELEASED, ClaimStatus.EXPIRED},
+        ClaimStatus.DONE: {ClaimStatus.RATED}})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("need_items.id"), index=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
     branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
-    status: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[ClaimStatus] = mapped_column(StateType(ClaimStatus), index=True)
     pledge: Mapped[str] = mapped_column(String(200), default="")
     claimed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     reminded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     done_note: Mapped[str] = mapped_column(String(500), default="")
-    done_photo: Mapped[str | None] = mapped_column(String(200))
     rating: Mapped[int | None] = mapped_column()
     rating_comment: Mapped[str] = mapped_column(String(200), default="")
     rated_by: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
@@ -346,10 +416,25 @@ class Claim(Base):
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
+class HelpStatus(StrEnum):
+    OPEN = "open"
+    TAKEN = "taken"
+    DONE = "done"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
 class HelpRequest(Base):
     """A neighbour's request for help (求助 / 红色代办); contact details stay private."""
 
     __tablename__ = "help_requests"
+    __table_args__ = (one_of("status", HelpStatus),)
+    # One helper takes it and reports it done; the requester confirms (closed) or says it is
+    # not done (open again); it can be withdrawn until it is done.
+    MOVES: ClassVar[Moves[HelpStatus]] = moves("status", {
+        HelpStatus.OPEN: {HelpStatus.TAKEN, HelpStatus.CANCELLED},
+        HelpStatus.TAKEN: {HelpStatus.DONE, HelpStatus.CANCELLED},
+        HelpStatus.DONE: {HelpStatus.CLOSED, HelpStatus.OPEN}})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
@@ -358,7 +443,7 @@ class HelpRequest(Base):
     text: Mapped[str] = mapped_column(String(500))
     building: Mapped[str] = mapped_column(String(100), default="")
     contact: Mapped[str] = mapped_column(String(200), default="")
-    status: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[HelpStatus] = mapped_column(StateType(HelpStatus), index=True)
     helper_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     taken_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -368,16 +453,41 @@ class HelpRequest(Base):
     escalation: Mapped[int] = mapped_column(default=0)
 
 
+class ProblemStatus(StrEnum):
+    NEW = "new"
+    ACCEPTED = "accepted"
+    ASSIGNED = "assigned"
+    RESOLVED = "resolved"
+    REJECTED = "rejected"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+
+
+# Statuses in which the secretary can still act on a report.
+PROBLEM_PENDING = (ProblemStatus.NEW, ProblemStatus.ACCEPTED, ProblemStatus.ASSIGNED,
+                   ProblemStatus.REOPENED)
+_TRIAGED = {ProblemStatus.ASSIGNED, ProblemStatus.RESOLVED, ProblemStatus.REJECTED}
+
+
 class ProblemReport(Base):
     """A problem in the compound reported by a resident (反映), tracked until resolved."""
 
     __tablename__ = "problem_reports"
+    __table_args__ = (one_of("status", ProblemStatus),)
+    # The secretary accepts, assigns (again), resolves or rejects a pending report; the
+    # reporter closes a resolved one or reopens it.
+    MOVES: ClassVar[Moves[ProblemStatus]] = moves("status", {
+        ProblemStatus.NEW: {ProblemStatus.ACCEPTED, *_TRIAGED},
+        ProblemStatus.REOPENED: {ProblemStatus.ACCEPTED, *_TRIAGED},
+        ProblemStatus.ACCEPTED: _TRIAGED,
+        ProblemStatus.ASSIGNED: _TRIAGED,
+        ProblemStatus.RESOLVED: {ProblemStatus.CLOSED, ProblemStatus.REOPENED}})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
     reporter_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
     text: Mapped[str] = mapped_column(String(500))
-    status: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[ProblemStatus] = mapped_column(StateType(ProblemStatus), index=True)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
     note: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
@@ -386,10 +496,21 @@ class ProblemReport(Base):
     followed_up_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
+class NoticeState(StrEnum):
+    ACTIVE = "active"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
 class Notice(Base):
     """A secretary's notice (通知): its text, where it goes and when (once or by a rule)."""
 
     __tablename__ = "notices"
+    __table_args__ = (one_of("state", NoticeState),)
+    MOVES: ClassVar[Moves[NoticeState]] = moves("state", {
+        NoticeState.ACTIVE: {NoticeState.DONE, NoticeState.CANCELLED},
+        # A secretary may still take a sent one-off notice off the list.
+        NoticeState.DONE: {NoticeState.CANCELLED}})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
@@ -403,25 +524,47 @@ class Notice(Base):
     rule_time: Mapped[str] = mapped_column(String(5), default="")
     rule_day: Mapped[int] = mapped_column(default=0)
     rule_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    state: Mapped[str] = mapped_column(String(20), default="active", index=True)
+    state: Mapped[NoticeState] = mapped_column(StateType(NoticeState), default=NoticeState.ACTIVE,
+                                               index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class RunState(StrEnum):
+    PLANNED = "planned"
+    SENDING = "sending"
+    DONE = "done"
+    MISSED = "missed"
+    CANCELLED = "cancelled"
 
 
 class NoticeRun(Base):
     """One sending of a notice (a repeating notice has one per occurrence)."""
 
     __tablename__ = "notice_runs"
-    __table_args__ = (UniqueConstraint("notice_id", "planned_at"),)
+    __table_args__ = (UniqueConstraint("notice_id", "planned_at"), one_of("state", RunState))
+    # A run cancelled when its rule moved comes back if the rule moves back to its moment.
+    MOVES: ClassVar[Moves[RunState]] = moves("state", {
+        RunState.PLANNED: {RunState.SENDING, RunState.MISSED, RunState.CANCELLED},
+        RunState.SENDING: {RunState.DONE},
+        RunState.CANCELLED: {RunState.PLANNED}})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id"), index=True)
     planned_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    state: Mapped[str] = mapped_column(String(20), default="planned", index=True)
+    state: Mapped[RunState] = mapped_column(StateType(RunState), default=RunState.PLANNED,
+                                            index=True)
     text: Mapped[str] = mapped_column(String(2000), default="")
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     fallback: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
 
 
 class Delivery(Base):
@@ -429,16 +572,22 @@ class Delivery(Base):
 
     __tablename__ = "deliveries"
     __table_args__ = (UniqueConstraint("run_id", "platform", "chat_external_id"),
+                      one_of("state", DeliveryState),
                       # A typed 收到 finds the notice it answers by chat (handlers/notices.py).
                       Index("ix_deliveries_platform_chat_external_id_sent_at", "platform",
                             "chat_external_id", "sent_at"))
+    # Claimed by a sender, then sent or failed; back to pending to retry, or when the sender
+    # that claimed it died.
+    MOVES: ClassVar[Moves[DeliveryState]] = moves("state", {
+        DeliveryState.PENDING: {DeliveryState.SENDING},
+        DeliveryState.SENDING: {DeliveryState.SENT, DeliveryState.FAILED, DeliveryState.PENDING}})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("notice_runs.id"), index=True)
     platform: Mapped[str] = mapped_column(String(20))
     chat_external_id: Mapped[str] = mapped_column(String(100))
-    # pending -> sending (claimed by a sender) -> sent | failed; back to pending to retry.
-    state: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    state: Mapped[DeliveryState] = mapped_column(StateType(DeliveryState, 10),
+                                                 default=DeliveryState.PENDING, index=True)
     message_id: Mapped[str | None] = mapped_column(String(100))
     error: Mapped[str] = mapped_column(String(200), default="")
     attempts: Mapped[int] = mapped_column(default=0)
@@ -531,6 +680,7 @@ class WechatUser(Base):
 
 
 __all__ = [
+    "PROBLEM_PENDING",
     "Account",
     "Ack",
     "Activity",
@@ -540,26 +690,35 @@ __all__ = [
     "Chat",
     "CheckIn",
     "Claim",
+    "ClaimStatus",
     "Community",
     "DayKind",
     "DayOverride",
     "Delivery",
+    "DeliveryState",
     "Dialog",
     "HelpRequest",
+    "HelpStatus",
     "LinkCode",
     "MemberProfile",
+    "MemberStatus",
     "NeedItem",
     "NoShow",
     "Notice",
     "NoticeRun",
+    "NoticeState",
     "Person",
     "PointsEntry",
     "PostedMessage",
     "ProblemReport",
+    "ProblemStatus",
     "ProcessedUpdate",
     "RoleGrant",
+    "RunState",
     "Signup",
+    "SignupStatus",
     "Timer",
+    "TimerState",
     "WechatUser",
     "WecomRobot",
 ]

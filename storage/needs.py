@@ -12,9 +12,8 @@ from collections.abc import Sequence
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import Claim, NeedItem, Person
-
-OPEN, DONE, RATED, RELEASED, EXPIRED = "open", "done", "rated", "released", "expired"
+from storage import states
+from storage.models import Claim, ClaimStatus, NeedItem, Person
 
 
 def create_item(session: Session, **fields: object) -> NeedItem:
@@ -63,24 +62,24 @@ def locked_item(session: Session, item_id: int) -> NeedItem | None:
 
 def open_count_of_person(session: Session, person_id: int) -> int:
     return session.scalar(select(func.count()).select_from(Claim).where(
-        Claim.person_id == person_id, Claim.status == OPEN)) or 0
+        Claim.person_id == person_id, Claim.status == ClaimStatus.OPEN)) or 0
 
 
 def open_count_of_item(session: Session, item_id: int) -> int:
     return session.scalar(select(func.count()).select_from(Claim).where(
-        Claim.item_id == item_id, Claim.status == OPEN)) or 0
+        Claim.item_id == item_id, Claim.status == ClaimStatus.OPEN)) or 0
 
 
 def open_claim(session: Session, item_id: int, person_id: int) -> Claim | None:
     return session.scalar(select(Claim).where(
-        Claim.item_id == item_id, Claim.person_id == person_id, Claim.status == OPEN))
+        Claim.item_id == item_id, Claim.person_id == person_id, Claim.status == ClaimStatus.OPEN))
 
 
 def add_claim(session: Session, found: NeedItem, person_id: int, pledge: str,
               now: dt.datetime) -> Claim:
     """A new open claim; call with the person and the item locked, limits checked."""
     claim = Claim(item_id=found.id, person_id=person_id, branch_id=found.branch_id,
-                  status=OPEN, pledge=pledge, claimed_at=now)
+                  status=ClaimStatus.OPEN, pledge=pledge, claimed_at=now)
     session.add(claim)
     session.flush()
     return claim
@@ -93,12 +92,12 @@ def claim(session: Session, claim_id: int) -> Claim | None:
 def open_claims(session: Session, branch_id: int) -> Sequence[Claim]:
     """Open claims of a branch, oldest first (who holds what)."""
     return session.scalars(select(Claim).where(
-        Claim.branch_id == branch_id, Claim.status == OPEN)
+        Claim.branch_id == branch_id, Claim.status == ClaimStatus.OPEN)
         .order_by(Claim.claimed_at, Claim.id)).all()
 
 
 def claims_of(session: Session, person_id: int, branch_id: int,
-              status: str = OPEN) -> Sequence[Claim]:
+              status: str = ClaimStatus.OPEN) -> Sequence[Claim]:
     return session.scalars(select(Claim).where(
         Claim.person_id == person_id, Claim.branch_id == branch_id, Claim.status == status)
         .order_by(Claim.claimed_at, Claim.id)).all()
@@ -110,9 +109,11 @@ def claims_with(session: Session, branch_id: int, status: str) -> Sequence[Claim
         .order_by(Claim.done_at, Claim.id)).all()
 
 
-def move(session: Session, claim_id: int, from_status: str, to_status: str,
+def move(session: Session, claim_id: int, from_status: ClaimStatus, to_status: ClaimStatus,
          **values: object) -> bool:
-    """Change a claim's status only if it still has `from_status`; False when it had not."""
+    """Change a claim's status only if it still has `from_status`; False when it had not.
+    IllegalMove when the model does not allow the move."""
+    states.check(Claim, (from_status,), to_status)
     result = session.execute(update(Claim).where(
         Claim.id == claim_id, Claim.status == from_status)
         .values(status=to_status, **values).execution_options(synchronize_session="fetch"))

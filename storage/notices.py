@@ -5,15 +5,22 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
+from storage import states
 from storage.db import insert_if_absent
-from storage.models import Ack, Delivery, Notice, NoticeRun
-
-PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+from storage.models import (
+    Ack,
+    Delivery,
+    DeliveryState,
+    Notice,
+    NoticeRun,
+    NoticeState,
+    RunState,
+)
 
 
 @dataclass(frozen=True)
@@ -41,15 +48,15 @@ def get(session: Session, notice_id: int) -> Notice | None:
 def of_branch(session: Session, branch_id: int) -> Sequence[Notice]:
     """A branch's notices that are still to be sent, newest first."""
     return session.scalars(select(Notice).where(Notice.branch_id == branch_id,
-                                                Notice.state == "active")
+                                                Notice.state == NoticeState.ACTIVE)
                            .order_by(Notice.id.desc())).all()
 
 
 def planned_with_rule(session: Session, rule: str) -> list[tuple[Notice, NoticeRun]]:
     """Every active notice on `rule`, in every branch, with its next planned run (one query)."""
     rows = session.execute(select(Notice, NoticeRun).join(NoticeRun)
-                           .where(Notice.rule == rule, Notice.state == "active",
-                                  NoticeRun.state == "planned")
+                           .where(Notice.rule == rule, Notice.state == NoticeState.ACTIVE,
+                                  NoticeRun.state == RunState.PLANNED)
                            .order_by(Notice.id, NoticeRun.planned_at)).all()
     first: dict[int, tuple[Notice, NoticeRun]] = {}
     for item, run in rows:
@@ -61,7 +68,7 @@ def plan_run(session: Session, notice_id: int, planned_at: dt.datetime,
              fallback: bool = False) -> NoticeRun | None:
     """The run of a notice at `planned_at`, created once."""
     insert_if_absent(session, NoticeRun, {"notice_id": notice_id, "planned_at": planned_at,
-                                          "state": "planned", "fallback": fallback})
+                                          "state": RunState.PLANNED, "fallback": fallback})
     return session.scalar(select(NoticeRun).where(NoticeRun.notice_id == notice_id,
                                                   NoticeRun.planned_at == planned_at))
 
@@ -74,28 +81,24 @@ def runs(session: Session, run_ids: Collection[int]) -> Sequence[NoticeRun]:
     return session.scalars(select(NoticeRun).where(NoticeRun.id.in_(run_ids))).all()
 
 
-def runs_of(session: Session, notice_id: int) -> Sequence[NoticeRun]:
-    return session.scalars(select(NoticeRun).where(NoticeRun.notice_id == notice_id)
-                           .order_by(NoticeRun.planned_at)).all()
-
-
 def planned_run(session: Session, notice_id: int) -> NoticeRun | None:
     """The next run not sent yet, if any."""
     return session.scalar(select(NoticeRun).where(NoticeRun.notice_id == notice_id,
-                                                  NoticeRun.state == "planned")
+                                                  NoticeRun.state == RunState.PLANNED)
                           .order_by(NoticeRun.planned_at).limit(1))
 
 
 def latest_sent_run(session: Session, notice_id: int) -> NoticeRun | None:
     return session.scalar(select(NoticeRun).where(
-        NoticeRun.notice_id == notice_id, NoticeRun.state.in_(("sending", "done")))
+        NoticeRun.notice_id == notice_id, NoticeRun.state.in_((RunState.SENDING, RunState.DONE)))
         .order_by(NoticeRun.planned_at.desc()).limit(1))
 
 
 def enqueue(session: Session, run_id: int, targets: list[tuple[str, str]]) -> int:
     """One outbox row per target chat; returns how many were added."""
     return sum(insert_if_absent(session, Delivery, {
-        "run_id": run_id, "platform": platform, "chat_external_id": chat_id, "state": PENDING})
+        "run_id": run_id, "platform": platform, "chat_external_id": chat_id,
+        "state": DeliveryState.PENDING})
         for platform, chat_id in targets)
 
 
@@ -108,63 +111,68 @@ def claim(session: Session, platform: str, now: dt.datetime, limit: int) -> list
     """
     ready = (Delivery.not_before.is_(None)) | (Delivery.not_before <= now)
     rows = list(session.scalars(
-        select(Delivery).where(Delivery.platform == platform, Delivery.state == PENDING, ready)
+        select(Delivery).where(Delivery.platform == platform,
+                               Delivery.state == DeliveryState.PENDING, ready)
         .order_by(Delivery.id).limit(limit).with_for_update(skip_locked=True)))
     for row in rows:
-        row.state, row.claimed_at, row.attempts = SENDING, now, row.attempts + 1
+        states.move(row, DeliveryState.SENDING)
+        row.claimed_at, row.attempts = now, row.attempts + 1
     session.flush()
     return rows
 
 
-def mark_sent(session: Session, delivery_id: int, message_id: str, now: dt.datetime) -> None:
-    session.execute(update(Delivery).where(Delivery.id == delivery_id, Delivery.state == SENDING)
-                    .values(state=SENT, message_id=message_id, sent_at=now, error=""))
-
-
 def mark_sent_many(session: Session, sent: Sequence[tuple[int, str]],
                    now: dt.datetime) -> None:
-    """`mark_sent` for many rows in one statement: (delivery id, message id) each.
+    """Mark many rows sent in one statement: (delivery id, message id) each.
 
     Objects of these rows already loaded into the session are not updated: expire them."""
     if not sent:
         return
+    states.check(Delivery, (DeliveryState.SENDING,), DeliveryState.SENT)
     table = cast(Table, Delivery.__table__)
     statement = (update(table)
-                 .where(table.c.id == bindparam("row"), table.c.state == SENDING)
-                 .values(state=SENT, message_id=bindparam("message"), sent_at=now, error=""))
+                 .where(table.c.id == bindparam("row"), table.c.state == DeliveryState.SENDING)
+                 .values(state=DeliveryState.SENT, message_id=bindparam("message"), sent_at=now,
+                         error=""))
     session.connection().execute(statement, [{"row": row, "message": message}
                                              for row, message in sent])
 
 
+def _move_sending(session: Session, new: DeliveryState, *conditions: Any,
+                  **values: object) -> int:
+    """Move rows a sender claimed (sending) to `new`; returns how many moved."""
+    states.check(Delivery, (DeliveryState.SENDING,), new)
+    result = session.execute(update(Delivery).where(Delivery.state == DeliveryState.SENDING,
+                                                    *conditions).values(state=new, **values))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 def mark_failed(session: Session, delivery_id: int, error: str) -> None:
-    session.execute(update(Delivery).where(Delivery.id == delivery_id, Delivery.state == SENDING)
-                    .values(state=FAILED, error=error[:200]))
+    _move_sending(session, DeliveryState.FAILED, Delivery.id == delivery_id, error=error[:200])
 
 
 def retry_later(session: Session, delivery_id: int, not_before: dt.datetime,
                 error: str) -> None:
-    session.execute(update(Delivery).where(Delivery.id == delivery_id, Delivery.state == SENDING)
-                    .values(state=PENDING, not_before=not_before, error=error[:200]))
+    _move_sending(session, DeliveryState.PENDING, Delivery.id == delivery_id,
+                  not_before=not_before, error=error[:200])
 
 
 def release_stale(session: Session, claimed_before: dt.datetime) -> int:
     """Rows claimed by a sender that died: back to pending (they were not marked sent)."""
-    result = session.execute(update(Delivery).where(
-        Delivery.state == SENDING, Delivery.claimed_at < claimed_before)
-        .values(state=PENDING))
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return _move_sending(session, DeliveryState.PENDING, Delivery.claimed_at < claimed_before)
 
 
 def progress(session: Session, run_id: int) -> Progress:
     rows = {state: count for state, count in session.execute(
         select(Delivery.state, func.count()).where(Delivery.run_id == run_id)
         .group_by(Delivery.state))}
-    return Progress(sum(rows.values()), rows.get(SENT, 0), rows.get(FAILED, 0))
+    return Progress(sum(rows.values()), rows.get(DeliveryState.SENT, 0),
+                    rows.get(DeliveryState.FAILED, 0))
 
 
 def failed_rows(session: Session, run_id: int) -> Sequence[Delivery]:
     return session.scalars(select(Delivery).where(Delivery.run_id == run_id,
-                                                  Delivery.state == FAILED)
+                                                  Delivery.state == DeliveryState.FAILED)
                            .order_by(Delivery.id)).all()
 
 
@@ -173,16 +181,12 @@ def deliveries(session: Session, ids: Sequence[int]) -> Sequence[Delivery]:
     return session.scalars(select(Delivery).where(Delivery.id.in_(ids))).all()
 
 
-def deliveries_of(session: Session, run_id: int) -> Sequence[Delivery]:
-    return session.scalars(select(Delivery).where(Delivery.run_id == run_id)
-                           .order_by(Delivery.id)).all()
-
-
 def finish_run(session: Session, run_id: int, now: dt.datetime) -> bool:
     """Mark a run done once all its rows are final; False when it already was."""
+    states.check(NoticeRun, (RunState.SENDING,), RunState.DONE)
     result = session.execute(update(NoticeRun).where(NoticeRun.id == run_id,
-                                                     NoticeRun.state == "sending")
-                             .values(state="done", finished_at=now))
+                                                     NoticeRun.state == RunState.SENDING)
+                             .values(state=RunState.DONE, finished_at=now))
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -198,7 +202,7 @@ def run_of_message(session: Session, platform: str, chat_id: str,
     """The run whose notice was sent to this chat as this message, if it was one."""
     return session.scalar(select(Delivery.run_id).where(
         Delivery.platform == platform, Delivery.chat_external_id == chat_id,
-        Delivery.message_id == message_id, Delivery.state == SENT).limit(1))
+        Delivery.message_id == message_id, Delivery.state == DeliveryState.SENT).limit(1))
 
 
 def latest_sent(session: Session, platform: str,
@@ -206,7 +210,7 @@ def latest_sent(session: Session, platform: str,
     """(run id, sent at) of the newest notice sent to this chat, if any."""
     row = session.execute(select(Delivery.run_id, Delivery.sent_at).where(
         Delivery.platform == platform, Delivery.chat_external_id == chat_id,
-        Delivery.state == SENT, Delivery.sent_at.is_not(None))
+        Delivery.state == DeliveryState.SENT, Delivery.sent_at.is_not(None))
         .order_by(Delivery.sent_at.desc(), Delivery.id.desc()).limit(1)).first()
     return (row[0], row[1]) if row is not None and row[1] is not None else None
 

@@ -6,22 +6,22 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select, union, update
+from sqlalchemy import delete, select, union, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from storage import states
 from storage.models import (
     Account,
     Branch,
     Dialog,
     HelpRequest,
     MemberProfile,
+    MemberStatus,
     Person,
     ProblemReport,
     RoleGrant,
 )
-
-MEMBER_STATUSES = ("pending", "verified", "rejected")
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,7 @@ def save_profile(session: Session, person_id: int, branch_id: int, fields: dict[
     existing = profile(session, person_id, branch_id)
     if existing is None:
         existing = MemberProfile(person_id=person_id, branch_id=branch_id, submitted_at=now,
-                                 status="pending", **fields)
+                                 status=MemberStatus.PENDING, **fields)
         session.add(existing)
         session.flush()
         return existing, True
@@ -133,21 +133,22 @@ def save_profile(session: Session, person_id: int, branch_id: int, fields: dict[
     for key, value in fields.items():
         setattr(existing, key, value)
     existing.submitted_at = now
-    needs_check = existing.status != "verified" or identity_changed
+    needs_check = existing.status != MemberStatus.VERIFIED or identity_changed
     if needs_check:
-        existing.status = "pending"
+        states.move(existing, MemberStatus.PENDING)
         existing.decided_at = None
         existing.decided_by = None
     session.flush()
     return existing, needs_check
 
 
-def decide_profile(session: Session, profile_id: int, status: str, by_person: int,
+def decide_profile(session: Session, profile_id: int, status: MemberStatus, by_person: int,
                    now: dt.datetime) -> bool:
     """Verify or reject a pending registration; False when someone already decided it."""
+    states.check(MemberProfile, (MemberStatus.PENDING,), status)
     result = session.execute(
         update(MemberProfile)
-        .where(MemberProfile.id == profile_id, MemberProfile.status == "pending")
+        .where(MemberProfile.id == profile_id, MemberProfile.status == MemberStatus.PENDING)
         .values(status=status, decided_at=now, decided_by=by_person)
     )
     return result.rowcount == 1  # type: ignore[attr-defined]
@@ -169,7 +170,7 @@ def named_in_branch(session: Session, branch_id: int, community_id: int,
         select(RoleGrant.person_id).where(RoleGrant.branch_id == branch_id),
         select(RoleGrant.person_id).where(RoleGrant.community_id == community_id))
     by_profile = select(MemberProfile.person_id).where(
-        MemberProfile.branch_id == branch_id, MemberProfile.status == "verified",
+        MemberProfile.branch_id == branch_id, MemberProfile.status == MemberStatus.VERIFIED,
         MemberProfile.name == name)
     by_account = select(Account.person_id).where(
         Account.display_name == name, Account.person_id.in_(of_branch))
@@ -251,13 +252,6 @@ def shown_name(session: Session, person_id: int, branch_id: int | None = None) -
             return profile.name
     names = [a.display_name for a in accounts_of(session, person_id) if a.display_name]
     return names[0] if names else ""
-
-
-def member_count(session: Session, branch_id: int) -> int:
-    return session.scalar(
-        select(func.count()).select_from(MemberProfile).where(
-            MemberProfile.branch_id == branch_id, MemberProfile.status == "verified")
-    ) or 0
 
 
 def branch_of_profile(session: Session, profile_id: int) -> tuple[MemberProfile, Branch] | None:

@@ -8,18 +8,14 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from storage.models import ProblemReport
-
-NEW, ACCEPTED, ASSIGNED, RESOLVED = "new", "accepted", "assigned", "resolved"
-REJECTED, CLOSED, REOPENED = "rejected", "closed", "reopened"
-# Statuses in which the secretary can still act on a report.
-PENDING = (NEW, ACCEPTED, ASSIGNED, REOPENED)
+from storage import states
+from storage.models import ProblemReport, ProblemStatus
 
 
 def create(session: Session, *, branch_id: int, reporter_id: int, text: str,
            now: dt.datetime) -> ProblemReport:
-    report = ProblemReport(branch_id=branch_id, reporter_id=reporter_id, text=text, status=NEW,
-                           created_at=now, updated_at=now)
+    report = ProblemReport(branch_id=branch_id, reporter_id=reporter_id, text=text,
+                           status=ProblemStatus.NEW, created_at=now, updated_at=now)
     session.add(report)
     session.flush()
     return report
@@ -30,13 +26,16 @@ def get(session: Session, report_id: int) -> ProblemReport | None:
     return session.get(ProblemReport, report_id, populate_existing=True)
 
 
-def move(session: Session, report_id: int, from_statuses: tuple[str, ...], now: dt.datetime,
-         **values: Any) -> bool:
-    """Change a report only if it is still in one of `from_statuses`; False when it was not."""
+def move(session: Session, report_id: int, olds: tuple[ProblemStatus, ...], new: ProblemStatus,
+         now: dt.datetime, **values: Any) -> bool:
+    """Move a report from one of `olds` to `new`; False when it was in none of them.
+    IllegalMove when the model does not allow the move."""
+    states.check(ProblemReport, olds, new)
     result = session.execute(
         update(ProblemReport)
-        .where(ProblemReport.id == report_id, ProblemReport.status.in_(from_statuses))
-        .values(updated_at=now, **values).execution_options(synchronize_session=False))
+        .where(ProblemReport.id == report_id, ProblemReport.status.in_(olds))
+        .values(status=new, updated_at=now, **values)
+        .execution_options(synchronize_session=False))
     return result.rowcount == 1  # type: ignore[attr-defined]
 
 
@@ -44,7 +43,7 @@ def mark_followed_up(session: Session, report_id: int, now: dt.datetime) -> bool
     """Note that the reporter was asked "解决了吗?"; False when they were asked before."""
     result = session.execute(
         update(ProblemReport)
-        .where(ProblemReport.id == report_id, ProblemReport.status == RESOLVED,
+        .where(ProblemReport.id == report_id, ProblemReport.status == ProblemStatus.RESOLVED,
                ProblemReport.followed_up_at.is_(None))
         .values(followed_up_at=now).execution_options(synchronize_session=False))
     return result.rowcount == 1  # type: ignore[attr-defined]

@@ -1,4 +1,4 @@
-"""Timers features set for later, and the cards they may edit in place."""
+"""Timers features set for later."""
 
 from __future__ import annotations
 
@@ -9,54 +9,45 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from storage.db import insert_if_absent
-from storage.models import PostedMessage, Timer
+from storage.models import Timer, TimerState
 
 
 def schedule(session: Session, kind: str, ref: str, due_at: dt.datetime) -> bool:
     """Set a timer once; False when the same (kind, ref) was already set."""
     return insert_if_absent(session, Timer, {"kind": kind, "ref": ref, "due_at": due_at,
-                                             "state": "pending"})
+                                             "state": TimerState.PENDING})
 
 
 def move(session: Session, kind: str, ref: str, due_at: dt.datetime) -> None:
     """Set a timer to `due_at`, pending again; created when absent."""
     if not schedule(session, kind, ref, due_at):
         session.execute(update(Timer).where(Timer.kind == kind, Timer.ref == ref)
-                        .values(due_at=due_at, state="pending", fired_at=None))
+                        .values(due_at=due_at, state=TimerState.PENDING, fired_at=None))
 
 
 def pending(session: Session, kind: str) -> Sequence[Timer]:
     """The timers of `kind` still to fire."""
-    return session.scalars(select(Timer).where(Timer.kind == kind, Timer.state == "pending")
+    return session.scalars(select(Timer).where(Timer.kind == kind,
+                                               Timer.state == TimerState.PENDING)
                            .order_by(Timer.due_at)).all()
 
 
 def due(session: Session, now: dt.datetime, limit: int = 100) -> Sequence[Timer]:
     """Pending timers whose moment has come, oldest first."""
-    return session.scalars(select(Timer).where(Timer.state == "pending", Timer.due_at <= now)
+    return session.scalars(select(Timer).where(Timer.state == TimerState.PENDING,
+                                               Timer.due_at <= now)
                            .order_by(Timer.due_at, Timer.id).limit(limit)).all()
 
 
 def claim(session: Session, timer_id: int, now: dt.datetime) -> bool:
     """Mark a timer fired; False when another worker fired it first."""
-    result = session.execute(update(Timer).where(Timer.id == timer_id, Timer.state == "pending")
-                             .values(state="done", fired_at=now))
+    result = session.execute(update(Timer).where(Timer.id == timer_id,
+                                                 Timer.state == TimerState.PENDING)
+                             .values(state=TimerState.DONE, fired_at=now))
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def next_due(session: Session) -> dt.datetime | None:
-    return session.scalar(select(Timer.due_at).where(Timer.state == "pending")
+    return session.scalar(select(Timer.due_at).where(Timer.state == TimerState.PENDING)
                           .order_by(Timer.due_at).limit(1))
 
-
-def record_posted(session: Session, ref: str, platform: str, chat_id: str,
-                  message_id: str) -> None:
-    """Remember where a card was posted (the first posting per chat wins)."""
-    insert_if_absent(session, PostedMessage, {"ref": ref, "platform": platform,
-                                              "chat_external_id": chat_id,
-                                              "message_id": message_id})
-
-
-def posted(session: Session, ref: str) -> Sequence[PostedMessage]:
-    return session.scalars(select(PostedMessage).where(PostedMessage.ref == ref)
-                           .order_by(PostedMessage.id)).all()

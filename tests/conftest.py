@@ -13,8 +13,8 @@ from sqlalchemy import create_engine, text
 
 from bot.console import ConsoleWorld
 from handlers import i18n
-from handlers.context import Rules
 from handlers.core import Core
+from handlers.rules import Rules
 from storage.db import Database, scratch_schema
 from storage.migrate import upgrade
 

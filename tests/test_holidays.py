@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from pathlib import Path
 
@@ -186,7 +185,7 @@ def test_the_override_file_keeps_working_and_the_chat_wins_over_it(
         world: ConsoleWorld, clock: Clock, tmp_path: Path) -> None:
     path = tmp_path / "holidays.toml"
     path.write_text('holidays = ["2027-01-04"]\n', encoding="utf-8")
-    rules = dataclasses.replace(TEST_RULES, holidays_file=str(path))
+    rules = TEST_RULES.model_copy(update={"holidays_file": str(path)})
     world = ConsoleWorld(Core(world.core.db, rules=rules, clock=clock))
     set_up_branch(world)
     clock.set(2026, 12, 10, 10, 0)
@@ -204,7 +203,7 @@ def test_the_override_file_keeps_working_and_the_chat_wins_over_it(
 def test_a_file_edited_while_the_bot_was_down_moves_the_planned_day_at_start_up(
         world: ConsoleWorld, clock: Clock, tmp_path: Path) -> None:
     path = tmp_path / "holidays.toml"
-    rules = dataclasses.replace(TEST_RULES, holidays_file=str(path))
+    rules = TEST_RULES.model_copy(update={"holidays_file": str(path)})
     world = ConsoleWorld(Core(world.core.db, rules=rules, clock=clock))
     set_up_branch(world)
     clock.set(2026, 12, 10, 10, 0)

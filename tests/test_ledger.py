@@ -22,7 +22,7 @@ from tests.conftest import Clock
 from tests.fake_telegram import FakeTelegram, TgUser, private_chat
 from tests.story import GROUP, codes, publish, set_up_branch, texts, verified_member
 from tests.telegram_fixtures import fake_tg, settings_for
-from tests.test_help import ask_in_group
+from tests.test_help_requests import ask_in_group
 
 __all__ = ["fake_tg"]  # the fixture, imported for the Telegram test
 

@@ -26,9 +26,9 @@ import pytest
 from sqlalchemy import text
 
 from bench.broadcast import SECRETARY_ID, group_ids, group_title, seed_broadcast
-from handlers.context import Rules
 from handlers.core import Core
-from storage import timers
+from handlers.rules import Rules
+from storage import posted
 from storage.db import Database, scratch_schema
 from storage.migrate import upgrade
 from tests.conftest import POSTGRES_URL, postgres_skip_reason
@@ -121,7 +121,7 @@ def prepare(fake: FakeTelegram, database: Database, chats: int) -> list[int]:
     ids = group_ids(chats)
     run_id, _for_secretary = seed_broadcast(core, ids)
     with database.session() as session:
-        timers.record_posted(session, f"notice_progress:{run_id}", "telegram",
+        posted.record(session, f"notice_progress:{run_id}", "telegram",
                              str(SECRETARY_ID), "1")
     for chat_id in ids:
         fake.add_chat(group_chat(chat_id, group_title(chat_id)))

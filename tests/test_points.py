@@ -8,15 +8,15 @@ import pytest
 
 from bot.console import ConsoleWorld
 from bot.settings import Settings
-from handlers.context import Rules
 from handlers.core import Core
 from handlers.points import month_bounds
+from handlers.rules import Rules
 from storage import people
 from storage import points as log
 from storage.db import Database
 from tests.conftest import TEST_RULES, Clock
 from tests.story import GROUP, codes, publish, set_up_branch, texts, verified_member
-from tests.test_help import ask_in_group
+from tests.test_help_requests import ask_in_group
 
 ITEMS = "名称,地点,人数\n楼道清扫,5号楼,1\n".encode()
 

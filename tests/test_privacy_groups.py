@@ -15,7 +15,7 @@ from storage.db import Database
 from storage.models import HelpRequest, ProblemReport
 from tests.conftest import TEST_RULES, Clock
 from tests.story import GROUP, set_up_branch, verified_member
-from tests.test_help import tap
+from tests.test_help_requests import tap
 
 PHONES = ("13812345678", "13900001111", "13600001111", "021-62345678", "139-1234-5678")
 DOORS = ("3号楼502", "502", "5号楼301室", "301", "2单元1203", "1203", "8-2-601", "601")

@@ -7,7 +7,7 @@ from handlers.core import Core
 from storage.models import ProblemReport
 from tests.conftest import TEST_RULES, Clock
 from tests.story import GROUP, set_up_branch, texts, verified_member
-from tests.test_help import tap
+from tests.test_help_requests import tap
 
 REPORTED = "反映 5号楼门口的路灯坏了"
 

@@ -20,8 +20,8 @@ import pytest
 from bot.qrpage import load_texts
 from bot.web import PollingService
 from handlers import qrcodes
-from handlers.context import Rules
 from handlers.core import Core
+from handlers.rules import Rules
 from storage.db import Database
 from tests.fake_telegram import FakeTelegram
 from tests.telegram_fixtures import Dialog, fake_tg
@@ -83,8 +83,10 @@ def live() -> LiveClock:
 
 @pytest.fixture
 def core(db: Database, live: LiveClock) -> Core:
-    """The core on real time with codes rotating every PERIOD seconds (the page shares both)."""
-    return Core(db, rules=Rules(secret=SECRET, qr_period_seconds=PERIOD), clock=live)
+    """The core on real time with codes rotating every PERIOD seconds (the page shares both);
+    PERIOD is below what a deployment may set, to keep the test short."""
+    rules = Rules(secret=SECRET).model_copy(update={"qr_period_seconds": PERIOD})
+    return Core(db, rules=rules, clock=live)
 
 
 @pytest.fixture

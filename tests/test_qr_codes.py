@@ -24,7 +24,7 @@ from bot.web import PollingService, create_web_app
 from handlers import qrcodes
 from handlers.core import Core
 from handlers.messages import Button, Outgoing
-from storage import activities, orgs, people, timers
+from storage import activities, orgs, people, posted
 from storage.people import SenderInfo
 from tests.conftest import TEST_RULES, Clock
 from tests.fake_telegram import BOT_USERNAME, FakeTelegram, TgUser, private_chat
@@ -170,8 +170,8 @@ async def test_adapter_sends_a_scannable_photo_and_records_the_card(
     assert photo.params["reply_markup"]["inline_keyboard"] == [
         [{"text": "打开轮换码页面", "url": "https://jinlin.example/qr/7"}]]
     with core.db.session() as session:
-        (posted,) = timers.posted(session, "activity:7:qr")
-        assert (posted.platform, posted.chat_external_id, posted.message_id) == (
+        (card,) = posted.messages(session, "activity:7:qr")
+        assert (card.platform, card.chat_external_id, card.message_id) == (
             "telegram", str(ZHANG.id), str(fake_tg.sent_message(photo)["message_id"]))
 
 
@@ -182,7 +182,7 @@ async def test_a_refused_photo_records_nothing(fake_tg: FakeTelegram, core: Core
         await deliver(app, [out], core=core)  # the fake refuses: an unknown private chat
     assert fake_tg.calls_to("sendPhoto", failed_too=True)
     with core.db.session() as session:
-        assert timers.posted(session, "activity:1:qr") == []
+        assert posted.messages(session, "activity:1:qr") == []
 
 
 async def test_secretary_qr_codes_scanned_sign_in_and_out(

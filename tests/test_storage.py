@@ -11,7 +11,7 @@ from handlers.core import Core
 from handlers.messages import ChatKind, Incoming
 from storage.db import Database
 from storage.migrate import current_revision
-from storage.models import CheckIn
+from storage.models import CheckIn, SignupStatus
 from tests.conftest import TEST_RULES, Clock
 from tests.story import GROUP, register, set_up_branch, texts, verified_member
 
@@ -109,8 +109,8 @@ def test_fifty_people_sign_up_at_once_for_ten_seats(any_db: Database, clock: Clo
     with ThreadPoolExecutor(max_workers=10) as pool:
         list(pool.map(world.core.handle, taps))
     with any_db.session() as session:
-        confirmed = activities.people_with(session, 1, activities.CONFIRMED)
-        waiting = activities.people_with(session, 1, activities.WAITLISTED)
+        confirmed = activities.people_with(session, 1, SignupStatus.CONFIRMED)
+        waiting = activities.people_with(session, 1, SignupStatus.WAITLISTED)
     assert len(confirmed) == 10
     assert len(waiting) == 40
     assert len(set(confirmed) | set(waiting)) == 50

@@ -12,7 +12,7 @@ import pytest
 
 from bot.console import ConsoleWorld
 from handlers.core import Core
-from handlers.i18n import BrokenText, Catalogs, L, Words, take_broken
+from handlers.i18n import BrokenText, Catalogs, Phrase, Words, take_broken
 from storage.db import Database
 from tests.conftest import TEST_RULES, Clock
 from tests.story import GROUP, card, codes, publish, set_up_branch, texts, verified_member
@@ -96,8 +96,8 @@ def test_strict_mode_fails_on_an_unfilled_placeholder(tmp_path: Path) -> None:
 
 def test_strict_mode_fails_on_an_internal_code_shown_raw(tmp_path: Path) -> None:
     zh = _fake_catalogs(tmp_path, strict=True).get("zh_CN")
-    assert zh("grant.unknown", role=L("role.secretary")) == "不认识「书记」这个身份。"
-    _fails(lambda: zh("grant.unknown", role=L("role.楼栋长")), "'role.楼栋长'")
+    assert zh("grant.unknown", role=Phrase("role.secretary")) == "不认识「书记」这个身份。"
+    _fails(lambda: zh("grant.unknown", role=Phrase("role.楼栋长")), "'role.楼栋长'")
     _fails(lambda: zh("grant.unknown", role="checkin.count"), "internal code 'checkin.count'")
     # A person's own words that merely contain a dot are not codes.
     assert zh("grant.unknown", role="v1.2") == "不认识「v1.2」这个身份。"
@@ -116,7 +116,7 @@ def test_in_production_a_broken_text_is_logged_and_reads_sensibly(
     catalogs = _fake_catalogs(tmp_path, strict=False)
     zh, en = catalogs.get("zh_CN"), catalogs.get("en")
     with caplog.at_level(logging.WARNING, logger="handlers.i18n"):
-        assert zh("grant.unknown", role=L("role.楼栋长")) == "不认识「楼栋长」这个身份。"
+        assert zh("grant.unknown", role=Phrase("role.楼栋长")) == "不认识「楼栋长」这个身份。"
         assert zh("points.limit") == "分数最多 ±…"
         assert en("only.zh") == "只有中文"  # the other language rather than a key
         # A person's own words are theirs to write, even when they look like a key.

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from bot.console import ConsoleWorld, Shown
 from handlers.core import Core
-from handlers.help import split_private
+from handlers.help_requests import split_private
 from handlers.messages import ChatKind, Incoming
 from storage.db import Database
 from storage.models import HelpRequest, PointsEntry

@@ -24,16 +24,15 @@ from typing import Any
 
 from handlers import forms, points
 from handlers.addressing import free_text, number
-from handlers.context import Btn, Context, Keyboard, Scope
+from handlers.context import ButtonSpec, Context, Keyboard, Scope
 from handlers.errors import DomainError
 from handlers.forms import Form, Option, Prompt, Step
-from handlers.i18n import LANGUAGES, L
+from handlers.i18n import LANGUAGES, Phrase
 from handlers.roles import Role, require, require_branch
 from handlers.router import Command, Feature, TimerHandler, int_arg, normalize
 from handlers.text import clean_field
-from storage import help as requests
-from storage import orgs, people, timers
-from storage.models import Branch, HelpRequest
+from storage import help_requests, orgs, people, posted, timers
+from storage.models import Branch, HelpRequest, HelpStatus
 
 CATEGORIES = ("buy", "errand", "escort", "repair", "care", "other")
 MAX_CONTACT = 200
@@ -105,8 +104,8 @@ def guess_category(scope: Scope, text: str) -> str:
     return best if hits[best] else "other"
 
 
-def _category(code: str) -> L:
-    return L(f"ask.category.{code}")
+def _category(code: str) -> Phrase:
+    return Phrase(f"ask.category.{code}")
 
 
 # ---------------------------------------------------------------- asking
@@ -174,7 +173,7 @@ def _text(ctx: Context, typed: str, data: Data) -> Data:
 
 
 def _ask_category(ctx: Context, data: Data) -> Prompt:
-    hidden = L.of("ask.hidden_note", contact=data["found"]) if data["found"] else ""
+    hidden = Phrase.of("ask.hidden_note", contact=data["found"]) if data["found"] else ""
     return "ask.confirm_category", {"text": data["text"], "category": _category(data["guess"]),
                                     "hidden": hidden}
 
@@ -220,7 +219,7 @@ def _publish(ctx: Context, data: Data) -> None:
     branch = orgs.branch(ctx.session, int(data["branch_id"]))
     if branch is None:
         raise DomainError("help_gone")
-    request = requests.create(
+    request = help_requests.create(
         ctx.session, branch_id=branch.id, requester_id=ctx.person.id,
         category=str(data["category"]), text=str(data["text"]), building=str(data["building"]),
         contact=str(data["contact"]), created_at=ctx.now)
@@ -231,8 +230,8 @@ def _publish(ctx: Context, data: Data) -> None:
     key, keyboard, params = _card(ctx, request)
     for chat in groups:
         ctx.post(chat.platform, chat.external_id, key, keyboard, params, ref=_ref(request))
-    forms.done(ctx, "ask.posted", [[Btn.of("ask.button.cancel", f"ask:cancel:{request.id}")]],
-               id=request.id, count=len(groups))
+    cancel = ButtonSpec.of("ask.button.cancel", f"ask:cancel:{request.id}")
+    forms.done(ctx, "ask.posted", [[cancel]], id=request.id, count=len(groups))
 
 
 # Personal details stay in this private form and reach only the helper who takes it.
@@ -257,18 +256,18 @@ def _ref(request: HelpRequest) -> str:
 def _card(scope: Scope, request: HelpRequest) -> tuple[str, Keyboard, dict[str, object]]:
     helper = people.shown_name(scope.session, request.helper_id, request.branch_id) \
         if request.helper_id else ""
-    keyboard = [[Btn.of("ask.button.take", f"ask:take:{request.id}")]] \
-        if request.status == requests.OPEN else []
+    keyboard = [[ButtonSpec.of("ask.button.take", f"ask:take:{request.id}")]] \
+        if request.status == HelpStatus.OPEN else []
     return "ask.card", keyboard, {
         "id": request.id, "category": _category(request.category),
         "building": request.building, "text": request.text,
-        "state": L.of(f"ask.state.{request.status}", helper=helper)}
+        "state": Phrase.of(f"ask.state.{request.status}", helper=helper)}
 
 
 def refresh_cards(scope: Scope, request: HelpRequest) -> None:
     """Edit every posted card of the request to show where it stands."""
     key, keyboard, params = _card(scope, request)
-    for where in timers.posted(scope.session, _ref(request)):
+    for where in posted.messages(scope.session, _ref(request)):
         scope.post(where.platform, where.chat_external_id, key, keyboard, params,
                    edit_message_id=where.message_id)
 
@@ -286,7 +285,7 @@ def button(ctx: Context, args: list[str]) -> None:
 
 
 def _request(ctx: Context, request_id: int) -> HelpRequest:
-    request = requests.get(ctx.session, request_id)
+    request = help_requests.get(ctx.session, request_id)
     if request is None:
         raise DomainError("button_expired")
     return request
@@ -297,14 +296,14 @@ def _take(ctx: Context, request: HelpRequest, _rest: list[str]) -> None:
     require(ctx, Role.MEMBER, orgs.branch(ctx.session, request.branch_id))
     if request.requester_id == ctx.person.id:
         raise DomainError("help_own")
-    if not requests.take(ctx.session, request.id, ctx.person.id, ctx.now):
-        now = requests.get(ctx.session, request.id)
-        taken = now is not None and now.status in (requests.TAKEN, requests.DONE)
+    if not help_requests.take(ctx.session, request.id, ctx.person.id, ctx.now):
+        now = help_requests.get(ctx.session, request.id)
+        taken = now is not None and now.status in (HelpStatus.TAKEN, HelpStatus.DONE)
         raise DomainError("help_taken" if taken else "help_closed", id=request.id)
     request = _request(ctx, request.id)
     ctx.toast("ask.taken_toast", id=request.id)
-    ctx.tell(ctx.person.id, "ask.helper_details",
-             [[Btn.of("ask.button.done", f"ask:done:{request.id}")]], **_details(ctx, request))
+    done = ButtonSpec.of("ask.button.done", f"ask:done:{request.id}")
+    ctx.tell(ctx.person.id, "ask.helper_details", [[done]], **_details(ctx, request))
     ctx.tell(request.requester_id, "ask.helper_coming", id=request.id,
              helper=people.shown_name(ctx.session, ctx.person.id, request.branch_id))
     refresh_cards(ctx, request)
@@ -323,26 +322,27 @@ def helped(ctx: Context, args: str) -> None:
     if number:
         _done(ctx, _request(ctx, int_arg([number], 0, "help_usage_helped")), [])
         return
-    held = requests.held_by(ctx.session, ctx.person.id)
+    held = help_requests.held_by(ctx.session, ctx.person.id)
     if not held:
         raise DomainError("help_none_held")
     if len(held) == 1:
         _done(ctx, held[0], [])
         return
-    ctx.reply("ask.which_done", [[Btn.of("ask.button.pick", f"ask:done:{r.id}", id=r.id,
+    ctx.reply("ask.which_done", [[ButtonSpec.of("ask.button.pick", f"ask:done:{r.id}", id=r.id,
                                          text=r.text[:20])] for r in held[:MAX_CHOICES]])
 
 
 def _done(ctx: Context, request: HelpRequest, _rest: list[str]) -> None:
     if request.helper_id != ctx.person.id:
         raise DomainError("help_not_helper", id=request.id)
-    if not requests.mark_done(ctx.session, request.id, ctx.person.id, ctx.now):
-        reported = request.status == requests.DONE
+    if not help_requests.mark_done(ctx.session, request.id, ctx.person.id, ctx.now):
+        reported = request.status == HelpStatus.DONE
         raise DomainError("help_already_reported" if reported else "help_closed", id=request.id)
     ctx.reply("ask.done_sent", id=request.id)
-    stars = [Btn.of("ask.button.stars", f"ask:rate:{request.id}:{n}", n=n) for n in range(1, 6)]
+    stars = [ButtonSpec.of("ask.button.stars", f"ask:rate:{request.id}:{n}", n=n)
+             for n in range(1, 6)]
     ctx.tell(request.requester_id, "ask.confirm_done",
-             [stars, [Btn.of("ask.button.not_done", f"ask:undone:{request.id}")]],
+             [stars, [ButtonSpec.of("ask.button.not_done", f"ask:undone:{request.id}")]],
              id=request.id, category=_category(request.category),
              helper=people.shown_name(ctx.session, ctx.person.id, request.branch_id))
     refresh_cards(ctx, _request(ctx, request.id))
@@ -360,7 +360,7 @@ def _rate(ctx: Context, request: HelpRequest, rest: list[str]) -> None:
     if not 1 <= stars <= 5:
         raise DomainError("button_expired")
     helper = request.helper_id
-    if helper is None or not requests.confirm(ctx.session, request.id, stars, ctx.now):
+    if helper is None or not help_requests.confirm(ctx.session, request.id, stars, ctx.now):
         raise DomainError("help_not_done", id=request.id)
     earned = points.for_help(ctx, request, helper, stars)
     ctx.edit("ask.rated", id=request.id, count=stars)
@@ -372,7 +372,7 @@ def _undone(ctx: Context, request: HelpRequest, _rest: list[str]) -> None:
     """The requester says it is not done: the request is open again."""
     _only_requester(ctx, request)
     helper = request.helper_id
-    if helper is None or not requests.reopen(ctx.session, request.id):
+    if helper is None or not help_requests.reopen(ctx.session, request.id):
         raise DomainError("help_not_done", id=request.id)
     ctx.edit("ask.reopened", id=request.id)
     ctx.tell(helper, "ask.reopened_helper", id=request.id)
@@ -383,7 +383,7 @@ def _cancel(ctx: Context, request: HelpRequest, _rest: list[str]) -> None:
     """The requester withdraws the request; a helper who took it is told."""
     _only_requester(ctx, request)
     helper = request.helper_id
-    if not requests.cancel(ctx.session, request.id, ctx.now):
+    if not help_requests.cancel(ctx.session, request.id, ctx.now):
         raise DomainError("help_closed", id=request.id)
     if ctx.incoming.button_data is not None:
         ctx.edit("ask.cancelled", id=request.id)
@@ -399,13 +399,13 @@ def cancel_command(ctx: Context, words: list[str]) -> None:
     if words:
         _cancel(ctx, _request(ctx, int_arg([words[0].lstrip("#")], 0)), [])
         return
-    mine = requests.active_of(ctx.session, ctx.person.id)
+    mine = help_requests.active_of(ctx.session, ctx.person.id)
     if not mine:
         raise DomainError("help_none_active")
     if len(mine) == 1:
         _cancel(ctx, mine[0], [])
         return
-    ctx.reply("ask.which_cancel", [[Btn.of("ask.button.pick", f"ask:cancel:{r.id}", id=r.id,
+    ctx.reply("ask.which_cancel", [[ButtonSpec.of("ask.button.pick", f"ask:cancel:{r.id}", id=r.id,
                                            text=r.text[:20])] for r in mine[:MAX_CHOICES]])
 
 
@@ -424,12 +424,12 @@ def escalation(step: int) -> TimerHandler:
 
 def escalate(scope: Scope, request_id: int, step: int) -> None:
     """Nobody has taken the request yet: ping the next level up, once."""
-    request = requests.get(scope.session, request_id)
-    if request is None or not requests.escalate(scope.session, request_id, step):
+    request = help_requests.get(scope.session, request_id)
+    if request is None or not help_requests.escalate(scope.session, request_id, step):
         return
     branch = orgs.branch(scope.session, request.branch_id)
     assert branch is not None
-    keyboard = [[Btn.of("ask.button.take", f"ask:take:{request.id}")]]
+    keyboard = [[ButtonSpec.of("ask.button.take", f"ask:take:{request.id}")]]
     for person_id in _escalation_targets(scope, branch, step):
         scope.tell(person_id, "ask.escalated", keyboard, id=request.id,
                    hours=f"{scope.rules.escalation_hours[step - 1]:g}",
