@@ -331,7 +331,7 @@ def _admin(name: str) -> Callable[[Context, str], None]:
 
 SUBCOMMANDS = {"new": start_form, "list": list_upcoming, "report": _report, "lift": _lift,
                "cancel": _admin("cancel"), "edit": _admin("edit"), "roster": _admin("roster"),
-               "add": _admin("add")}
+               "add": _admin("add"), "notify": _admin("notify")}
 
 FEATURE = Feature(
     commands=[Command("activity", activity, takes=subcommands("activity"))],

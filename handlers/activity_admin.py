@@ -270,6 +270,31 @@ EDIT_FORM = Form("activity_edit", "form.title.activity_edit", _edit_steps(), _sa
                  submit_label="activity.button.save")
 
 
+# ---------------------------------------------------------------- 通知参与者
+
+
+def notify(ctx: Context, args: str) -> None:
+    """`活动 通知参与者 <活动> <文字>`: a message to everyone signed up or waiting, sent
+    privately through the outbox."""
+    from handlers import notices
+
+    branch = require_branch(ctx)
+    require(ctx, Role.SECRETARY, branch)
+    title, _, text = args.strip().partition(" ")
+    if not text.strip():
+        raise DomainError("notify_usage")
+    coming = list(activities.upcoming(ctx.session, branch.id, ctx.now))
+    if not coming:
+        raise DomainError("no_activity")
+    chosen = _only_fit(title, coming)
+    if chosen is None:
+        raise DomainError("unknown_activity", title=title[:30])
+    body = clean_field(text, notices.MAX_TEXT, "notice_text")
+    count = notices.send_to_people(ctx, branch.id, ctx.person.id, body, "activity",
+                                   str(chosen.id))
+    ctx.reply("activity.notified", title=chosen.title, count=count)
+
+
 # ---------------------------------------------------------------- 名单
 
 

@@ -30,10 +30,12 @@ from handlers.router import Command, Feature, On, run_subcommand, subcommand, ty
 from handlers.rules import Rules
 from handlers.schedules import Occurrence, Rule, WorkCalendar, first_workday_at, next_run
 from handlers.text import clean_field
-from storage import notices, orgs, people, states, timers
-from storage.models import MemberStatus, Notice, NoticeRun, NoticeState, RunState
+from storage import activities, notices, orgs, people, states, timers
+from storage.models import MemberStatus, Notice, NoticeRun, NoticeState, RunState, SignupStatus
 
 MAX_TEXT = 1000
+# Private audiences: verified members, members of some buildings, an activity's people.
+AUDIENCES = ["members", "buildings", "activity"]
 RULES = ("now", "once", "monthly_first_workday", "monthly_day", "weekly", "daily")
 # What is left out when comparing a message with the words for 收到: punctuation, spaces, emoji.
 _NOT_WORDS = re.compile(r"[\W_]+")
@@ -94,7 +96,27 @@ def _targets_offered(ctx: Context, data: Data) -> list[Option]:
     offered.append("branch")
     if role_in(ctx, ctx.person.id, branch) >= Role.COMMUNITY_ADMIN:
         offered.append("community")
+    offered += AUDIENCES
     return [Option(t, f"notice.target.{t}") for t in offered]
+
+
+def _buildings(_ctx: Context, text: str, _data: Data) -> Data:
+    """"3号楼，5号楼": the buildings whose members get the notice privately."""
+    names = [n.strip() for n in re.split(r"[,，、\s]+", text) if n.strip()]
+    if not names:
+        raise DomainError("text_empty", field="building")
+    return {"detail": clean_field(",".join(names), 200, "building")}
+
+
+def _activities_offered(ctx: Context, data: Data) -> list[Option]:
+    coming = activities.upcoming(ctx.session, data["branch_id"], ctx.now)
+    return [Option.of(str(a.id), "activity.button.pick", title=a.title,
+                      when=short(a.starts_at, ctx.local_now)) for a in coming[:8]]
+
+
+def _activity_shown(ctx: Context, data: Data) -> object:
+    item = activities.get(ctx.session, int(data["detail"]))
+    return item.title if item is not None else Phrase("form.none")
 
 
 def _when(ctx: Context, text: str, data: Data) -> Data:
@@ -102,6 +124,10 @@ def _when(ctx: Context, text: str, data: Data) -> Data:
 
 
 def _summary_note(ctx: Context, data: Data) -> str:
+    """How many it goes to, before it is sent: groups, or people for a private audience."""
+    if data["target"] in AUDIENCES:
+        count = len(audience(ctx, data["branch_id"], data["target"], data.get("detail", "")))
+        return ctx.t("notice.summary_note_people", count=count)
     count = len(_targets(ctx, data["target"], data["branch_id"], data["chat_id"]))
     return ctx.t("notice.summary_note", chats=count)
 
@@ -184,9 +210,12 @@ def _publish(ctx: Context, data: Data) -> None:
     if first is None:
         raise DomainError("notice_in_past", when=moment(ctx.t, _rule_of(data).at or ctx.now,
                                                         ctx.local_now))
+    private = data["target"] in AUDIENCES
     new = notices.create(
         ctx.session, branch_id=data["branch_id"], created_by=ctx.person.id, text=data["text"],
-        target=data["target"], target_chat_id=data["chat_id"] if data["target"] == "chat"
+        target="branch" if private else data["target"],
+        audience=data["target"] if private else "", audience_detail=data.get("detail", ""),
+        target_chat_id=data["chat_id"] if data["target"] == "chat"
         else None, rule=data["rule"], rule_time=data.get("time", ""),
         rule_day=data.get("day", 0), created_at=ctx.now,
         rule_at=dt.datetime.fromisoformat(data["at"]) if data.get("at") else None)
@@ -198,8 +227,13 @@ def _publish(ctx: Context, data: Data) -> None:
 
 FORM = Form("notice_new", "form.title.notice", (
     Step("text", _ask_text, _text, label="field.notice_text"),
-    Step("target", "notice.ask_target", options=_targets_offered,
+    Step("target", "notice.ask_target", options=_targets_offered, resets=("detail",),
          show=lambda _c, d: Phrase(f"notice.target.{d['target']}")),
+    Step("buildings", "notice.ask_buildings", _buildings, keys=("detail",), label="field.building",
+         when=lambda d: d.get("target") == "buildings", show=lambda _c, d: d["detail"]),
+    Step("activity", "notice.ask_activity", options=_activities_offered, keys=("detail",),
+         pick=lambda _c, code, _d: {"detail": code}, label="field.activity",
+         when=lambda d: d.get("target") == "activity", show=_activity_shown, per_row=1),
     Step("rule", "notice.ask_rule", options=lambda _c, _d: [
         Option(r, f"notice.rule.{r}") for r in RULES], per_row=1, resets=("time", "day", "at"),
          show=lambda _c, d: Phrase(f"notice.rule.{d['rule']}")),
@@ -273,7 +307,8 @@ def _move(scope: Scope, item: Notice, planned: NoticeRun, calendar: WorkCalendar
 
 
 def _start_run(scope: Scope, item: Notice, run: NoticeRun) -> None:
-    targets = _targets(scope, item.target, item.branch_id, item.target_chat_id)
+    targets = _people_targets(scope, item) if item.audience else \
+        _targets(scope, item.target, item.branch_id, item.target_chat_id)
     states.move(run, RunState.SENDING)
     run.started_at, run.text = scope.now, item.text
     notices.enqueue(scope.session, run.id, targets)
@@ -305,6 +340,46 @@ def _targets(scope: Scope, target: str, branch_id: int,
     return groups + robots.targets(scope, ids)
 
 
+def audience(scope: Scope, branch_id: int, kind: str, detail: str) -> list[int]:
+    """The people a private notice goes to: verified members (of some buildings), or those
+    signed up for (or waiting on) an activity."""
+    if kind == "activity":
+        found = activities.get(scope.session, int(detail)) if detail.isdigit() else None
+        if found is None:
+            return []
+        return [*activities.people_with(scope.session, found.id, SignupStatus.CONFIRMED),
+                *activities.people_with(scope.session, found.id, SignupStatus.WAITLISTED)]
+    members = [p for p in people.roster(scope.session, branch_id)
+               if p.status == MemberStatus.VERIFIED]
+    if kind == "buildings":
+        wanted = [w for w in detail.split(",") if w]
+        members = [p for p in members if any(p.building.startswith(w) for w in wanted)]
+    return [p.person_id for p in members]
+
+
+def _people_targets(scope: Scope, item: Notice) -> list[tuple[str, str]]:
+    """(platform, private chat) of each person of the notice's audience with an account."""
+    found = []
+    for person_id in audience(scope, item.branch_id, item.audience, item.audience_detail):
+        accounts = people.accounts_of(scope.session, person_id)
+        if accounts:
+            found.append((accounts[0].platform, accounts[0].external_id))
+    return found
+
+
+def send_to_people(scope: Scope, branch_id: int, by_person: int, text: str, kind: str,
+                   detail: str) -> int:
+    """A notice sent now, privately, to an audience; returns how many it goes to."""
+    new = notices.create(scope.session, branch_id=branch_id, created_by=by_person, text=text,
+                         target="branch", audience=kind, audience_detail=detail, rule="now",
+                         created_at=scope.now)
+    run = _plan(scope, new, Occurrence(scope.now))
+    if run is None:
+        return 0
+    _start_run(scope, new, run)
+    return len(_people_targets(scope, new))
+
+
 def nudge(scope: Scope, ref: str) -> None:
     """The `notice_nudge` timer: one private reminder to each member who has not acknowledged."""
     run = notices.run(scope.session, int(ref))
@@ -318,7 +393,9 @@ def nudge(scope: Scope, ref: str) -> None:
 
 
 def _members(scope: Scope, item: Notice) -> list[int]:
-    """Verified members of the branches the notice went to."""
+    """Verified members of the branches the notice went to (or its private audience)."""
+    if item.audience:
+        return audience(scope, item.branch_id, item.audience, item.audience_detail)
     branch = orgs.branch(scope.session, item.branch_id)
     assert branch is not None
     branches = [branch] if item.target != "community" else list(
