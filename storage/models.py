@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -223,7 +224,20 @@ class ProcessedUpdate(Base):
 
     platform: Mapped[str] = mapped_column(String(20), primary_key=True)
     key: Mapped[str] = mapped_column(String(120), primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # Indexed: keys older than the retention period are pruned (storage/dialogs.py).
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class CallbackNonce(Base):
+    """A signed callback's (timestamp, nonce) seen within the freshness window: the same pair
+    again is a replay. Kept in SQL so that every worker refuses it."""
+
+    __tablename__ = "callback_nonces"
+
+    platform: Mapped[str] = mapped_column(String(20), primary_key=True)
+    timestamp: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 
@@ -687,6 +701,7 @@ __all__ = [
     "Attendance",
     "Base",
     "Branch",
+    "CallbackNonce",
     "Chat",
     "CheckIn",
     "Claim",
