@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from rapidfuzz import fuzz, process
@@ -22,8 +23,9 @@ from handlers.errors import DomainError
 from handlers.forms import Form, Prompt, Step
 from handlers.i18n import Phrase, Translator
 from handlers.moments import example, moment, parse_end, parse_moment, short, span
+from handlers.payloads import ButtonData, StartPayload
 from handlers.roles import Role, require, require_branch
-from handlers.router import Command, Feature, int_arg, normalize, run_subcommand
+from handlers.router import Command, Feature, On, normalize, run_subcommand
 from handlers.text import clean_field
 from storage import activities, orgs, posted, timers
 from storage.models import Activity, SignupStatus
@@ -38,6 +40,30 @@ def activity(ctx: Context, args: str) -> None:
         list_upcoming(ctx, args)
 
 
+@dataclass(frozen=True)
+class ForActivity(ButtonData):
+    """A button about one activity; each kind is something to do with it."""
+
+    activity_id: int
+
+
+@dataclass(frozen=True)
+class SignUp(ForActivity, prefix="signup"):
+    """报名 on a card or a list."""
+
+
+@dataclass(frozen=True)
+class Unsign(ForActivity, prefix="unsign"):
+    """取消 on a card."""
+
+
+@dataclass(frozen=True)
+class ActivityLink(StartPayload, prefix="act"):
+    """The deep link from a group: the activity form for that group's branch."""
+
+    branch_id: int
+
+
 def list_upcoming(ctx: Context, _args: str) -> None:
     """The branch's activities still to come, each with a sign-up button."""
     branch = require_branch(ctx)
@@ -47,7 +73,7 @@ def list_upcoming(ctx: Context, _args: str) -> None:
         return
     lines = [ctx.t("activity.line", number=n, title=a.title, when=_span(ctx.t, ctx, a),
                    place=a.place, **_count_params(ctx, a)) for n, a in enumerate(coming, 1)]
-    ctx.reply("activity.list", [[ButtonSpec.of("activity.button.signup_title", f"signup:{a.id}",
+    ctx.reply("activity.list", [[ButtonSpec.of("activity.button.signup_title", SignUp(a.id),
                                         title=a.title)] for a in coming[:8]],
               lines="\n".join(lines))
 
@@ -62,9 +88,9 @@ def start_form(ctx: Context, _args: str) -> None:
     forms.start(ctx, FORM, {"branch_id": branch.id})
 
 
-def start_from_link(ctx: Context, payload: str) -> None:
+def start_from_link(ctx: Context, link: ActivityLink) -> None:
     """The deep link from a group: the activity form for that group's branch."""
-    branch = orgs.branch(ctx.session, int_arg(payload.split("_"), 1, "bad_start_payload"))
+    branch = orgs.branch(ctx.session, link.branch_id)
     if branch is None:
         raise DomainError("bad_start_payload")
     require(ctx, Role.SECRETARY, branch)
@@ -184,8 +210,8 @@ def _card(scope: Scope, item: Activity) -> tuple[str, Keyboard]:
         return "activity.card_closed", []
     if item.starts_at <= scope.now:
         return "activity.card_started", []
-    return "activity.card", [[ButtonSpec.of("activity.button.signup", f"signup:{item.id}"),
-                              ButtonSpec.of("activity.button.cancel", f"unsign:{item.id}")]]
+    return "activity.card", [[ButtonSpec.of("activity.button.signup", SignUp(item.id)),
+                              ButtonSpec.of("activity.button.cancel", Unsign(item.id))]]
 
 
 def _card_params(scope: Scope, item: Activity) -> dict[str, object]:
@@ -215,7 +241,8 @@ def refresh_cards(scope: Scope, item: Activity) -> None:
                    _card_params(scope, item), edit_message_id=where.message_id)
 
 
-def pick(ctx: Context, args: str, candidates: list[Activity], action: str) -> Activity | None:
+def pick(ctx: Context, args: str, candidates: list[Activity],
+         action: type[ForActivity]) -> Activity | None:
     """The activity meant by `args` (fuzzy by title); None after asking which one."""
     if not candidates:
         raise DomainError("no_activity")
@@ -232,7 +259,7 @@ def pick(ctx: Context, args: str, candidates: list[Activity], action: str) -> Ac
         if len(best) == 1:
             return next(a for a in candidates if a.id == best[0][2])
         candidates = [a for a in candidates if a.id in {s[2] for s in best}]
-    ctx.reply("activity.which", [[ButtonSpec.of("activity.button.pick", f"{action}:{a.id}",
+    ctx.reply("activity.which", [[ButtonSpec.of("activity.button.pick", action(a.id),
                                          title=a.title, when=_span(ctx.t, ctx, a))]
                                  for a in candidates[:8]])
     return None
@@ -283,6 +310,6 @@ SUBCOMMANDS = {"new": start_form, "list": list_upcoming, "report": _report, "lif
 FEATURE = Feature(
     commands=[Command("activity", activity, takes=subcommands("activity"))],
     forms=[FORM],
-    start_payloads={"act": start_from_link},
+    start_payloads=[On(ActivityLink, start_from_link)],
     timers={"activity_reminder": remind, "activity_close": close},
 )

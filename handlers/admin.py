@@ -6,14 +6,17 @@ chat by those above: an admin names secretaries, a secretary names building lead
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rapidfuzz import fuzz, process
 
 from handlers.context import ButtonSpec, Context
 from handlers.errors import DomainError
 from handlers.i18n import Phrase
 from handlers.mentions import target_account
+from handlers.payloads import ButtonData
 from handlers.roles import GRANTABLE, Role, home_branch, require, role_in
-from handlers.router import Command, Feature, int_arg, normalize, subcommand
+from handlers.router import Command, Feature, On, normalize, subcommand
 from handlers.text import clean_field
 from storage import orgs, people
 from storage.models import Account, Branch, Community
@@ -98,15 +101,22 @@ def bind(ctx: Context, args: str) -> None:
         raise DomainError("role_required", role="secretary")
     chosen = _pick_branch(allowed, args.strip())
     if chosen is None:
-        ctx.announce("bind.which", [[ButtonSpec.of("bind.button", f"bind:{b.id}", name=b.name)]
+        ctx.announce("bind.which", [[ButtonSpec.of("bind.button", Bind(b.id), name=b.name)]
                                     for b in allowed[:10]])
         return
     _bind_to(ctx, chosen)
 
 
-def bind_button(ctx: Context, args: list[str]) -> None:
+@dataclass(frozen=True)
+class Bind(ButtonData, prefix="bind"):
     """A branch chosen from the list `/bind` offered."""
-    chosen = [b for b in _bindable(ctx) if b.id == int_arg(args, 0)]
+
+    branch_id: int
+
+
+def bind_button(ctx: Context, tapped: Bind) -> None:
+    """A branch chosen from the list `/bind` offered."""
+    chosen = [b for b in _bindable(ctx) if b.id == tapped.branch_id]
     if not chosen:
         raise DomainError("not_your_button")
     _bind_to(ctx, chosen[0], edit=True)
@@ -219,5 +229,5 @@ FEATURE = Feature(
         Command("branch", branch, role=Role.COMMUNITY_ADMIN),
         Command("community", community, role=Role.COMMUNITY_ADMIN),
     ],
-    buttons={"bind": bind_button},
+    buttons=[On(Bind, bind_button)],
 )

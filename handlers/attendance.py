@@ -9,15 +9,16 @@ length. Someone who did not sign up is a walk-in while seats remain.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from handlers import points, qrcodes
-from handlers.activities import pick, refresh_cards
+from handlers.activities import ForActivity, pick, refresh_cards
 from handlers.addressing import activity_title
 from handlers.context import ButtonSpec, Context
 from handlers.errors import DomainError
 from handlers.moments import short
 from handlers.roles import Role, require, require_branch
-from handlers.router import Command, Feature, int_arg
+from handlers.router import Command, Feature, On
 from storage import activities, orgs, people, states
 from storage.models import Activity, Attendance, SignupStatus
 
@@ -28,14 +29,24 @@ def qr(ctx: Context, args: str) -> None:
     """签到码: the secretary's sign-in and sign-out codes for an activity, sent privately."""
     branch = require_branch(ctx)
     require(ctx, Role.SECRETARY, branch)
-    chosen = pick(ctx, args, list(activities.recent(ctx.session, branch.id, ctx.now)), "qr")
+    chosen = pick(ctx, args, list(activities.recent(ctx.session, branch.id, ctx.now)), QrFor)
     if chosen is not None:
         _send_codes(ctx, chosen)
 
 
-def qr_button(ctx: Context, args: list[str]) -> None:
+@dataclass(frozen=True)
+class QrFor(ForActivity, prefix="qr"):
     """An activity chosen from the list `/qr` offered."""
-    item = activities.get(ctx.session, int_arg(args, 0))
+
+
+@dataclass(frozen=True)
+class ReportFor(ForActivity, prefix="report"):
+    """An activity chosen from the list `/activity report` offered."""
+
+
+def qr_button(ctx: Context, tapped: QrFor) -> None:
+    """An activity chosen from the list `/qr` offered."""
+    item = activities.get(ctx.session, tapped.activity_id)
     if item is None:
         raise DomainError("button_expired")
     branch = orgs.branch(ctx.session, item.branch_id)
@@ -59,9 +70,9 @@ def _opens(ctx: Context, item: Activity) -> dt.datetime:
     return item.starts_at - dt.timedelta(minutes=ctx.rules.signin_opens_minutes)
 
 
-def scan(ctx: Context, payload: str) -> None:
+def scan(ctx: Context, scanned: qrcodes.SignInCode) -> None:
     """A scanned code arrives as `/start ci_…`."""
-    code = qrcodes.verify(ctx.rules.secret, payload)
+    code = qrcodes.verify(ctx.rules.secret, scanned)
     item = activities.get(ctx.session, code.activity_id)
     if item is None or item.cancelled_at is not None:
         raise DomainError("code_forged")
@@ -143,13 +154,13 @@ def report(ctx: Context, args: str) -> None:
     branch = require_branch(ctx)
     require(ctx, Role.SECRETARY, branch)
     since = ctx.now - dt.timedelta(days=30)
-    chosen = pick(ctx, args, list(activities.recent(ctx.session, branch.id, since)), "report")
+    chosen = pick(ctx, args, list(activities.recent(ctx.session, branch.id, since)), ReportFor)
     if chosen is not None:
         _report(ctx, chosen)
 
 
-def report_button(ctx: Context, args: list[str]) -> None:
-    item = activities.get(ctx.session, int_arg(args, 0))
+def report_button(ctx: Context, tapped: ReportFor) -> None:
+    item = activities.get(ctx.session, tapped.activity_id)
     if item is None:
         raise DomainError("button_expired")
     require(ctx, Role.SECRETARY, orgs.branch(ctx.session, item.branch_id))
@@ -183,6 +194,6 @@ def _report(ctx: Context, item: Activity) -> None:
 
 FEATURE = Feature(
     commands=[Command("qr", qr, role=Role.SECRETARY, takes=activity_title)],
-    buttons={"qr": qr_button, "report": report_button},
-    start_payloads={"ci": scan},
+    buttons=[On(QrFor, qr_button), On(ReportFor, report_button)],
+    start_payloads=[On(qrcodes.SignInCode, scan)],
 )

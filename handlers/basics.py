@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from handlers.addressing import Said
 from handlers.context import ButtonSpec, Context
 from handlers.errors import DomainError
 from handlers.i18n import LANGUAGES
+from handlers.payloads import ButtonData, StartPayload
 from handlers.roles import home_branch, role_in
-from handlers.router import Command, Feature, int_arg
+from handlers.router import Command, Feature, On
 from storage import people
+
+
+@dataclass(frozen=True)
+class Language(ButtonData, prefix="lang"):
+    """A language to switch to, offered to one person."""
+
+    lang: str
+    owner: int
+
+
+@dataclass(frozen=True)
+class HelpLink(StartPayload, prefix="help"):
+    """The group's help button: the list of commands, privately."""
 
 
 def start(ctx: Context, _args: str) -> None:
@@ -26,7 +41,8 @@ def show_help(ctx: Context, _args: str) -> None:
     """List the commands the sender's role allows, with their Chinese keywords; in a group,
     one line with a button that opens the list privately."""
     if ctx.in_group:
-        ctx.announce("help.in_group", [[ButtonSpec.of("help.button.open", start_payload="help")]])
+        opens = ButtonSpec.of("help.button.open", start_payload=HelpLink())
+        ctx.announce("help.in_group", [[opens]])
         return
     role = role_in(ctx, ctx.person.id, home_branch(ctx))
     keywords = ctx.catalogs.keywords
@@ -46,7 +62,7 @@ def choose_language(ctx: Context, args: str) -> None:
         _set_language(ctx, _language_code(ctx, wanted))
         return
     owner = ctx.person.id
-    ctx.reply("lang.choose", [[ButtonSpec.of(f"lang.name.{lang}", f"lang:{lang}:{owner}")
+    ctx.reply("lang.choose", [[ButtonSpec.of(f"lang.name.{lang}", Language(lang, owner))
                                for lang in LANGUAGES]])
 
 
@@ -62,12 +78,12 @@ def _language_code(ctx: Context, word: str) -> str:
     raise DomainError("unknown_language", language=word[:20])
 
 
-def language_button(ctx: Context, args: list[str]) -> None:
+def language_button(ctx: Context, tapped: Language) -> None:
     """A language button press; only the person who asked may use it."""
-    lang, owner = args[0], int_arg(args, 1)
+    lang = tapped.lang
     if lang not in LANGUAGES:
         raise DomainError("button_expired")
-    if owner != ctx.person.id:
+    if tapped.owner != ctx.person.id:
         raise DomainError("not_your_button")
     _set_language(ctx, lang, edit=True)
 
@@ -100,6 +116,6 @@ FEATURE = Feature(
         Command("help", show_help),
         Command("lang", choose_language, takes=_language_word),
     ],
-    buttons={"lang": language_button},
-    start_payloads={"help": show_help},
+    buttons=[On(Language, language_button)],
+    start_payloads=[On(HelpLink, lambda ctx, _link: show_help(ctx, ""))],
 )

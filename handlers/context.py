@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from handlers.i18n import Catalogs, Translator, normalize_lang
 from handlers.messages import Button, ChatKind, Incoming, Outgoing
+from handlers.payloads import ButtonData, StartPayload
 from handlers.rules import Rules
 from storage import people
 from storage.models import Account, Chat, Person
@@ -29,9 +30,12 @@ class ButtonSpec:
     url: str | None = None
 
     @classmethod
-    def of(cls, key: str, data: str | None = None, *, start_payload: str | None = None,
-           url: str | None = None, **params: object) -> ButtonSpec:
-        return cls(key, data, start_payload, tuple(params.items()), url)
+    def of(cls, key: str, data: ButtonData | None = None, *,
+           start_payload: StartPayload | None = None, url: str | None = None,
+           **params: object) -> ButtonSpec:
+        """A button sending `data` back, or opening a private chat with `start_payload`."""
+        return cls(key, data.pack() if data else None,
+                   start_payload.pack() if start_payload else None, tuple(params.items()), url)
 
     def render(self, t: Translator) -> Button:
         return Button(t(self.key, **dict(self.params)), data=self.data,
@@ -154,7 +158,9 @@ class Context(Scope):
     def _open_private_line(self) -> Outgoing:
         """What the group sees if the private answer cannot be delivered: a link, no content."""
         t = self.group_t
-        button = ButtonSpec.of("quiet.button.open_private", start_payload="resume")
+        from handlers.forms import Resume
+
+        button = ButtonSpec.of("quiet.button.open_private", start_payload=Resume())
         return Outgoing(self.incoming.platform, self.incoming.chat_id,
                         t("quiet.open_private", name=self.account.display_name
                           or t("person.anonymous")), self._render([[button]], t))

@@ -278,11 +278,8 @@ class Core:
         if len(route.args) > 4 * self.rules.max_text_length:
             raise DomainError("too_long", limit=self.rules.max_text_length)
         if route.kind == "button":
-            action, *args = route.target.split(":")
-            handler = self.router.buttons.get(action)
-            if handler is None:
-                raise DomainError("button_expired")
-            handler(ctx, args)
+            on, payload = self.router.button(route.target)
+            on.handler(ctx, payload)
         elif route.kind == "command":
             self._command(ctx, route.target, route.args)
         elif route.kind == "form":
@@ -298,11 +295,8 @@ class Core:
 
     def _command(self, ctx: Context, name: str, args: str) -> None:
         if name == "start" and args:
-            prefix = args.split("_", 1)[0]
-            payload_handler = self.router.start_payloads.get(prefix)
-            if payload_handler is None:
-                raise DomainError("bad_start_payload")
-            payload_handler(ctx, args)
+            on, payload = self.router.start_payload(args)
+            on.handler(ctx, payload)
             return
         command = self.router.commands.get(name)
         if command is None:

@@ -16,13 +16,14 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from handlers import basics
 from handlers.context import ButtonSpec, Context, Keyboard
 from handlers.errors import DomainError
 from handlers.i18n import LANGUAGES, Phrase
-from handlers.router import Command, Feature
+from handlers.payloads import ButtonData, StartPayload
+from handlers.router import Command, Feature, On
 from storage import dialogs
 from storage.models import Dialog
 
@@ -169,15 +170,15 @@ def _ask(ctx: Context, form: Form, dialog: Dialog) -> None:
 
 
 def _keyboard(ctx: Context, form: Form, step: Step, data: Data) -> Keyboard:
-    buttons = [ButtonSpec(o.label, _data(form, "c", step.name, o.code), params=o.params)
-               for o in _options(ctx, step, data)]
+    buttons = [ButtonSpec(o.label, FormButton(form.name, "c", step.name, o.code).pack(),
+                          params=o.params) for o in _options(ctx, step, data)]
     rows = [buttons[i:i + step.per_row] for i in range(0, len(buttons), step.per_row)]
     skip = step.skip_label(data)
     if skip:
-        rows.append([ButtonSpec.of(skip, _data(form, "s", step.name))])
-    nav = [ButtonSpec.of("form.button.discard", _data(form, "x"))]
+        rows.append([ButtonSpec.of(skip, FormButton(form.name, "s", step.name))])
+    nav = [ButtonSpec.of("form.button.discard", FormButton(form.name, "x"))]
     if data.get(EDITING) or _before(form, step.name, data) is not None:
-        nav.insert(0, ButtonSpec.of("form.button.back", _data(form, "b")))
+        nav.insert(0, ButtonSpec.of("form.button.back", FormButton(form.name, "b")))
     return [*rows, nav]
 
 
@@ -190,20 +191,32 @@ def _summary(ctx: Context, form: Form, data: Data) -> None:
     lines = [ctx.t("form.field_line", label=Phrase(s.label or f"field.{s.name}"),
                    value=s.shown(ctx, data)) for s in steps]
     note = form.note(ctx, data) if form.note else ""
-    edits = [ButtonSpec.of("form.button.edit", _data(form, "e", s.name),
+    edits = [ButtonSpec.of("form.button.edit", FormButton(form.name, "e", s.name),
                     label=Phrase(s.label or f"field.{s.name}")) for s in steps]
     assert form.submit_label is not None
     # Submitting comes first: on WeChat and the console it is "1".
-    keyboard = [[ButtonSpec.of(form.submit_label, _data(form, "ok"))],
+    keyboard = [[ButtonSpec.of(form.submit_label, FormButton(form.name, "ok"))],
                 *[edits[i:i + 3] for i in range(0, len(edits), 3)],
-                [ButtonSpec.of("form.button.back", _data(form, "b")),
-                 ButtonSpec.of("form.button.discard", _data(form, "x"))]]
+                [ButtonSpec.of("form.button.back", FormButton(form.name, "b")),
+                 ButtonSpec.of("form.button.discard", FormButton(form.name, "x"))]]
     ctx.reply_private("form.summary", keyboard, title=Phrase(form.title), fields="\n".join(lines),
                       note=f"\n{note}" if note else "", submit=Phrase(form.submit_label))
 
 
-def _data(form: Form, action: str, *args: str) -> str:
-    return ":".join(["form", form.name, action, *args])
+@dataclass(frozen=True)
+class FormButton(ButtonData, prefix="form"):
+    """Every button of every form: choose (c) or skip (s) a step's answer, edit (e) a step,
+    go back (b), discard (x), resume (r), submit (ok)."""
+
+    form: str
+    action: Literal["c", "s", "e", "b", "x", "r", "ok"]
+    step: str = ""
+    code: str = ""
+
+
+@dataclass(frozen=True)
+class Resume(StartPayload, prefix="resume"):
+    """/start resume: the private chat opened from a group, back to the open form."""
 
 
 # ---------------------------------------------------------------- answers
@@ -354,11 +367,11 @@ def _unstash(ctx: Context, stashed: Data | None) -> None:
 # ---------------------------------------------------------------- buttons and words
 
 
-def button(ctx: Context, args: list[str]) -> None:
-    """Every button of every form: `form:<form>:<action>[:<step>[:<code>]]`."""
-    name, action, step_name, code = [*args, "", "", "", ""][:4]
+def button(ctx: Context, tapped: FormButton) -> None:
+    """Every button of every form."""
+    action, step_name, code = tapped.action, tapped.step, tapped.code
     form, dialog = _open(ctx)
-    if form.name != name:
+    if form.name != tapped.form:
         raise DomainError("button_expired")
     if action in ("c", "s"):
         step = form.steps_by_name.get(step_name)
@@ -543,6 +556,6 @@ def current(ctx: Context, name: str) -> Data | None:
 
 FEATURE = Feature(
     commands=[Command("resume", resume, in_menu=False)],
-    buttons={"form": button},
-    start_payloads={"resume": resume},
+    buttons=[On(FormButton, button)],
+    start_payloads=[On(Resume, lambda ctx, _payload: resume(ctx, ""))],
 )

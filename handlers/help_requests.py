@@ -20,7 +20,7 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from handlers import forms, points
 from handlers.addressing import free_text, number
@@ -28,8 +28,9 @@ from handlers.context import ButtonSpec, Context, Keyboard, Scope
 from handlers.errors import DomainError
 from handlers.forms import Form, Option, Prompt, Step
 from handlers.i18n import LANGUAGES, Phrase
+from handlers.payloads import ButtonData, StartPayload
 from handlers.roles import Role, require, require_branch
-from handlers.router import Command, Feature, TimerHandler, int_arg, normalize
+from handlers.router import Command, Feature, On, TimerHandler, normalize, typed_number
 from handlers.text import clean_field
 from storage import help_requests, orgs, people, posted, timers
 from storage.models import Branch, HelpRequest, HelpStatus
@@ -152,10 +153,9 @@ def _known_building(ctx: Context, branch: Branch) -> str:
     return split_private(profile.building).text if profile else ""
 
 
-def continue_from_link(ctx: Context, payload: str) -> None:
+def continue_from_link(ctx: Context, link: AskLink) -> None:
     """The deep link from a group: carry on with the request in private."""
-    owner = int_arg(payload.split("_"), 1, "bad_start_payload")
-    if owner != ctx.person.id:
+    if link.owner != ctx.person.id:
         raise DomainError("not_your_button")
     if forms.current(ctx, FORM.name) is None:
         raise DomainError("help_gone")
@@ -230,7 +230,7 @@ def _publish(ctx: Context, data: Data) -> None:
     key, keyboard, params = _card(ctx, request)
     for chat in groups:
         ctx.post(chat.platform, chat.external_id, key, keyboard, params, ref=_ref(request))
-    cancel = ButtonSpec.of("ask.button.cancel", f"ask:cancel:{request.id}")
+    cancel = ButtonSpec.of("ask.button.cancel", AskButton("cancel", request.id))
     forms.done(ctx, "ask.posted", [[cancel]], id=request.id, count=len(groups))
 
 
@@ -256,7 +256,7 @@ def _ref(request: HelpRequest) -> str:
 def _card(scope: Scope, request: HelpRequest) -> tuple[str, Keyboard, dict[str, object]]:
     helper = people.shown_name(scope.session, request.helper_id, request.branch_id) \
         if request.helper_id else ""
-    keyboard = [[ButtonSpec.of("ask.button.take", f"ask:take:{request.id}")]] \
+    keyboard = [[ButtonSpec.of("ask.button.take", AskButton("take", request.id))]] \
         if request.status == HelpStatus.OPEN else []
     return "ask.card", keyboard, {
         "id": request.id, "category": _category(request.category),
@@ -275,13 +275,30 @@ def refresh_cards(scope: Scope, request: HelpRequest) -> None:
 # ---------------------------------------------------------------- taking and finishing
 
 
-def button(ctx: Context, args: list[str]) -> None:
+@dataclass(frozen=True)
+class AskButton(ButtonData, prefix="ask"):
+    """Every 求助 button: the card's (take), the helper's (done) and the requester's (rate
+    with 1–5 stars, undone, cancel)."""
+
+    action: Literal["take", "done", "rate", "undone", "cancel"]
+    request_id: int
+    stars: int | None = None
+
+
+@dataclass(frozen=True)
+class AskLink(StartPayload, prefix="ask"):
+    """The deep link from a group: the requester carries on with the request in private."""
+
+    owner: int
+
+
+def button(ctx: Context, tapped: AskButton) -> None:
     """Every 求助 button: the card's, the helper's and the requester's."""
-    action = args[0] if args else ""
-    if action in _ACTIONS:
-        _ACTIONS[action](ctx, _request(ctx, int_arg(args, 1)), args[2:])
+    request = _request(ctx, tapped.request_id)
+    if tapped.action == "rate":
+        _rate(ctx, request, tapped.stars)
     else:
-        raise DomainError("button_expired")
+        _ACTIONS[tapped.action](ctx, request)
 
 
 def _request(ctx: Context, request_id: int) -> HelpRequest:
@@ -291,7 +308,7 @@ def _request(ctx: Context, request_id: int) -> HelpRequest:
     return request
 
 
-def _take(ctx: Context, request: HelpRequest, _rest: list[str]) -> None:
+def _take(ctx: Context, request: HelpRequest) -> None:
     """我来帮忙: the first member to tap takes it; the others are thanked."""
     require(ctx, Role.MEMBER, orgs.branch(ctx.session, request.branch_id))
     if request.requester_id == ctx.person.id:
@@ -302,7 +319,7 @@ def _take(ctx: Context, request: HelpRequest, _rest: list[str]) -> None:
         raise DomainError("help_taken" if taken else "help_closed", id=request.id)
     request = _request(ctx, request.id)
     ctx.toast("ask.taken_toast", id=request.id)
-    done = ButtonSpec.of("ask.button.done", f"ask:done:{request.id}")
+    done = ButtonSpec.of("ask.button.done", AskButton("done", request.id))
     ctx.tell(ctx.person.id, "ask.helper_details", [[done]], **_details(ctx, request))
     ctx.tell(request.requester_id, "ask.helper_coming", id=request.id,
              helper=people.shown_name(ctx.session, ctx.person.id, request.branch_id))
@@ -320,29 +337,30 @@ def helped(ctx: Context, args: str) -> None:
     """`/helped [n]`: the helper reports a request done (asked which, when holding several)."""
     number = args.strip().lstrip("#")
     if number:
-        _done(ctx, _request(ctx, int_arg([number], 0, "help_usage_helped")), [])
+        _done(ctx, _request(ctx, typed_number(number, "help_usage_helped")))
         return
     held = help_requests.held_by(ctx.session, ctx.person.id)
     if not held:
         raise DomainError("help_none_held")
     if len(held) == 1:
-        _done(ctx, held[0], [])
+        _done(ctx, held[0])
         return
-    ctx.reply("ask.which_done", [[ButtonSpec.of("ask.button.pick", f"ask:done:{r.id}", id=r.id,
-                                         text=r.text[:20])] for r in held[:MAX_CHOICES]])
+    ctx.reply("ask.which_done", [[ButtonSpec.of("ask.button.pick", AskButton("done", r.id),
+                                                id=r.id, text=r.text[:20])]
+                                 for r in held[:MAX_CHOICES]])
 
 
-def _done(ctx: Context, request: HelpRequest, _rest: list[str]) -> None:
+def _done(ctx: Context, request: HelpRequest) -> None:
     if request.helper_id != ctx.person.id:
         raise DomainError("help_not_helper", id=request.id)
     if not help_requests.mark_done(ctx.session, request.id, ctx.person.id, ctx.now):
         reported = request.status == HelpStatus.DONE
         raise DomainError("help_already_reported" if reported else "help_closed", id=request.id)
     ctx.reply("ask.done_sent", id=request.id)
-    stars = [ButtonSpec.of("ask.button.stars", f"ask:rate:{request.id}:{n}", n=n)
+    stars = [ButtonSpec.of("ask.button.stars", AskButton("rate", request.id, n), n=n)
              for n in range(1, 6)]
     ctx.tell(request.requester_id, "ask.confirm_done",
-             [stars, [ButtonSpec.of("ask.button.not_done", f"ask:undone:{request.id}")]],
+             [stars, [ButtonSpec.of("ask.button.not_done", AskButton("undone", request.id))]],
              id=request.id, category=_category(request.category),
              helper=people.shown_name(ctx.session, ctx.person.id, request.branch_id))
     refresh_cards(ctx, _request(ctx, request.id))
@@ -353,11 +371,10 @@ def _only_requester(ctx: Context, request: HelpRequest) -> None:
         raise DomainError("help_not_requester", id=request.id)
 
 
-def _rate(ctx: Context, request: HelpRequest, rest: list[str]) -> None:
+def _rate(ctx: Context, request: HelpRequest, stars: int | None) -> None:
     """The requester confirms and rates 1–5; the helper gets the points."""
     _only_requester(ctx, request)
-    stars = int_arg(rest, 0)
-    if not 1 <= stars <= 5:
+    if stars is None or not 1 <= stars <= 5:
         raise DomainError("button_expired")
     helper = request.helper_id
     if helper is None or not help_requests.confirm(ctx.session, request.id, stars, ctx.now):
@@ -368,7 +385,7 @@ def _rate(ctx: Context, request: HelpRequest, rest: list[str]) -> None:
     refresh_cards(ctx, _request(ctx, request.id))
 
 
-def _undone(ctx: Context, request: HelpRequest, _rest: list[str]) -> None:
+def _undone(ctx: Context, request: HelpRequest) -> None:
     """The requester says it is not done: the request is open again."""
     _only_requester(ctx, request)
     helper = request.helper_id
@@ -379,7 +396,7 @@ def _undone(ctx: Context, request: HelpRequest, _rest: list[str]) -> None:
     refresh_cards(ctx, _request(ctx, request.id))
 
 
-def _cancel(ctx: Context, request: HelpRequest, _rest: list[str]) -> None:
+def _cancel(ctx: Context, request: HelpRequest) -> None:
     """The requester withdraws the request; a helper who took it is told."""
     _only_requester(ctx, request)
     helper = request.helper_id
@@ -397,19 +414,20 @@ def _cancel(ctx: Context, request: HelpRequest, _rest: list[str]) -> None:
 def cancel_command(ctx: Context, words: list[str]) -> None:
     """`/ask cancel [n]`: withdraw a request (asked which, when there are several)."""
     if words:
-        _cancel(ctx, _request(ctx, int_arg([words[0].lstrip("#")], 0)), [])
+        _cancel(ctx, _request(ctx, typed_number(words[0].lstrip("#"), "button_expired")))
         return
     mine = help_requests.active_of(ctx.session, ctx.person.id)
     if not mine:
         raise DomainError("help_none_active")
     if len(mine) == 1:
-        _cancel(ctx, mine[0], [])
+        _cancel(ctx, mine[0])
         return
-    ctx.reply("ask.which_cancel", [[ButtonSpec.of("ask.button.pick", f"ask:cancel:{r.id}", id=r.id,
-                                           text=r.text[:20])] for r in mine[:MAX_CHOICES]])
+    ctx.reply("ask.which_cancel", [[ButtonSpec.of("ask.button.pick", AskButton("cancel", r.id),
+                                                  id=r.id, text=r.text[:20])]
+                                   for r in mine[:MAX_CHOICES]])
 
 
-_ACTIONS = {"take": _take, "done": _done, "rate": _rate, "undone": _undone, "cancel": _cancel}
+_ACTIONS = {"take": _take, "done": _done, "undone": _undone, "cancel": _cancel}
 
 
 # ---------------------------------------------------------------- escalation
@@ -429,7 +447,7 @@ def escalate(scope: Scope, request_id: int, step: int) -> None:
         return
     branch = orgs.branch(scope.session, request.branch_id)
     assert branch is not None
-    keyboard = [[ButtonSpec.of("ask.button.take", f"ask:take:{request.id}")]]
+    keyboard = [[ButtonSpec.of("ask.button.take", AskButton("take", request.id))]]
     for person_id in _escalation_targets(scope, branch, step):
         scope.tell(person_id, "ask.escalated", keyboard, id=request.id,
                    hours=f"{scope.rules.escalation_hours[step - 1]:g}",
@@ -451,8 +469,8 @@ def _escalation_targets(scope: Scope, branch: Branch, step: int) -> list[int]:
 FEATURE = Feature(
     commands=[Command("ask", ask, takes=free_text),
               Command("helped", helped, role=Role.MEMBER, takes=number)],
-    buttons={"ask": button},
+    buttons=[On(AskButton, button)],
     forms=[FORM],
-    start_payloads={"ask": continue_from_link},
+    start_payloads=[On(AskLink, continue_from_link)],
     timers={f"help_escalate_{step}": escalation(step) for step in (1, 2, 3)},
 )

@@ -7,6 +7,7 @@ The branch's secretaries get 核实 / 驳回 buttons; the member is told the out
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from handlers import forms
@@ -14,8 +15,9 @@ from handlers.context import ButtonSpec, Context
 from handlers.errors import DomainError
 from handlers.forms import Form, Option, Prompt, Step
 from handlers.i18n import Phrase
+from handlers.payloads import ButtonData, StartPayload
 from handlers.roles import Role, home_branch, require, require_branch
-from handlers.router import Command, Feature, int_arg
+from handlers.router import Command, Feature, On
 from handlers.text import clean_field
 from storage import orgs, people
 from storage.models import Branch, MemberProfile, MemberStatus
@@ -33,10 +35,30 @@ def register(ctx: Context, _args: str) -> None:
     forms.start(ctx, FORM, {"branch_id": branch.id})
 
 
-def register_from_link(ctx: Context, payload: str) -> None:
+@dataclass(frozen=True)
+class RegisterLink(StartPayload, prefix="iam"):
     """The deep link from a group: register with that group's branch."""
-    branch_id = int_arg(payload.split("_"), 1, "bad_start_payload")
-    branch = orgs.branch(ctx.session, branch_id)
+
+    branch_id: int
+
+
+@dataclass(frozen=True)
+class Verify(ButtonData, prefix="verify"):
+    """核实: the secretary confirms a registration."""
+
+    profile_id: int
+
+
+@dataclass(frozen=True)
+class Reject(ButtonData, prefix="reject"):
+    """驳回: the secretary turns a registration down."""
+
+    profile_id: int
+
+
+def register_from_link(ctx: Context, link: RegisterLink) -> None:
+    """The deep link from a group: register with that group's branch."""
+    branch = orgs.branch(ctx.session, link.branch_id)
     if branch is None:
         raise DomainError("bad_start_payload")
     forms.start(ctx, FORM, {"branch_id": branch.id})
@@ -94,8 +116,8 @@ def _ask_approvers(ctx: Context, profile: MemberProfile, branch: Branch) -> int:
                  or people.holders(ctx.session, "community_admin",
                                    community_id=branch.community_id)
                  or people.global_admins(ctx.session))
-    keyboard = [[ButtonSpec.of("iam.button.verify", f"verify:{profile.id}"),
-                 ButtonSpec.of("iam.button.reject", f"reject:{profile.id}")]]
+    keyboard = [[ButtonSpec.of("iam.button.verify", Verify(profile.id)),
+                 ButtonSpec.of("iam.button.reject", Reject(profile.id))]]
     told = 0
     for person_id in approvers:
         told += ctx.tell(person_id, "iam.review", keyboard, **_card(profile, branch))
@@ -109,14 +131,14 @@ def _card(profile: MemberProfile, branch: Branch) -> dict[str, object]:
             "skills": profile.skills or Phrase("iam.no_skills")}
 
 
-def verify(ctx: Context, args: list[str]) -> None:
+def verify(ctx: Context, tapped: Verify) -> None:
     """核实: the secretary confirms a registration."""
-    _decide(ctx, int_arg(args, 0), MemberStatus.VERIFIED)
+    _decide(ctx, tapped.profile_id, MemberStatus.VERIFIED)
 
 
-def reject(ctx: Context, args: list[str]) -> None:
+def reject(ctx: Context, tapped: Reject) -> None:
     """驳回: the secretary turns a registration down."""
-    _decide(ctx, int_arg(args, 0), MemberStatus.REJECTED)
+    _decide(ctx, tapped.profile_id, MemberStatus.REJECTED)
 
 
 def _decide(ctx: Context, profile_id: int, status: MemberStatus) -> None:
@@ -144,7 +166,7 @@ def roster(ctx: Context, _args: str) -> None:
 
 FEATURE = Feature(
     commands=[Command("iam", register), Command("members", roster, role=Role.SECRETARY)],
-    buttons={"verify": verify, "reject": reject},
+    buttons=[On(Verify, verify), On(Reject, reject)],
     forms=[FORM],
-    start_payloads={"iam": register_from_link},
+    start_payloads=[On(RegisterLink, register_from_link)],
 )

@@ -16,7 +16,8 @@ import datetime as dt
 import re
 import unicodedata
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from rapidfuzz import fuzz, process
 
@@ -37,15 +38,9 @@ from handlers.needs_import import (
     parse_holders,
     parse_recurrence,
 )
+from handlers.payloads import ButtonData, StartPayload
 from handlers.roles import Role, require, require_branch
-from handlers.router import (
-    Command,
-    CommandHandler,
-    Feature,
-    int_arg,
-    normalize,
-    run_subcommand,
-)
+from handlers.router import Command, CommandHandler, Feature, On, normalize, run_subcommand
 from handlers.text import clean_field
 from storage import needs, orgs, people, timers
 from storage.models import Branch, Claim, ClaimStatus, NeedItem
@@ -76,7 +71,7 @@ def items(ctx: Context, args: str) -> None:
     holding = _holding(ctx, branch)
     lines = [_line(ctx, n, item, holding.get(item.id, [])) for n, item in enumerate(listed, 1)]
     free = [i for i in listed if len(holding.get(i.id, [])) < i.holders][:MAX_BUTTONS]
-    ctx.reply("needs.list", [[ButtonSpec.of("needs.button.claim", f"needclaim:{i.id}", name=i.name)]
+    ctx.reply("needs.list", [[ButtonSpec.of("needs.button.claim", ClaimItem(i.id), name=i.name)]
                              for i in free], branch=branch.name, lines="\n".join(lines))
 
 
@@ -128,14 +123,13 @@ def _secretary_branch(ctx: Context) -> Branch:
     return branch
 
 
-def start_from_link(ctx: Context, payload: str) -> None:
-    """The deep link from a group: `items_new_<branch>` or `items_imp_<branch>`."""
-    parts = payload.split("_")
-    branch = orgs.branch(ctx.session, int_arg(parts, 2, "bad_start_payload"))
-    if branch is None or parts[1] not in {"new", "imp"}:
+def start_from_link(ctx: Context, link: ItemsLink) -> None:
+    """The deep link from a group: a new item or an import, for the group's branch."""
+    branch = orgs.branch(ctx.session, link.branch_id)
+    if branch is None:
         raise DomainError("bad_start_payload")
     require(ctx, Role.SECRETARY, branch)
-    forms.start(ctx, FORM if parts[1] == "new" else IMPORT, {"branch_id": branch.id})
+    forms.start(ctx, FORM if link.what == "new" else IMPORT, {"branch_id": branch.id})
 
 
 def _branch_prompt(key: str, **params: object) -> Callable[[Context, Data], Prompt]:
@@ -263,9 +257,46 @@ def claim(ctx: Context, args: str) -> None:
         _claim(ctx, chosen, pledge)
 
 
-def claim_button(ctx: Context, args: list[str]) -> None:
+@dataclass(frozen=True)
+class ClaimItem(ButtonData, prefix="needclaim"):
+    """认领 on the needs list."""
+
+    item_id: int
+
+
+@dataclass(frozen=True)
+class GiveBack(ButtonData, prefix="needgive"):
+    """Give a claim back (from a reminder)."""
+
+    claim_id: int
+
+
+@dataclass(frozen=True)
+class Deed(ButtonData, prefix="needdeed"):
+    """践诺: report a claim fulfilled (from a reminder)."""
+
+    claim_id: int
+
+
+@dataclass(frozen=True)
+class RateDeed(ButtonData, prefix="needrate"):
+    """评诺: the secretary's 1–5 stars for a fulfilled claim."""
+
+    claim_id: int
+    stars: int
+
+
+@dataclass(frozen=True)
+class ItemsLink(StartPayload, prefix="items"):
+    """The deep link from a group: a new item (new) or an import (imp) for a branch."""
+
+    what: Literal["new", "imp"]
+    branch_id: int
+
+
+def claim_button(ctx: Context, tapped: ClaimItem) -> None:
     """认领 from the list's buttons (no pledge: add one by typing it)."""
-    _claim(ctx, int_arg(args, 0), "")
+    _claim(ctx, tapped.item_id, "")
 
 
 def _pick(ctx: Context, wanted: str, options: dict[int, str], action: str,
@@ -379,8 +410,8 @@ def unclaim(ctx: Context, args: str) -> None:
         _give_back(ctx, chosen)
 
 
-def give_back_button(ctx: Context, args: list[str]) -> None:
-    _give_back(ctx, int_arg(args, 0))
+def give_back_button(ctx: Context, tapped: GiveBack) -> None:
+    _give_back(ctx, tapped.claim_id)
 
 
 def _give_back(ctx: Context, claim_id: int) -> None:
@@ -454,9 +485,9 @@ def _claim_and_note(mine: list[Claim], names: dict[int, str],
     return None, rest.strip() if found else text
 
 
-def deed_button(ctx: Context, args: list[str]) -> None:
+def deed_button(ctx: Context, tapped: Deed) -> None:
     """践诺 from a reminder or the which-one question: the note is asked privately."""
-    _ask_note(ctx, _own_claim(ctx, int_arg(args, 0)))
+    _ask_note(ctx, _own_claim(ctx, tapped.claim_id))
 
 
 def _ask_note(ctx: Context, held: Claim) -> None:
@@ -492,7 +523,7 @@ def _fulfil(ctx: Context, held: Claim, note: str) -> None:
 
 
 def _stars(claim_id: int) -> Keyboard:
-    return [[ButtonSpec.of("needs.button.stars", f"needrate:{claim_id}:{n}", n=n)
+    return [[ButtonSpec.of("needs.button.stars", RateDeed(claim_id, n), n=n)
              for n in range(1, 6)]]
 
 
@@ -539,13 +570,10 @@ def _rated_label(ctx: Context, held: Claim) -> str:
                  member=people.shown_name(ctx.session, held.person_id, held.branch_id))
 
 
-def rating_button(ctx: Context, args: list[str]) -> None:
-    """A 1–5 button (0: show them): the rating is kept, then an optional comment is asked."""
-    held = _claim_to_rate(ctx, int_arg(args, 0))
-    rating = int_arg(args, 1)
-    if rating == 0:
-        ctx.edit("needs.ask_rating", _stars(held.id), name=_rated_label(ctx, held))
-        return
+def rating_button(ctx: Context, tapped: RateDeed) -> None:
+    """A 1–5 button: the rating is kept, then an optional comment is asked."""
+    held = _claim_to_rate(ctx, tapped.claim_id)
+    rating = tapped.stars
     if not 1 <= rating <= 5:
         raise DomainError("button_expired")
     forms.start(ctx, RATING, {"claim_id": held.id, "rating": rating})
@@ -612,8 +640,8 @@ def remind_stale(scope: Scope, ref: str) -> None:
         return
     held.reminded_at = scope.now
     scope.tell(held.person_id, "needs.stale_reminder",
-               [[ButtonSpec.of("needs.button.deed", f"needdeed:{held.id}"),
-                 ButtonSpec.of("needs.button.give_back", f"needgive:{held.id}")]],
+               [[ButtonSpec.of("needs.button.deed", Deed(held.id)),
+                 ButtonSpec.of("needs.button.give_back", GiveBack(held.id))]],
                name=_item_name(scope, held), days=f"{scope.rules.claim_stale_days:g}")
 
 
@@ -641,9 +669,9 @@ FEATURE = Feature(
               Command("rate", rate, role=Role.SECRETARY, takes=free_text),
               Command("newitem", start_form, role=Role.SECRETARY),
               Command("importitems", start_import, role=Role.SECRETARY)],
-    buttons={"needclaim": claim_button, "needgive": give_back_button,
-             "needdeed": deed_button, "needrate": rating_button},
+    buttons=[On(ClaimItem, claim_button), On(GiveBack, give_back_button),
+             On(Deed, deed_button), On(RateDeed, rating_button)],
     forms=[FORM, IMPORT, DEED, RATING, PICK],
-    start_payloads={"items": start_from_link},
+    start_payloads=[On(ItemsLink, start_from_link)],
     timers={"claim_reminder": remind_stale, "claim_expire": expire_stale},
 )

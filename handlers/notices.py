@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -23,8 +24,9 @@ from handlers.forms import Form, Option, Prompt, Step
 from handlers.i18n import Catalogs, Phrase
 from handlers.messages import ChatKind, Incoming
 from handlers.moments import example, moment, parse_moment, short
+from handlers.payloads import ButtonData, StartPayload
 from handlers.roles import Role, require, require_branch, role_in
-from handlers.router import Command, Feature, int_arg, run_subcommand, subcommand
+from handlers.router import Command, Feature, On, run_subcommand, subcommand, typed_number
 from handlers.rules import Rules
 from handlers.schedules import Occurrence, Rule, WorkCalendar, first_workday_at, next_run
 from handlers.text import clean_field
@@ -48,9 +50,23 @@ def notice(ctx: Context, args: str) -> None:
                             "chat_id": ctx.chat.id if ctx.in_group else None})
 
 
-def start_from_link(ctx: Context, payload: str) -> None:
+@dataclass(frozen=True)
+class Acknowledge(ButtonData, prefix="ack"):
+    """收到 under a notice sent to a group."""
+
+    run_id: int
+
+
+@dataclass(frozen=True)
+class NoticeLink(StartPayload, prefix="nt"):
+    """The deep link from a group: a new notice, with that group as a target."""
+
+    chat_id: int
+
+
+def start_from_link(ctx: Context, link: NoticeLink) -> None:
     """The deep link from a group: the form, with "this group" as a target."""
-    chat = orgs.chat(ctx.session, int_arg(payload.split("_"), 1, "bad_start_payload"))
+    chat = orgs.chat(ctx.session, link.chat_id)
     if chat is None or chat.branch_id is None:
         raise DomainError("bad_start_payload")
     branch = orgs.branch(ctx.session, chat.branch_id)
@@ -318,9 +334,9 @@ def _excerpt(text: str) -> str:
 # ---------------------------------------------------------------- 收到 and status
 
 
-def acknowledge(ctx: Context, args: list[str]) -> None:
+def acknowledge(ctx: Context, tapped: Acknowledge) -> None:
     """收到: stored once per person."""
-    run = notices.run(ctx.session, int_arg(args, 0))
+    run = notices.run(ctx.session, tapped.run_id)
     if run is None:
         raise DomainError("button_expired")
     first = notices.acknowledge(ctx.session, run.id, ctx.person.id, ctx.chat.id, ctx.now)
@@ -458,7 +474,7 @@ def _data_of(item: Notice) -> Data:
 def _own_notice(ctx: Context, number: str) -> Notice:
     branch = require_branch(ctx)
     require(ctx, Role.SECRETARY, branch)
-    item = notices.get(ctx.session, int_arg([number.strip()], 0, "unknown_notice"))
+    item = notices.get(ctx.session, typed_number(number, "unknown_notice"))
     if item is None or item.branch_id != branch.id:
         raise DomainError("unknown_notice")
     return item
@@ -469,8 +485,8 @@ SUBCOMMANDS = {"list": list_notices, "cancel": cancel, "edit": edit, "status": s
 FEATURE = Feature(
     commands=[Command("notice", notice, role=Role.SECRETARY,
                       takes=subcommands("notice"))],
-    buttons={"ack": acknowledge},
+    buttons=[On(Acknowledge, acknowledge)],
     forms=[FORM],
-    start_payloads={"nt": start_from_link},
+    start_payloads=[On(NoticeLink, start_from_link)],
     timers={"notice_due": due, "notice_nudge": nudge},
 )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from handlers import robots
 from handlers.context import ButtonSpec, Scope
 from handlers.messages import Outgoing
+from handlers.notices import Acknowledge
 from storage import notices, orgs, posted
 from storage.models import Delivery, NoticeRun, Person, RunState
 
@@ -50,7 +51,7 @@ def _message(scope: Scope, row: Delivery, run: NoticeRun) -> Outgoing:
     t = scope.group_t
     if row.platform == robots.PLATFORM:
         return robots.notice_message(row.chat_external_id, t, run.text)
-    keyboard = [[ButtonSpec.of("notice.button.ack", f"ack:{run.id}").render(t)]]
+    keyboard = [[ButtonSpec.of("notice.button.ack", Acknowledge(run.id)).render(t)]]
     return Outgoing(row.platform, row.chat_external_id, t("notice.text", text=run.text),
                     keyboard)
 

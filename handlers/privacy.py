@@ -6,10 +6,22 @@ Erasing removes the registration, roles, open dialogs and platform accounts; ano
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Literal
+
 from handlers.context import ButtonSpec, Context
 from handlers.errors import DomainError
-from handlers.router import Command, Feature, int_arg
+from handlers.payloads import ButtonData
+from handlers.router import Command, Feature, On
 from storage import people
+
+
+@dataclass(frozen=True)
+class Forget(ButtonData, prefix="forget"):
+    """The answer to "erase everything?", for the person who asked only."""
+
+    answer: Literal["yes", "no"]
+    owner: int
 
 
 def privacy(ctx: Context, _args: str) -> None:
@@ -26,15 +38,15 @@ def forget(ctx: Context, _args: str) -> None:
     if ctx.in_group:
         raise DomainError("forget_privately")
     owner = ctx.person.id
-    ctx.reply("forget.confirm", [[ButtonSpec.of("forget.button.yes", f"forget:yes:{owner}"),
-                                  ButtonSpec.of("forget.button.no", f"forget:no:{owner}")]])
+    ctx.reply("forget.confirm", [[ButtonSpec.of("forget.button.yes", Forget("yes", owner)),
+                                  ButtonSpec.of("forget.button.no", Forget("no", owner))]])
 
 
-def forget_button(ctx: Context, args: list[str]) -> None:
+def forget_button(ctx: Context, tapped: Forget) -> None:
     """The confirmation: erase, or keep everything."""
-    if int_arg(args, 1) != ctx.person.id:
+    if tapped.owner != ctx.person.id:
         raise DomainError("not_your_button")
-    if args[0] != "yes":
+    if tapped.answer != "yes":
         ctx.edit("forget.kept")
         return
     ctx.edit("forget.done")
@@ -43,5 +55,5 @@ def forget_button(ctx: Context, args: list[str]) -> None:
 
 FEATURE = Feature(
     commands=[Command("privacy", privacy), Command("forget", forget)],
-    buttons={"forget": forget_button},
+    buttons=[On(Forget, forget_button)],
 )

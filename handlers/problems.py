@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from handlers import forms, points
 from handlers.addressing import free_text
@@ -20,8 +21,9 @@ from handlers.errors import DomainError
 from handlers.forms import Form, Option, Prompt, Step
 from handlers.i18n import Phrase
 from handlers.mentions import target_account
+from handlers.payloads import ButtonData
 from handlers.roles import Role, require, require_branch, role_in
-from handlers.router import Command, Feature, int_arg
+from handlers.router import Command, Feature, On
 from handlers.text import clean_field
 from storage import orgs, people, problems, timers
 from storage.models import PROBLEM_PENDING, Branch, MemberStatus, ProblemReport, ProblemStatus
@@ -59,11 +61,11 @@ def _tell_triagers(scope: Scope, item: ProblemReport, key: str) -> None:
 def _triage_keyboard(item: ProblemReport) -> Keyboard:
     if item.status not in PROBLEM_PENDING:
         return []
-    first = [ButtonSpec.of("problem.button.assign", f"prob:assign:{item.id}")]
+    first = [ButtonSpec.of("problem.button.assign", ProblemButton("assign", item.id))]
     if item.status in (ProblemStatus.NEW, ProblemStatus.REOPENED):
-        first.insert(0, ButtonSpec.of("problem.button.accept", f"prob:accept:{item.id}"))
-    return [first, [ButtonSpec.of("problem.button.resolve", f"prob:resolve:{item.id}"),
-                    ButtonSpec.of("problem.button.reject", f"prob:reject:{item.id}")]]
+        first.insert(0, ButtonSpec.of("problem.button.accept", ProblemButton("accept", item.id)))
+    return [first, [ButtonSpec.of("problem.button.resolve", ProblemButton("resolve", item.id)),
+                    ButtonSpec.of("problem.button.reject", ProblemButton("reject", item.id))]]
 
 
 def _card(scope: Scope, item: ProblemReport) -> dict[str, object]:
@@ -78,13 +80,18 @@ def _status(item: ProblemReport) -> Phrase:
 # ---------------------------------------------------------------- triage
 
 
-def button(ctx: Context, args: list[str]) -> None:
+@dataclass(frozen=True)
+class ProblemButton(ButtonData, prefix="prob"):
+    """Every 反映 button: the secretary's triage (accept, assign, resolve, reject) and the
+    reporter's answer to "解决了吗?" (yes, no)."""
+
+    action: Literal["accept", "assign", "resolve", "reject", "yes", "no"]
+    report_id: int
+
+
+def button(ctx: Context, tapped: ProblemButton) -> None:
     """Every 反映 button: the secretary's triage and the reporter's answer to "解决了吗?"."""
-    action = args[0] if args else ""
-    handler = _ACTIONS.get(action)
-    if handler is None:
-        raise DomainError("button_expired")
-    handler(ctx, _report(ctx, int_arg(args, 1)), args[2:])
+    _ACTIONS[tapped.action](ctx, _report(ctx, tapped.report_id))
 
 
 def _report(ctx: Context, report_id: int) -> ProblemReport:
@@ -117,7 +124,7 @@ def _move(ctx: Context, item: ProblemReport, olds: tuple[ProblemStatus, ...],
     return _report(ctx, item.id)
 
 
-def _accept(ctx: Context, item: ProblemReport, _rest: list[str]) -> None:
+def _accept(ctx: Context, item: ProblemReport) -> None:
     """受理: the secretary takes the report on."""
     _as_secretary(ctx, item)
     item = _move(ctx, item, (ProblemStatus.NEW, ProblemStatus.REOPENED), ProblemStatus.ACCEPTED)
@@ -125,7 +132,7 @@ def _accept(ctx: Context, item: ProblemReport, _rest: list[str]) -> None:
     ctx.tell(item.reporter_id, "problem.told_accepted", id=item.id)
 
 
-def _assign(ctx: Context, item: ProblemReport, _rest: list[str]) -> None:
+def _assign(ctx: Context, item: ProblemReport) -> None:
     """指派: offer the branch's verified members, or take a typed @username."""
     _as_secretary(ctx, item)
     _pending(item)
@@ -148,10 +155,6 @@ def _assign_submit(ctx: Context, data: Data) -> None:
     _give_to(ctx, _report(ctx, data["report_id"]), int(data["assignee"]))
 
 
-def _assign_to(ctx: Context, item: ProblemReport, rest: list[str]) -> None:
-    _give_to(ctx, item, int_arg(rest, 0))
-
-
 def _give_to(ctx: Context, item: ProblemReport, person_id: int) -> None:
     _as_secretary(ctx, item)
     name = people.shown_name(ctx.session, person_id, item.branch_id)
@@ -159,12 +162,12 @@ def _give_to(ctx: Context, item: ProblemReport, person_id: int) -> None:
         raise DomainError("problem_not_member", person=name)
     item = _move(ctx, item, PROBLEM_PENDING, ProblemStatus.ASSIGNED, assignee_id=person_id)
     ctx.reply("problem.assigned", id=item.id, name=name)
-    resolve = ButtonSpec.of("problem.button.resolve", f"prob:resolve:{item.id}")
+    resolve = ButtonSpec.of("problem.button.resolve", ProblemButton("resolve", item.id))
     ctx.tell(person_id, "problem.assigned_to_you", [[resolve]], **_card(ctx, item))
     ctx.tell(item.reporter_id, "problem.told_assigned", id=item.id, name=name)
 
 
-def _resolve(ctx: Context, item: ProblemReport, _rest: list[str]) -> None:
+def _resolve(ctx: Context, item: ProblemReport) -> None:
     """已解决: ask the secretary (or the assignee) for a note on what was done."""
     _may_resolve(ctx, item)
     _pending(item)
@@ -176,7 +179,7 @@ def _may_resolve(ctx: Context, item: ProblemReport) -> None:
         _as_secretary(ctx, item)
 
 
-def _reject(ctx: Context, item: ProblemReport, _rest: list[str]) -> None:
+def _reject(ctx: Context, item: ProblemReport) -> None:
     """不予处理: ask the secretary for the reason."""
     _as_secretary(ctx, item)
     _pending(item)
@@ -236,8 +239,8 @@ def follow_up(scope: Scope, ref: str) -> None:
     if item is None or not problems.mark_followed_up(scope.session, item.id, scope.now):
         return
     scope.tell(item.reporter_id, "problem.followup",
-               [[ButtonSpec.of("problem.button.yes", f"prob:yes:{item.id}"),
-                 ButtonSpec.of("problem.button.no", f"prob:no:{item.id}")]],
+               [[ButtonSpec.of("problem.button.yes", ProblemButton("yes", item.id)),
+                 ButtonSpec.of("problem.button.no", ProblemButton("no", item.id))]],
                id=item.id, text=item.text, note=item.note)
 
 
@@ -246,7 +249,7 @@ def _only_reporter(ctx: Context, item: ProblemReport) -> None:
         raise DomainError("not_your_button")
 
 
-def _confirmed(ctx: Context, item: ProblemReport, _rest: list[str]) -> None:
+def _confirmed(ctx: Context, item: ProblemReport) -> None:
     """已解决: the reporter agrees; the report is closed."""
     _only_reporter(ctx, item)
     if not problems.move(ctx.session, item.id, (ProblemStatus.RESOLVED,), ProblemStatus.CLOSED,
@@ -255,7 +258,7 @@ def _confirmed(ctx: Context, item: ProblemReport, _rest: list[str]) -> None:
     ctx.edit("problem.closed", id=item.id)
 
 
-def _not_solved(ctx: Context, item: ProblemReport, _rest: list[str]) -> None:
+def _not_solved(ctx: Context, item: ProblemReport) -> None:
     """没解决: the report opens again and the secretaries are told."""
     _only_reporter(ctx, item)
     if not problems.move(ctx.session, item.id, (ProblemStatus.RESOLVED,),
@@ -265,12 +268,13 @@ def _not_solved(ctx: Context, item: ProblemReport, _rest: list[str]) -> None:
     _tell_triagers(ctx, _report(ctx, item.id), "problem.reopened")
 
 
-_ACTIONS = {"accept": _accept, "assign": _assign, "to": _assign_to, "resolve": _resolve,
-            "reject": _reject, "yes": _confirmed, "no": _not_solved}
+_ACTIONS: dict[str, Callable[[Context, ProblemReport], None]] = {
+    "accept": _accept, "assign": _assign, "resolve": _resolve, "reject": _reject,
+    "yes": _confirmed, "no": _not_solved}
 
 FEATURE = Feature(
     commands=[Command("report", report, takes=free_text)],
-    buttons={"prob": button},
+    buttons=[On(ProblemButton, button)],
     forms=[ASSIGN, RESOLVE, REJECT],
     timers={"problem_followup": follow_up},
 )

@@ -21,10 +21,22 @@ import re
 from dataclasses import dataclass
 
 from handlers.errors import DomainError
+from handlers.payloads import StartPayload
 
-PREFIX = "ci"
 SIGNATURE_BYTES = 12
-_PAYLOAD = re.compile(r"^ci_(\d{1,12})_([io])(\d{1,12})_([A-Za-z0-9_-]{16})$")
+_SLOT = re.compile(r"([io])(\d{1,12})")
+_SIGNATURE = re.compile(r"[A-Za-z0-9_-]{16}")
+
+
+@dataclass(frozen=True)
+class SignInCode(StartPayload, prefix="ci"):
+    """What a code carries, unchecked: `verify` tells whether we made it."""
+
+    refusal = "code_forged"
+
+    activity_id: int
+    slot: str  # the direction and the slot number, e.g. "i0"
+    signature: str
 
 
 @dataclass(frozen=True)
@@ -41,7 +53,7 @@ class Code:
 
 
 def _signature(secret: bytes, activity_id: int, direction: str, slot: int) -> str:
-    message = f"{PREFIX}.{activity_id}.{direction}.{slot}".encode()
+    message = f"{SignInCode.prefix}.{activity_id}.{direction}.{slot}".encode()
     digest = hmac.new(secret, message, hashlib.sha256).digest()[:SIGNATURE_BYTES]
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
@@ -50,8 +62,8 @@ def make(secret: bytes, activity_id: int, direction: str, slot: int = 0) -> str:
     """The payload for a code; slot 0 is printed, other slots rotate."""
     if direction not in ("i", "o"):
         raise ValueError(direction)
-    payload = f"{PREFIX}_{activity_id}_{direction}{slot}_"
-    return payload + _signature(secret, activity_id, direction, slot)
+    return SignInCode(activity_id, f"{direction}{slot}",
+                      _signature(secret, activity_id, direction, slot)).pack()
 
 
 def current_slot(now: dt.datetime, period_seconds: int) -> int:
@@ -59,16 +71,16 @@ def current_slot(now: dt.datetime, period_seconds: int) -> int:
     return int(now.timestamp()) // period_seconds + 1
 
 
-def verify(secret: bytes, payload: str) -> Code:
-    """The code a payload carries; refused as `code_forged` if it was not made by us."""
-    match = _PAYLOAD.match(payload)
-    if match is None:
+def verify(secret: bytes, scanned: SignInCode) -> Code:
+    """The code a scan carries; refused as `code_forged` if it was not made by us."""
+    match = _SLOT.fullmatch(scanned.slot)
+    if match is None or not _SIGNATURE.fullmatch(scanned.signature):
         raise DomainError("code_forged")
-    activity_id, direction, slot = int(match[1]), match[2], int(match[3])
-    expected = _signature(secret, activity_id, direction, slot)
-    if not hmac.compare_digest(expected, match[4]):
+    direction, slot = match[1], int(match[2])
+    expected = _signature(secret, scanned.activity_id, direction, slot)
+    if not hmac.compare_digest(expected, scanned.signature):
         raise DomainError("code_forged")
-    return Code(activity_id, direction, slot)
+    return Code(scanned.activity_id, direction, slot)
 
 
 def check_fresh(code: Code, now: dt.datetime, period_seconds: int) -> None:

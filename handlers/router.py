@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from rapidfuzz import fuzz, process
 from sqlalchemy.orm import Session
@@ -20,8 +20,10 @@ from sqlalchemy.orm import Session
 from handlers import addressing
 from handlers.addressing import Grammar, Said
 from handlers.context import Context, Scope
+from handlers.errors import DomainError
 from handlers.i18n import Catalogs
 from handlers.messages import Incoming
+from handlers.payloads import MAX_DIGITS, ButtonData, Payload, StartPayload
 from handlers.roles import Role
 from storage import dialogs
 
@@ -30,8 +32,7 @@ if TYPE_CHECKING:
 
 CommandHandler = Callable[[Context, str], None]
 TimerHandler = Callable[[Scope, str], None]
-ButtonHandler = Callable[[Context, list[str]], None]
-
+P = TypeVar("P", bound=Payload)
 # How close a message must come to a keyword for "你是想「签到」吗？" (rapidfuzz partial ratio).
 SUGGEST_CUTOFF = 80
 
@@ -49,14 +50,26 @@ class Command:
     takes: Grammar = addressing.nothing
 
 
+@dataclass(frozen=True)
+class On(Generic[P]):
+    """A kind of button data or start payload, and the handler that is given it unpacked."""
+
+    kind: type[P]
+    handler: Callable[[Context, P], None]
+
+
+class DuplicateKey(Exception):
+    """Two features claim the same command, keyword, button, payload prefix, form or timer."""
+
+
 @dataclass
 class Feature:
     """What one handlers/ module contributes to the router."""
 
     commands: list[Command] = field(default_factory=list)
-    buttons: dict[str, ButtonHandler] = field(default_factory=dict)
+    buttons: list[On[Any]] = field(default_factory=list)
     forms: list[Form] = field(default_factory=list)
-    start_payloads: dict[str, CommandHandler] = field(default_factory=dict)
+    start_payloads: list[On[Any]] = field(default_factory=list)
     timers: dict[str, TimerHandler] = field(default_factory=dict)
 
 
@@ -76,20 +89,30 @@ class Router:
     def __init__(self, features: list[Feature], keywords: dict[str, list[str]],
                  vocabulary: Mapping[str, Mapping[str, list[str]]] | None = None) -> None:
         self.vocabulary = vocabulary or {}
-        self.commands: dict[str, Command] = {}
-        self.buttons: dict[str, ButtonHandler] = {}
-        self.forms: dict[str, Form] = {}
-        self.start_payloads: dict[str, CommandHandler] = {}
-        self.timers: dict[str, TimerHandler] = {}
-        for feature in features:
-            self.commands.update({c.name: c for c in feature.commands})
-            self.buttons.update(feature.buttons)
-            self.forms.update({f.name: f for f in feature.forms})
-            self.start_payloads.update(feature.start_payloads)
-            self.timers.update(feature.timers)
-        pairs = [(normalize(word), name) for name, words in keywords.items() for word in words
-                 if name in self.commands]
-        self.keywords = sorted(pairs, key=lambda pair: -len(pair[0]))
+        self.commands = _claimed("command", ((c.name, c) for f in features for c in f.commands))
+        self.buttons = _claimed("button", ((on.kind.prefix, on) for f in features
+                                           for on in f.buttons))
+        self.start_payloads = _claimed("start payload", ((on.kind.prefix, on) for f in features
+                                                         for on in f.start_payloads))
+        self.forms = _claimed("form", ((form.name, form) for f in features for form in f.forms))
+        self.timers = _claimed("timer", (pair for f in features for pair in f.timers.items()))
+        words = _claimed("keyword", {(normalize(word), name) for name, words in keywords.items()
+                                     for word in words if name in self.commands})
+        self.keywords = sorted(words.items(), key=lambda pair: -len(pair[0]))
+
+    def button(self, data: str) -> tuple[On[Any], Payload]:
+        """The handler a tapped button's data is for, and the data unpacked."""
+        on = self.buttons.get(data.split(ButtonData.separator, 1)[0])
+        if on is None:
+            raise DomainError(ButtonData.refusal)
+        return on, on.kind.unpack(data)
+
+    def start_payload(self, text: str) -> tuple[On[Any], Payload]:
+        """The handler a deep link's payload (/start <payload>) is for, and it unpacked."""
+        on = self.start_payloads.get(text.split(StartPayload.separator, 1)[0])
+        if on is None:
+            raise DomainError(StartPayload.refusal)
+        return on, on.kind.unpack(text)
 
     def route(self, ctx: Context) -> Route | None:
         """Where this update goes, or None when the bot should stay silent."""
@@ -178,14 +201,25 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip().casefold()
 
 
-def int_arg(args: list[str], index: int, refusal: str = "button_expired") -> int:
-    """A whole-number part of button data or a link; a forged or stale one is refused."""
-    from handlers.errors import DomainError
+T = TypeVar("T")
 
-    try:
-        return int(args[index])
-    except (IndexError, ValueError):
-        raise DomainError(refusal) from None
+
+def _claimed(what: str, pairs: Iterable[tuple[str, T]]) -> dict[str, T]:
+    """The pairs as a dict; DuplicateKey when two claim one key."""
+    table: dict[str, T] = {}
+    for key, value in pairs:
+        if key in table:
+            raise DuplicateKey(f"two features claim the {what} {key!r}")
+        table[key] = value
+    return table
+
+
+def typed_number(text: str, refusal: str) -> int:
+    """A whole number someone typed ("/notice cancel 3"); DomainError(refusal) otherwise."""
+    text = text.strip()
+    if not (text.isdecimal() and len(text) <= MAX_DIGITS):
+        raise DomainError(refusal)
+    return int(text)
 
 
 def run_subcommand(ctx: Context, args: str, table: Mapping[str, CommandHandler],

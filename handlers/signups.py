@@ -9,15 +9,17 @@ no-shows a person cannot sign up until the secretary lifts it.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
-from handlers.activities import pick, refresh_cards
+from handlers.activities import SignUp, Unsign, pick, refresh_cards
 from handlers.addressing import activity_title
 from handlers.context import ButtonSpec, Context
 from handlers.errors import DomainError
 from handlers.mentions import target_account
 from handlers.moments import short
+from handlers.payloads import ButtonData
 from handlers.roles import Role, require, require_branch
-from handlers.router import Command, Feature, int_arg
+from handlers.router import Command, Feature, On
 from storage import activities, dialogs, orgs, people
 from storage.models import Activity, Branch, SignupStatus
 
@@ -26,14 +28,14 @@ def sign_up(ctx: Context, args: str) -> None:
     """`报名 <title>`: the activity picked by title (asked when unclear)."""
     branch = require_branch(ctx)
     chosen = pick(ctx, args, list(activities.upcoming(ctx.session, branch.id, ctx.now)),
-                  "signup")
+                  SignUp)
     if chosen is not None:
         _join(ctx, chosen.id)
 
 
-def signup_button(ctx: Context, args: list[str]) -> None:
+def signup_button(ctx: Context, tapped: SignUp) -> None:
     """The 报名 button on a card or a list."""
-    _join(ctx, int_arg(args, 0))
+    _join(ctx, tapped.activity_id)
 
 
 def _join(ctx: Context, activity_id: int) -> None:
@@ -86,14 +88,14 @@ def cancel_signup(ctx: Context, args: str) -> None:
         ctx.session, ctx.person.id, [a.id for a in coming])}
     if not mine:
         raise DomainError("nothing_to_cancel")
-    chosen = pick(ctx, args, [a for a in coming if a.id in mine], "unsign")
+    chosen = pick(ctx, args, [a for a in coming if a.id in mine], Unsign)
     if chosen is not None:
         _leave(ctx, chosen.id)
 
 
-def unsign_button(ctx: Context, args: list[str]) -> None:
+def unsign_button(ctx: Context, tapped: Unsign) -> None:
     """The 取消 button on a card."""
-    _leave(ctx, int_arg(args, 0))
+    _leave(ctx, tapped.activity_id)
 
 
 def _leave(ctx: Context, activity_id: int) -> None:
@@ -122,19 +124,27 @@ def _after_deadline(ctx: Context, item: Activity) -> bool:
 def _record_late_cancel(ctx: Context, item: Activity) -> None:
     activities.record_no_show(ctx.session, item.id, ctx.person.id, "late_cancel", ctx.now)
     name = people.shown_name(ctx.session, ctx.person.id, item.branch_id)
-    keyboard = [[ButtonSpec.of("signup.button.excuse", f"excuse:{item.id}:{ctx.person.id}")]]
+    keyboard = [[ButtonSpec.of("signup.button.excuse", Excuse(item.id, ctx.person.id))]]
     for secretary in people.holders(ctx.session, "secretary", branch_id=item.branch_id):
         ctx.tell(secretary, "signup.late_cancel_notice", keyboard, name=name, title=item.title)
 
 
-def excuse_button(ctx: Context, args: list[str]) -> None:
+@dataclass(frozen=True)
+class Excuse(ButtonData, prefix="excuse"):
+    """免计缺席: a person's late cancellation of an activity, excused by the secretary."""
+
+    activity_id: int
+    person_id: int
+
+
+def excuse_button(ctx: Context, tapped: Excuse) -> None:
     """免计缺席: the secretary excuses one late cancellation."""
-    item = activities.get(ctx.session, int_arg(args, 0))
+    item = activities.get(ctx.session, tapped.activity_id)
     if item is None:
         raise DomainError("button_expired")
     branch = require_branch_of(ctx, item)
     require(ctx, Role.SECRETARY, branch)
-    person_id = int_arg(args, 1)
+    person_id = tapped.person_id
     activities.excuse(ctx.session, person_id, ctx.person.id, ctx.now, activity_id=item.id)
     name = people.shown_name(ctx.session, person_id, item.branch_id)
     ctx.edit("signup.excused", name=name, title=item.title)
@@ -161,5 +171,5 @@ FEATURE = Feature(
     commands=[Command("signup", sign_up, takes=activity_title),
               Command("cancel", cancel, takes=activity_title),
               Command("unsign", cancel_signup, in_menu=False, takes=activity_title)],
-    buttons={"signup": signup_button, "unsign": unsign_button, "excuse": excuse_button},
+    buttons=[On(SignUp, signup_button), On(Unsign, unsign_button), On(Excuse, excuse_button)],
 )

@@ -101,9 +101,11 @@ def test_every_domain_error_code_has_a_sentence_in_both_languages() -> None:
     for path in [*Path("handlers").glob("*.py"), *Path("bot").glob("*.py"),
                  *Path("storage").glob("*.py")]:
         source = path.read_text()
-        # Raised directly, passed on from storage (LinkRefused), or named as int_arg's refusal.
+        # Raised directly, passed on from storage (LinkRefused), named as typed_number's
+        # refusal, or as the refusal of a kind of button data or start payload.
         codes |= set(re.findall(r'(?:DomainError|LinkRefused)\(\s*"([a-z_]+)"', source))
-        codes |= set(re.findall(r'int_arg\([^()]*,\s*"([a-z_]+)"\)', source))
+        codes |= set(re.findall(r'typed_number\(.*?,\s*"([a-z_]+)"\)', source))
+        codes |= set(re.findall(r'^\s*refusal = "([a-z_]+)"', source, re.M))
     assert len(codes) > 50  # the scan finds them: every feature refuses something
     missing = sorted(f"{lang} error.{code}" for code in codes for lang in ("zh_CN", "en")
                      if not catalogs.get(lang).has(f"error.{code}"))

@@ -127,6 +127,11 @@ def page_url(service: PollingService, activity_id: int, key: str) -> str:
     return f"http://127.0.0.1:{port}/qr/{activity_id}?key={key}&d=i"
 
 
+def checked(payload: str) -> qrcodes.Code:
+    """The code a payload shown on the page carries, checked as a scan would be."""
+    return qrcodes.verify(SECRET, qrcodes.SignInCode.unpack(payload))
+
+
 def hhmm(moment: dt.datetime) -> str:
     return f"{moment.astimezone(Rules().timezone):%H:%M}"
 
@@ -149,11 +154,11 @@ async def test_rotating_page_in_chromium(service: PollingService, browser: Brows
     await page.evaluate("window.notReloaded = true")
 
     first = await shown(page)
-    assert qrcodes.verify(SECRET, first).activity_id == seeded.activity_id
+    assert checked(first).activity_id == seeded.activity_id
     second = await next_code(page, first)
     held = live.hold()
     assert await page.evaluate("window.notReloaded") is True
-    assert qrcodes.verify(SECRET, second).slot == qrcodes.verify(SECRET, first).slot + 1
+    assert checked(second).slot == checked(first).slot + 1
     assert await scan(dialog, ZHANG, first) == zh(core, "scan.signed_in", title=TITLE,
                                                   time=hhmm(held), count=5)
 
