@@ -465,7 +465,7 @@ def account_of(settings: Settings) -> Account:
     if aes is None:
         log.warning("WeChat plaintext mode (WECHAT_ALLOW_PLAINTEXT): message bodies are not "
                     "signed, so a captured request could carry a forged message; set "
-                    "WECHAT_AES_KEY and choose safe mode (安全模式) on the account's page")
+                    "WECHAT_AES_KEY and choose safe mode on the account's page")
     return Account(settings.wechat_app_id, settings.wechat_token.get_secret_value(), aes)
 
 
