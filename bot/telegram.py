@@ -182,22 +182,98 @@ async def deliver(app: Application, messages: Iterable[Outgoing],
 
     With `core`, a message carrying a `ref` is reported back through `Core.record_posted`.
     """
-    toast: str | None = None
+    messages = list(messages)
+    if query is not None:
+        # Telegram shows a spinner until each button press is answered, exactly once, and
+        # drops an answer that comes late: it goes first, held back by nothing else.
+        toast = next((out.text for out in messages if out.toast and out.platform == PLATFORM),
+                     None)
+        await _guarded(query.answer(toast, show_alert=toast is not None), "callback")
     elsewhere: dict[str, list[Outgoing]] = {}
     fell_back: set[str] = set()
     for out in messages:
         if out.platform != PLATFORM:
             elsewhere.setdefault(out.platform, []).append(out)
         elif out.toast and query is not None:
-            toast = toast or out.text
+            continue
+        elif _is_card_edit(out):
+            card_edits(app).put(out)
         else:
             sent = await _guarded(_send_or_fall_back(app, out, fell_back), out.chat_id)
             if core is not None and out.ref is not None and isinstance(sent, Message):
                 await _record_posted(core, out, sent)
-    if query is not None:
-        # Telegram shows a spinner until each button press is answered, exactly once.
-        await _guarded(query.answer(toast, show_alert=toast is not None), "callback")
     await _forward(app, elsewhere)
+
+
+# Seconds between two edits of one card: a group takes 20 messages a minute (and the rate
+# limiter keeps a 3% margin), so a card edited no faster never has to wait for the group.
+CARD_EDIT_INTERVAL = 60 * 1.03 / 20
+CARD_EDITS = "jinlin.card_edits"
+
+
+def _is_card_edit(out: Outgoing) -> bool:
+    """An edit of a message in a group (a card everyone taps), not of a private message."""
+    return out.edit_message_id is not None and out.chat_id.startswith("-")
+
+
+def card_edits(app: Application) -> CardEdits:
+    """The application's coalescer of card edits, made on first use."""
+    editor = app.bot_data.get(CARD_EDITS)
+    if editor is None:
+        editor = app.bot_data[CARD_EDITS] = CardEdits(app)
+    assert isinstance(editor, CardEdits)
+    return editor
+
+
+class CardEdits:
+    """Edits of one card coalesced: at most one every `interval` seconds, carrying the latest
+    state. A tap storm on a card then costs a few edits instead of one per tap, and button
+    answers never queue behind edits the group's flood limit holds back."""
+
+    def __init__(self, app: Application, interval: float = CARD_EDIT_INTERVAL) -> None:
+        self._app = app
+        self.interval = interval
+        self._latest: dict[tuple[str, str], Outgoing] = {}  # card -> state not yet shown
+        self._shown: dict[tuple[str, str], tuple[float, str, object]] = {}  # when, text, keys
+        self._draining: dict[tuple[str, str], asyncio.Task[None]] = {}
+
+    def put(self, out: Outgoing) -> None:
+        """Show `out` on its card now, or with the card's next edit if one went out lately."""
+        assert out.edit_message_id is not None
+        card = (out.chat_id, out.edit_message_id)
+        self._latest[card] = out
+        if card not in self._draining:
+            # A running Application's `stop` waits for the tasks it made: nothing is lost.
+            drain = self._drain(card)
+            self._draining[card] = (self._app.create_task(drain) if self._app.running
+                                    else asyncio.get_running_loop().create_task(drain))
+
+    async def _until(self, moment: float) -> None:
+        """Sleep until `moment`, or less while the Application stops (edits go out at once)."""
+        loop = asyncio.get_running_loop()
+        # python-telegram-bot offers no event for "stopping": look every 0.1 s.
+        while loop.time() < moment and self._app.running:  # noqa: ASYNC110
+            await asyncio.sleep(min(moment - loop.time(), 0.1))
+
+    async def _drain(self, card: tuple[str, str]) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while card in self._latest:
+                shown_at, text, buttons = self._shown.get(card, (float("-inf"), "", None))
+                await self._until(shown_at + self.interval)
+                out = self._latest.pop(card)
+                if (out.text, out.buttons) == (text, buttons):
+                    continue  # Telegram refuses an edit that changes nothing
+                self._shown[card] = (loop.time(), out.text, out.buttons)
+                await _guarded(_send(self._app, out), out.chat_id)
+        finally:
+            del self._draining[card]
+            self._forget_old(loop.time())
+
+    def _forget_old(self, now: float) -> None:
+        if len(self._shown) > 1000:
+            self._shown = {card: shown for card, shown in self._shown.items()
+                           if shown[0] > now - self.interval or card in self._draining}
 
 
 FORWARD = "jinlin.forward"

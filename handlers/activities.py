@@ -206,6 +206,8 @@ def _ref(item: Activity) -> str:
 
 
 def _card(scope: Scope, item: Activity) -> tuple[str, Keyboard]:
+    if item.cancelled_at is not None:
+        return "activity.card_cancelled", []
     if item.ends_at + dt.timedelta(minutes=scope.rules.signin_closes_minutes) <= scope.now:
         return "activity.card_closed", []
     if item.starts_at <= scope.now:
@@ -216,7 +218,8 @@ def _card(scope: Scope, item: Activity) -> tuple[str, Keyboard]:
 
 def _card_params(scope: Scope, item: Activity) -> dict[str, object]:
     return {"title": item.title, "when": _span(scope.group_t, scope, item), "place": item.place,
-            "points": item.points, "note": _note_line(item.note), **_count_params(scope, item)}
+            "points": item.points, "note": _note_line(item.note),
+            "reason": item.cancel_reason, **_count_params(scope, item)}
 
 
 def _count_params(scope: Scope, item: Activity) -> dict[str, object]:
@@ -283,14 +286,24 @@ def remind(scope: Scope, ref: str) -> None:
 def close(scope: Scope, ref: str) -> None:
     """The activity is over: who had a place and never came is recorded and loses points."""
     item = activities.get(scope.session, int(ref))
-    if item is None:
-        return
+    if item is None or item.cancelled_at is not None:
+        return  # called off: nobody missed anything
     came = {a.person_id for a in activities.attendances(scope.session, item.id)}
     for person_id in activities.people_with(scope.session, item.id, SignupStatus.CONFIRMED):
         if person_id not in came:
             activities.record_no_show(scope.session, item.id, person_id, "absent", scope.now)
-            points.for_no_show(scope, item, person_id)
+            lost = points.for_no_show(scope, item, person_id)
+            _tell_no_show(scope, item, person_id, lost)
     refresh_cards(scope, item)
+
+
+def _tell_no_show(scope: Scope, item: Activity, person_id: int, lost: int) -> None:
+    """A no-show, its points and a block are the person's own business: told privately."""
+    from handlers.signups import blocked_line
+
+    scope.tell(person_id, "activity.no_show_told", title=item.title,
+               points=Phrase.of("activity.no_show_points", count=-lost) if lost else "",
+               blocked=blocked_line(scope, person_id))
 
 
 def _lift(ctx: Context, args: str) -> None:
@@ -305,7 +318,20 @@ def _report(ctx: Context, args: str) -> None:
     attendance.report(ctx, args)
 
 
-SUBCOMMANDS = {"new": start_form, "list": list_upcoming, "report": _report, "lift": _lift}
+def _admin(name: str) -> Callable[[Context, str], None]:
+    """A secretary's control from handlers/activity_admin.py (which builds on this module)."""
+
+    def run(ctx: Context, args: str) -> None:
+        from handlers import activity_admin
+
+        getattr(activity_admin, name)(ctx, args)
+
+    return run
+
+
+SUBCOMMANDS = {"new": start_form, "list": list_upcoming, "report": _report, "lift": _lift,
+               "cancel": _admin("cancel"), "edit": _admin("edit"), "roster": _admin("roster"),
+               "add": _admin("add")}
 
 FEATURE = Feature(
     commands=[Command("activity", activity, takes=subcommands("activity"))],

@@ -74,8 +74,10 @@ def scan(ctx: Context, scanned: qrcodes.SignInCode) -> None:
     """A scanned code arrives as `/start ci_…`."""
     code = qrcodes.verify(ctx.rules.secret, scanned)
     item = activities.get(ctx.session, code.activity_id)
-    if item is None or item.cancelled_at is not None:
+    if item is None:
         raise DomainError("code_forged")
+    if item.cancelled_at is not None:
+        raise DomainError("activity_cancelled", title=item.title, reason=item.cancel_reason)
     _check_window(ctx, item)
     qrcodes.check_fresh(code, ctx.now, ctx.rules.qr_period_seconds)
     if code.direction == "i":
@@ -125,6 +127,9 @@ def _take_seat(ctx: Context, item: Activity) -> bool:
 
 
 def _sign_out(ctx: Context, item: Activity) -> None:
+    if ctx.now < item.starts_at:
+        raise DomainError("sign_out_before_start", title=item.title,
+                          start=_hhmm(ctx, item.starts_at))
     found = activities.attendance(ctx.session, item.id, ctx.person.id)
     if found is None:
         raise DomainError("not_signed_in", title=item.title)

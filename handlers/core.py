@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from handlers import (
     activities,
+    activity_admin,
     admin,
     attendance,
     basics,
@@ -48,6 +49,7 @@ from storage.people import SenderInfo
 log = logging.getLogger(__name__)
 
 FEATURES = [basics.FEATURE, identity.FEATURE, checkin.FEATURE, activities.FEATURE,
+            activity_admin.FEATURE,
             signups.FEATURE, attendance.FEATURE, notices.FEATURE, admin.FEATURE,
             privacy.FEATURE, needs.FEATURE, help_requests.FEATURE,
             problems.FEATURE, linking.FEATURE, robots.FEATURE,

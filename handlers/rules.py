@@ -75,6 +75,9 @@ class RuleSettings(BaseModel):
                                      ge=0)
     signin_closes_minutes: int = rule(30, "JINLIN_SIGNIN_CLOSES_MINUTES",
                                       "… and this long after the end (sign-out too).", ge=0)
+    signup_closes_minutes: int = rule(0, "JINLIN_SIGNUP_CLOSES_MINUTES",
+                                      "Sign-up closes this long before the start (0: at the "
+                                      "start).", ge=0)
     cancel_deadline_hours: float = rule(
         2, "JINLIN_CANCEL_DEADLINE_HOURS",
         "Cancelling later than this before the start counts as a no-show.", ge=0)

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 from handlers.activities import SignUp, Unsign, pick, refresh_cards
 from handlers.addressing import activity_title
-from handlers.context import ButtonSpec, Context
+from handlers.context import ButtonSpec, Context, Scope
 from handlers.errors import DomainError
+from handlers.i18n import Phrase
 from handlers.mentions import target_account
 from handlers.moments import short
 from handlers.payloads import ButtonData
@@ -39,11 +40,13 @@ def signup_button(ctx: Context, tapped: SignUp) -> None:
 
 
 def _join(ctx: Context, activity_id: int) -> None:
-    item = activities.locked(ctx.session, activity_id)
-    if item is None or item.cancelled_at is not None:
-        raise DomainError("button_expired")
+    item = _open_activity(ctx, activity_id)
+    closes = item.starts_at - dt.timedelta(minutes=ctx.rules.signup_closes_minutes)
     if item.starts_at <= ctx.now:
         raise DomainError("signup_closed", title=item.title)
+    if closes <= ctx.now:
+        raise DomainError("signup_closed_before_start", title=item.title,
+                          closed=short(closes, ctx.local_now))
     missed = activities.unexcused_no_shows(ctx.session, ctx.person.id)
     if missed >= ctx.rules.no_show_limit:
         raise DomainError("signup_blocked", count=missed)
@@ -56,6 +59,16 @@ def _join(ctx: Context, activity_id: int) -> None:
     _answer(ctx, key, title=item.title, position=position)
     if is_new:
         refresh_cards(ctx, item)
+
+
+def _open_activity(ctx: Context, activity_id: int) -> Activity:
+    """The activity, locked for seat counting; one called off is refused with its reason."""
+    item = activities.locked(ctx.session, activity_id)
+    if item is None:
+        raise DomainError("button_expired")
+    if item.cancelled_at is not None:
+        raise DomainError("activity_cancelled", title=item.title, reason=item.cancel_reason)
+    return item
 
 
 def _waitlist_position(ctx: Context, item: Activity) -> int:
@@ -98,23 +111,66 @@ def unsign_button(ctx: Context, tapped: Unsign) -> None:
     _leave(ctx, tapped.activity_id)
 
 
-def _leave(ctx: Context, activity_id: int) -> None:
-    item = activities.locked(ctx.session, activity_id)
+@dataclass(frozen=True)
+class UnsignLate(ButtonData, prefix="unsignlate"):
+    """确定 under the late-cancel warning: cancel, counted as a no-show."""
+
+    activity_id: int
+
+
+@dataclass(frozen=True)
+class KeepSeat(ButtonData, prefix="keepseat"):
+    """不取消 under the late-cancel warning."""
+
+    activity_id: int
+
+
+def unsign_late_button(ctx: Context, tapped: UnsignLate) -> None:
+    _leave(ctx, tapped.activity_id, sure=True)
+
+
+def keep_button(ctx: Context, tapped: KeepSeat) -> None:
+    """不取消 under the late-cancel warning: the place stays."""
+    item = activities.get(ctx.session, tapped.activity_id)
     if item is None:
         raise DomainError("button_expired")
+    ctx.edit("signup.kept", title=item.title)
+
+
+def _leave(ctx: Context, activity_id: int, *, sure: bool = False) -> None:
+    item = _open_activity(ctx, activity_id)
     if item.starts_at <= ctx.now:
         raise DomainError("cancel_closed", title=item.title)
-    was, promoted = activities.leave(ctx.session, item, ctx.person.id, ctx.now)
-    if was == SignupStatus.CANCELLED:
+    if activities.attendance(ctx.session, item.id, ctx.person.id) is not None:
+        raise DomainError("cancel_signed_in", title=item.title)
+    held = activities.signup_of(ctx.session, item.id, ctx.person.id)
+    if held is None or held.status == SignupStatus.CANCELLED:
         raise DomainError("not_signed_up", title=item.title)
-    late = was == SignupStatus.CONFIRMED and _after_deadline(ctx, item)
+    late = held.status == SignupStatus.CONFIRMED and _after_deadline(ctx, item)
+    if late and not sure:
+        _warn_late(ctx, item)
+        return
+    _was, promoted = activities.leave(ctx.session, item, ctx.person.id, ctx.now)
     if late:
         _record_late_cancel(ctx, item)
-    _answer(ctx, "signup.cancelled_late" if late else "signup.cancelled", title=item.title)
+        ctx.edit("signup.cancelled_late", title=item.title,
+                 blocked=blocked_line(ctx, ctx.person.id))
+    else:
+        _answer(ctx, "signup.cancelled", title=item.title)
     if promoted is not None:
         ctx.tell(promoted.person_id, "signup.promoted", title=item.title,
                  start=short(item.starts_at, ctx.local_now), place=item.place)
     refresh_cards(ctx, item)
+
+
+def _warn_late(ctx: Context, item: Activity) -> None:
+    """Before a cancel that counts as a no-show: say so, privately, and let them choose."""
+    keyboard = [[ButtonSpec.of("signup.button.sure", UnsignLate(item.id)),
+                 ButtonSpec.of("signup.button.keep", KeepSeat(item.id))]]
+    ctx.reply_private("signup.late_warning", keyboard, title=item.title,
+                      hours=f"{ctx.rules.cancel_deadline_hours:g}")
+    if ctx.incoming.button_data is not None and ctx.in_group:
+        ctx.toast("signup.late_warning_sent")
 
 
 def _after_deadline(ctx: Context, item: Activity) -> bool:
@@ -127,6 +183,13 @@ def _record_late_cancel(ctx: Context, item: Activity) -> None:
     keyboard = [[ButtonSpec.of("signup.button.excuse", Excuse(item.id, ctx.person.id))]]
     for secretary in people.holders(ctx.session, "secretary", branch_id=item.branch_id):
         ctx.tell(secretary, "signup.late_cancel_notice", keyboard, name=name, title=item.title)
+
+
+def blocked_line(scope: Scope, person_id: int) -> object:
+    """"已有 2 次缺席，暂时不能报名" once the no-shows reach the limit, else nothing."""
+    missed = activities.unexcused_no_shows(scope.session, person_id)
+    return Phrase.of("signup.blocked_line", count=missed) if missed >= scope.rules.no_show_limit \
+        else ""
 
 
 @dataclass(frozen=True)
@@ -171,5 +234,6 @@ FEATURE = Feature(
     commands=[Command("signup", sign_up, takes=activity_title),
               Command("cancel", cancel, takes=activity_title),
               Command("unsign", cancel_signup, in_menu=False, takes=activity_title)],
-    buttons=[On(SignUp, signup_button), On(Unsign, unsign_button), On(Excuse, excuse_button)],
+    buttons=[On(SignUp, signup_button), On(Unsign, unsign_button), On(Excuse, excuse_button),
+             On(UnsignLate, unsign_late_button), On(KeepSeat, keep_button)],
 )

@@ -171,6 +171,11 @@ class MemberProfile(Base):
     submitted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+    # A verified member's re-registration waiting for review: the changed fields, applied
+    # when the secretary verifies them; the profile stays as it was meanwhile.
+    pending_change: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The reason given with 驳回, told to the applicant.
+    decision_note: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
 
 class RoleGrant(Base):
@@ -259,6 +264,25 @@ class Activity(Base):
     created_by: Mapped[int] = mapped_column(ForeignKey("persons.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Why the secretary called it off, shown on its cards ("已取消：下雨").
+    cancel_reason: Mapped[str] = mapped_column(String(200), default="", server_default="")
+
+
+class HandAddedPerson(Base):
+    """Someone the secretary signed up by hand (a paper sign-up, 代报名): a person of the
+    branch's rosters without any platform account. The phone, when given, is for reaching
+    them about the activities they are signed up for."""
+
+    __tablename__ = "hand_added_people"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), unique=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    building: Mapped[str] = mapped_column(String(100), default="")
+    phone: Mapped[str] = mapped_column(String(30), default="")
+    added_by: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+    added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
 class SignupStatus(StrEnum):
@@ -533,6 +557,11 @@ class Notice(Base):
     # "chat" (one group), "branch" (every group of the branch), "community" (every branch's).
     target: Mapped[str] = mapped_column(String(20))
     target_chat_id: Mapped[int | None] = mapped_column(ForeignKey("chats.id"))
+    # Who within the target, for notices sent to people privately: "" (the groups), "members"
+    # (verified members), "buildings" (members of the buildings in `audience_detail`),
+    # "activity" (those signed up for the activity numbered in `audience_detail`).
+    audience: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    audience_detail: Mapped[str] = mapped_column(String(500), default="", server_default="")
     # "now", "once", "monthly_first_workday", "monthly_day", "weekly", "daily".
     rule: Mapped[str] = mapped_column(String(30))
     rule_time: Mapped[str] = mapped_column(String(5), default="")
@@ -712,6 +741,7 @@ __all__ = [
     "Delivery",
     "DeliveryState",
     "Dialog",
+    "HandAddedPerson",
     "HelpRequest",
     "HelpStatus",
     "LinkCode",

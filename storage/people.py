@@ -15,6 +15,7 @@ from storage.models import (
     Account,
     Branch,
     Dialog,
+    HandAddedPerson,
     HelpRequest,
     MemberProfile,
     MemberStatus,
@@ -250,6 +251,10 @@ def shown_name(session: Session, person_id: int, branch_id: int | None = None) -
     for profile in profiles_of(session, person_id):
         if branch_id is None or profile.branch_id == branch_id:
             return profile.name
+    written = session.scalar(select(HandAddedPerson.name)
+                             .where(HandAddedPerson.person_id == person_id))
+    if written is not None:
+        return written
     names = [a.display_name for a in accounts_of(session, person_id) if a.display_name]
     return names[0] if names else ""
 

@@ -25,6 +25,13 @@ def move(session: Session, kind: str, ref: str, due_at: dt.datetime) -> None:
                         .values(due_at=due_at, state=TimerState.PENDING, fired_at=None))
 
 
+def drop(session: Session, kind: str, ref: str) -> None:
+    """A timer that must no longer fire (its moment moved into the past): done, unfired."""
+    session.execute(update(Timer).where(Timer.kind == kind, Timer.ref == ref,
+                                        Timer.state == TimerState.PENDING)
+                    .values(state=TimerState.DONE))
+
+
 def pending(session: Session, kind: str) -> Sequence[Timer]:
     """The timers of `kind` still to fire."""
     return session.scalars(select(Timer).where(Timer.kind == kind,

@@ -166,7 +166,10 @@ def test_a_late_cancel_counts_unless_excused(world: ConsoleWorld, clock: Clock) 
     publish(world)
     world.press("张三", GROUP, "报名")
     clock.set(2026, 11, 28, 8, 0)
-    assert "记为缺席" in texts(world.press("张三", GROUP, "取消"))[0]
+    warned = world.press("张三", GROUP, "取消")
+    assert warned[0].chat_id == world.private_id("张三")
+    assert warned[0].text == "离开始不到 2 小时，取消会记为缺席，确定吗？（「清扫楼道」）"
+    assert "记为缺席" in texts(world.press("张三", "private", "确定"))[0]
     notice = world.seen("private", "王书记")[-1]
     assert "张三 在开始前不久取消了「清扫楼道」" in notice.text
     world.press("王书记", "private", "免计缺席")

@@ -101,7 +101,7 @@ def test_activity_words(world: ConsoleWorld) -> None:
     assert asked.text.startswith("为「阳光小区党支部」发布志愿活动。\n第 1 步：活动名称")
     world.press("王书记", "private", "放弃")
     publish(world)
-    listed = texts(world.say("王书记", "private", "活动 名单"))[0]
+    listed = texts(world.say("王书记", "private", "活动 列表"))[0]
     assert "清扫楼道" in listed
     assert texts(world.say("王书记", "private", "活动")) == [listed]
     assert "清扫楼道" in texts(world.say("王书记", "private", "活动 报告 清扫楼道"))[0]
