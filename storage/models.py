@@ -513,12 +513,13 @@ class ProblemReport(Base):
     __tablename__ = "problem_reports"
     __table_args__ = (one_of("status", ProblemStatus),)
     # The secretary accepts, assigns (again), resolves or rejects a pending report; the
-    # reporter closes a resolved one or reopens it.
+    # reporter closes a resolved one or reopens it; a reporter who erases their data closes
+    # any report still open.
     MOVES: ClassVar[Moves[ProblemStatus]] = moves("status", {
-        ProblemStatus.NEW: {ProblemStatus.ACCEPTED, *_TRIAGED},
-        ProblemStatus.REOPENED: {ProblemStatus.ACCEPTED, *_TRIAGED},
-        ProblemStatus.ACCEPTED: _TRIAGED,
-        ProblemStatus.ASSIGNED: _TRIAGED,
+        ProblemStatus.NEW: {ProblemStatus.ACCEPTED, ProblemStatus.CLOSED, *_TRIAGED},
+        ProblemStatus.REOPENED: {ProblemStatus.ACCEPTED, ProblemStatus.CLOSED, *_TRIAGED},
+        ProblemStatus.ACCEPTED: {ProblemStatus.CLOSED, *_TRIAGED},
+        ProblemStatus.ASSIGNED: {ProblemStatus.CLOSED, *_TRIAGED},
         ProblemStatus.RESOLVED: {ProblemStatus.CLOSED, ProblemStatus.REOPENED}})
 
     id: Mapped[int] = mapped_column(primary_key=True)

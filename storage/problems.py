@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from storage import states
-from storage.models import ProblemReport, ProblemStatus
+from storage.models import PROBLEM_PENDING, ProblemReport, ProblemStatus
 
 
 def create(session: Session, *, branch_id: int, reporter_id: int, text: str,
@@ -47,3 +48,11 @@ def mark_followed_up(session: Session, report_id: int, now: dt.datetime) -> bool
                ProblemReport.followed_up_at.is_(None))
         .values(followed_up_at=now).execution_options(synchronize_session=False))
     return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def open_of(session: Session, reporter_id: int) -> Sequence[ProblemReport]:
+    """A reporter's reports not yet closed or rejected."""
+    return session.scalars(select(ProblemReport).where(
+        ProblemReport.reporter_id == reporter_id,
+        ProblemReport.status.in_((*PROBLEM_PENDING, ProblemStatus.RESOLVED)))
+        .order_by(ProblemReport.id)).all()
