@@ -24,7 +24,7 @@ from tests.story import GROUP, fill_form, publish, set_up_branch, texts, verifie
 
 OPENID = "oVbq06ZhangSanOpenId00000001"
 # Everything of 张三's that must be gone afterwards.
-TRACES = ["张三", "7号楼1单元", "水电维修", "13812345678", "502", "每周二浇水", "扫完了",
+TRACES = ["张三", "7号楼1单元", "水电维修", "13812345678", "3号楼502", "每周二浇水", "扫完了",
           "路灯", "买点菜", OPENID]
 
 
