@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import uuid
 from collections.abc import Iterator
@@ -89,15 +90,19 @@ def insert_if_absent(session: Session, model: type[Any], values: dict[str, Any])
 
     One statement instead of look-up, savepoint, insert: the unique key decides who was first.
     """
+    statement = _insert_statement(session.get_bind().dialect.name, model.__table__)
+    # rowcount is not reliable here across drivers; a returned key is.
+    return session.execute(statement, values).first() is not None
+
+
+@functools.cache
+def _insert_statement(dialect: str, table: Any) -> Any:
+    """Built once per table: this runs on every update (processed-update mark, attendance,
+    points), and building and keying the statement anew cost more than executing it."""
     from sqlalchemy.dialects import postgresql, sqlite
 
-    dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = model.__table__
-    statement = insert(table).values(**values).on_conflict_do_nothing()
-    # rowcount is not reliable here across drivers; a returned key is.
-    returned = session.execute(statement.returning(*table.primary_key.columns)).first()
-    return returned is not None
+    return insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)
 
 
 @contextmanager

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, union, update
+from sqlalchemy import bindparam, delete, select, union, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -34,20 +34,27 @@ class SenderInfo:
 def ensure_account(session: Session, sender: SenderInfo,
                    now: dt.datetime) -> tuple[Account, Person]:
     """The account and person for this sender, both created on first contact."""
-    row = session.execute(select(Account, Person).join(Person, Person.id == Account.person_id)
-                          .where(Account.platform == sender.platform,
-                                 Account.external_id == sender.external_id)).first()
+    row = session.execute(_ACCOUNT_AND_PERSON, {"platform": sender.platform,
+                                                "external_id": sender.external_id}).first()
     if row is None:
         account = _create_account(session, sender, now)
         person = session.get(Person, account.person_id)
         assert person is not None
     else:
         account, person = row
-    account.display_name = sender.display_name[:200]
-    account.username = sender.username.lower()[:100] if sender.username else None
-    account.language_code = sender.language_code
-    session.flush()
+    shown = (sender.display_name[:200],
+             sender.username.lower()[:100] if sender.username else None, sender.language_code)
+    if shown != (account.display_name, account.username, account.language_code):
+        # Written only when changed: on most updates nothing is, and nothing is flushed.
+        account.display_name, account.username, account.language_code = shown
+        session.flush()
     return account, person
+
+
+# Built once: this look-up runs on every update.
+_ACCOUNT_AND_PERSON = (select(Account, Person).join(Person, Person.id == Account.person_id)
+                       .where(Account.platform == bindparam("platform"),
+                              Account.external_id == bindparam("external_id")))
 
 
 def _create_account(session: Session, sender: SenderInfo, now: dt.datetime) -> Account:
