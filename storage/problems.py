@@ -22,6 +22,13 @@ def create(session: Session, *, branch_id: int, reporter_id: int, text: str,
     return report
 
 
+def open_of_branch(session: Session, branch_id: int) -> Sequence[ProblemReport]:
+    """A branch's reports still waiting for an outcome, oldest first."""
+    return session.scalars(select(ProblemReport).where(
+        ProblemReport.branch_id == branch_id, ProblemReport.status.in_(PROBLEM_PENDING))
+        .order_by(ProblemReport.created_at, ProblemReport.id)).all()
+
+
 def get(session: Session, report_id: int) -> ProblemReport | None:
     """The report as stored now (never a stale copy from earlier in the transaction)."""
     return session.get(ProblemReport, report_id, populate_existing=True)
