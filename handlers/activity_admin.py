@@ -30,7 +30,7 @@ from handlers.roles import Role, require, require_branch
 from handlers.router import Feature, On
 from handlers.text import clean_field
 from storage import activities, hand_added, orgs, people, timers
-from storage.models import Activity, SignupStatus
+from storage.models import Activity, MemberStatus, SignupStatus
 
 Data = dict[str, Any]
 MAX_REASON = 100
@@ -375,7 +375,7 @@ def _known_person(ctx: Context, branch_id: int, name: str) -> int | None:
     members = [p for p in people.named_in_branch(ctx.session, branch.id,
                                                  branch.community_id, name)
                if (profile := people.profile(ctx.session, p, branch.id)) is not None
-               and profile.status == "verified"]
+               and profile.status == MemberStatus.VERIFIED]
     if len(members) == 1:
         return members[0]
     written = hand_added.named(ctx.session, branch_id, name)

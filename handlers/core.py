@@ -31,6 +31,7 @@ from handlers import (
     problems,
     robots,
     signups,
+    summaries,
 )
 from handlers.context import Context, Scope
 from handlers.errors import DomainError
@@ -48,7 +49,7 @@ from storage.people import SenderInfo
 log = logging.getLogger(__name__)
 
 FEATURES = [basics.FEATURE, identity.FEATURE, checkin.FEATURE, activities.FEATURE,
-            activity_admin.FEATURE,
+            activity_admin.FEATURE, summaries.FEATURE,
             signups.FEATURE, attendance.FEATURE, notices.FEATURE, admin.FEATURE,
             privacy.FEATURE, needs.FEATURE, help_requests.FEATURE,
             problems.FEATURE, linking.FEATURE, robots.FEATURE,

@@ -30,7 +30,15 @@ from handlers.forms import Form, Option, Prompt, Step
 from handlers.i18n import LANGUAGES, Phrase
 from handlers.payloads import ButtonData, StartPayload
 from handlers.roles import Role, require, require_branch
-from handlers.router import Command, Feature, On, TimerHandler, normalize, typed_number
+from handlers.router import (
+    Command,
+    Feature,
+    On,
+    TimerHandler,
+    normalize,
+    run_subcommand,
+    typed_number,
+)
 from handlers.text import clean_field
 from storage import help_requests, orgs, people, posted, timers
 from storage.models import Branch, HelpRequest, HelpStatus
@@ -114,6 +122,8 @@ def _category(code: str) -> Phrase:
 
 def ask(ctx: Context, args: str) -> None:
     """`/ask <text>`: start a request (continued privately); `/ask cancel [n]` withdraws one."""
+    if run_subcommand(ctx, args, SUBCOMMANDS, "ask"):
+        return
     words = args.split()
     if words and _is_cancel_word(ctx, words[0]) and len(words) <= 2 and (
             len(words) == 1 or words[1].lstrip("#").isdigit()):
@@ -131,6 +141,26 @@ def ask(ctx: Context, args: str) -> None:
     if building:
         data["building"] = building
     forms.start(ctx, FORM, data)
+
+
+def list_open(ctx: Context, _args: str) -> None:
+    """`求助 列表`: the branch's requests still open or being helped, for members."""
+    branch = require_branch(ctx)
+    require(ctx, Role.MEMBER, branch)
+    rows = help_requests.open_of_branch(ctx.session, branch.id)
+    if not rows:
+        ctx.reply_private("ask.none_open", branch=branch.name)
+        return
+    lines = [ctx.t("ask.queue_line", id=r.id, category=_category(r.category),
+                   building=r.building, text=r.text, state=_card(ctx, r)[2]["state"])
+             for r in rows]
+    takeable = [r for r in rows if r.status == HelpStatus.OPEN][:8]
+    ctx.reply_private("ask.open_list", [[ButtonSpec.of("ask.button.take_n", AskButton("take", r.id),
+                                                       id=r.id)] for r in takeable],
+                      branch=branch.name, count=len(rows), lines="\n".join(lines))
+
+
+SUBCOMMANDS = {"list": list_open}
 
 
 def _request_text(ctx: Context, typed: str) -> Found:

@@ -11,19 +11,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from handlers import forms
-from handlers.context import ButtonSpec, Context
+from handlers.addressing import subcommands
+from handlers.context import ButtonSpec, Context, Keyboard
 from handlers.errors import DomainError
 from handlers.forms import Form, Option, Prompt, Step
+from handlers.fuzzy import best_matches
 from handlers.i18n import Phrase
 from handlers.payloads import ButtonData, StartPayload
 from handlers.roles import Role, home_branch, require, require_branch
-from handlers.router import Command, Feature, On
+from handlers.router import Command, Feature, On, run_subcommand
 from handlers.text import clean_field
 from storage import orgs, people
 from storage.models import Branch, MemberProfile, MemberStatus
 
 KINDS = ("employed", "retired", "mobile", "other")
 MAX_SKILLS = 200
+MAX_REASON = 100
 Data = dict[str, Any]
 
 
@@ -93,6 +96,9 @@ def _submit(ctx: Context, data: Data) -> None:
     branch = orgs.branch(ctx.session, profile.branch_id)
     assert branch is not None
     told = _ask_approvers(ctx, profile, branch)
+    if profile.pending_change is not None:
+        forms.done(ctx, "iam.change_submitted", branch=branch.name)
+        return
     forms.done(ctx, "iam.submitted" if told else "iam.submitted_no_secretary",
                branch=branch.name)
 
@@ -110,47 +116,114 @@ FORM = Form("iam", "form.title.iam", (
 ), _submit, submit_label="iam.button.submit")
 
 
+def _approvers(ctx: Context, branch: Branch) -> list[int]:
+    """Who decides the sender's registration: the branch's secretaries, but never the
+    applicant; a secretary's own goes to the community's admins (else the deployer's)."""
+    me = ctx.person.id
+    secretaries = people.holders(ctx.session, "secretary", branch_id=branch.id)
+    admins = people.holders(ctx.session, "community_admin", community_id=branch.community_id)
+    chosen = [] if me in secretaries else secretaries
+    for group in (chosen, admins, people.global_admins(ctx.session)):
+        others = [p for p in group if p != me]
+        if others:
+            return others
+    return []
+
+
 def _ask_approvers(ctx: Context, profile: MemberProfile, branch: Branch) -> int:
-    """Send the registration to the branch's secretaries (else the community's admins)."""
-    approvers = (people.holders(ctx.session, "secretary", branch_id=branch.id)
-                 or people.holders(ctx.session, "community_admin",
-                                   community_id=branch.community_id)
-                 or people.global_admins(ctx.session))
-    keyboard = [[ButtonSpec.of("iam.button.verify", Verify(profile.id)),
-                 ButtonSpec.of("iam.button.reject", Reject(profile.id))]]
+    """Send the registration (or a verified member's change) to those who decide it."""
+    key, keyboard, params = _review(profile, branch)
     told = 0
-    for person_id in approvers:
-        told += ctx.tell(person_id, "iam.review", keyboard, **_card(profile, branch))
+    for person_id in _approvers(ctx, branch):
+        told += ctx.tell(person_id, key, keyboard, **params)
     return told
 
 
-def _card(profile: MemberProfile, branch: Branch) -> dict[str, object]:
-    return {"name": profile.name, "building": profile.building, "branch": branch.name,
-            "kind": Phrase(f"kind.{profile.kind}"),
-            "registered": Phrase("registered.yes" if profile.registered_here else "registered.no"),
-            "skills": profile.skills or Phrase("iam.no_skills")}
+def _review(profile: MemberProfile, branch: Branch) -> tuple[str, Keyboard, dict[str, object]]:
+    keyboard = [[ButtonSpec.of("iam.button.verify", Verify(profile.id)),
+                 ButtonSpec.of("iam.button.reject", Reject(profile.id))]]
+    key = "iam.review_change" if profile.pending_change is not None else "iam.review"
+    return key, keyboard, _card(profile, branch, proposed=True)
+
+
+def _card(profile: MemberProfile, branch: Branch, *,
+          proposed: bool = False) -> dict[str, object]:
+    """What is shown of a registration; with `proposed`, a pending change as it would be."""
+    shown: dict[str, Any] = {"name": profile.name, "building": profile.building,
+                             "kind": profile.kind, "registered_here": profile.registered_here,
+                             "skills": profile.skills}
+    if proposed and profile.pending_change:
+        shown.update(profile.pending_change)
+    return {"name": shown["name"], "building": shown["building"], "branch": branch.name,
+            "kind": Phrase(f"kind.{shown['kind']}"),
+            "registered": Phrase("registered.yes" if shown["registered_here"]
+                                 else "registered.no"),
+            "skills": shown["skills"] or Phrase("iam.no_skills")}
 
 
 def verify(ctx: Context, tapped: Verify) -> None:
-    """核实: the secretary confirms a registration."""
+    """核实: the secretary confirms a registration (or a verified member's change)."""
     _decide(ctx, tapped.profile_id, MemberStatus.VERIFIED)
 
 
 def reject(ctx: Context, tapped: Reject) -> None:
-    """驳回: the secretary turns a registration down."""
-    _decide(ctx, tapped.profile_id, MemberStatus.REJECTED)
+    """驳回: asks the reason first, which the applicant receives."""
+    profile, _branch = _reviewable(ctx, tapped.profile_id)
+    forms.start(ctx, REJECT_FORM, {"profile_id": profile.id, "name": profile.name})
 
 
-def _decide(ctx: Context, profile_id: int, status: MemberStatus) -> None:
+def _reviewable(ctx: Context, profile_id: int) -> tuple[MemberProfile, Branch]:
+    """A registration the sender may decide, still undecided."""
     found = people.branch_of_profile(ctx.session, profile_id)
     if found is None:
         raise DomainError("button_expired")
     profile, branch = found
     require(ctx, Role.SECRETARY, branch)
-    if not people.decide_profile(ctx.session, profile_id, status, ctx.person.id, ctx.now):
+    if profile.person_id == ctx.person.id:
+        raise DomainError("own_application")
+    if profile.status != MemberStatus.PENDING and profile.pending_change is None:
         raise DomainError("already_decided", status=Phrase(f"status.{profile.status}"))
-    ctx.edit(f"iam.decided.{status}", **_card(profile, branch))
-    ctx.tell(profile.person_id, f"iam.outcome.{status}", branch=branch.name)
+    return profile, branch
+
+
+def _rejected(ctx: Context, data: Data) -> None:
+    _decide(ctx, data["profile_id"], MemberStatus.REJECTED, data["reason"])
+
+
+def _reason(_ctx: Context, text: str, _data: Data) -> Data:
+    return {"reason": clean_field(text, MAX_REASON, "reason")}
+
+
+REJECT_FORM = Form("iam_reject", "form.title.iam_reject", (
+    Step("reason", lambda _c, d: ("iam.ask_reject_reason", {"name": d["name"]}), _reason),
+), _rejected)
+
+
+def _decide(ctx: Context, profile_id: int, status: MemberStatus, reason: str = "") -> None:
+    profile, branch = _reviewable(ctx, profile_id)
+    change = profile.pending_change is not None
+    card = _card(profile, branch, proposed=True)
+    if not people.decide_profile(ctx.session, profile_id, status, ctx.person.id, ctx.now,
+                                 reason):
+        raise DomainError("already_decided", status=Phrase(f"status.{profile.status}"))
+    forms.done(ctx, f"iam.decided.{status}", **card, reason=reason)
+    outcome = f"iam.outcome.{'change_' if change else ''}{status}"
+    ctx.tell(profile.person_id, outcome, branch=branch.name, reason=reason)
+
+
+def awaiting(ctx: Context, _args: str) -> None:
+    """待核实: every registration and change still to decide, each with its buttons."""
+    branch = require_branch(ctx)
+    require(ctx, Role.SECRETARY, branch)
+    rows = [p for p in people.awaiting_review(ctx.session, branch.id)
+            if p.person_id != ctx.person.id]
+    if not rows:
+        ctx.reply_private("iam.none_waiting", branch=branch.name)
+        return
+    ctx.reply_private("iam.waiting", branch=branch.name, count=len(rows))
+    for profile in rows:
+        key, keyboard, params = _review(profile, branch)
+        ctx.reply_private(key, keyboard, **params)
 
 
 def roster(ctx: Context, _args: str) -> None:
@@ -159,14 +232,126 @@ def roster(ctx: Context, _args: str) -> None:
     require(ctx, Role.SECRETARY, branch)
     rows = people.roster(ctx.session, branch.id)
     lines = [ctx.t("members.line", number=n, status=Phrase(f"status.{p.status}"),
-                   **_card(p, branch)) for n, p in enumerate(rows, start=1)]
+                   role=_role_tag(ctx, p.person_id, branch), **_card(p, branch))
+             for n, p in enumerate(rows, start=1)]
     body = "\n".join(lines) if lines else ctx.t("members.empty")
     ctx.reply_private("members.list", branch=branch.name, count=len(rows), lines=body)
 
 
+def _role_tag(ctx: Context, person_id: int, branch: Branch) -> object:
+    """"（楼栋长）" after the name of someone holding a role in the branch."""
+    held = {g.role for g in people.grants_of(ctx.session, person_id)
+            if g.branch_id == branch.id}
+    for role in ("secretary", "building_leader"):
+        if role in held:
+            return Phrase.of("members.role_tag", role=Phrase(f"role.{role}"))
+    return ""
+
+
+# ---------------------------------------------------------------- 党员 修改 / 迁出
+
+
+@dataclass(frozen=True)
+class EditMember(ButtonData, prefix="memberedit"):
+    """The member picked for 党员 修改."""
+
+    profile_id: int
+
+
+@dataclass(frozen=True)
+class MoveMember(ButtonData, prefix="membermove"):
+    """The member picked for 党员 迁出."""
+
+    profile_id: int
+
+
+def member(ctx: Context, args: str) -> None:
+    """`党员 修改 <姓名>` (building, kind) and `党员 迁出 <姓名>`."""
+    if not run_subcommand(ctx, args, MEMBER_SUBCOMMANDS, "member"):
+        raise DomainError("member_usage")
+
+
+def _find(ctx: Context, name: str,
+          action: type[EditMember] | type[MoveMember]) -> MemberProfile | None:
+    """The branch's member called `name` (fuzzy); None after asking which one."""
+    branch = require_branch(ctx)
+    require(ctx, Role.SECRETARY, branch)
+    if not name.strip():
+        raise DomainError("member_usage")
+    rows = {p.id: p for p in people.roster(ctx.session, branch.id)
+            if p.status == MemberStatus.VERIFIED}
+    fits = best_matches(name, {i: p.name for i, p in rows.items()})
+    if not fits:
+        raise DomainError("unknown_member", name=name[:30])
+    if len(fits) == 1:
+        return rows[fits[0]]
+    ctx.reply("members.which", [[ButtonSpec.of("members.button.pick", action(i),
+                                               name=rows[i].name, building=rows[i].building)]
+                                for i in fits[:8]])
+    return None
+
+
+def _picked_member(ctx: Context, profile_id: int) -> MemberProfile:
+    found = people.branch_of_profile(ctx.session, profile_id)
+    if found is None or found[0].status != MemberStatus.VERIFIED:
+        raise DomainError("button_expired")
+    require(ctx, Role.SECRETARY, found[1])
+    return found[0]
+
+
+def edit_member(ctx: Context, args: str) -> None:
+    profile = _find(ctx, args, EditMember)
+    if profile is not None:
+        _start_edit(ctx, profile)
+
+
+def edit_button(ctx: Context, tapped: EditMember) -> None:
+    _start_edit(ctx, _picked_member(ctx, tapped.profile_id))
+
+
+def _start_edit(ctx: Context, profile: MemberProfile) -> None:
+    forms.start(ctx, EDIT_FORM, {"profile_id": profile.id, "name": profile.name,
+                                 "building": profile.building, "kind": profile.kind})
+
+
+def _edited(ctx: Context, data: Data) -> None:
+    profile = _picked_member(ctx, data["profile_id"])
+    profile.building, profile.kind = data["building"], data["kind"]
+    forms.done(ctx, "members.edited", name=profile.name, building=profile.building,
+               kind=Phrase(f"kind.{profile.kind}"))
+
+
+EDIT_FORM = Form("member_edit", "form.title.member_edit", (
+    Step("building", lambda c, _d: ("iam.ask_building", {"limit": c.rules.max_field_length}),
+         _building),
+    Step("kind", "iam.ask_kind", options=lambda _c, _d: [Option(k, f"kind.{k}") for k in KINDS],
+         show=lambda _c, d: Phrase(f"kind.{d['kind']}")),
+), _edited, submit_label="members.button.save")
+
+
+def move_member(ctx: Context, args: str) -> None:
+    profile = _find(ctx, args, MoveMember)
+    if profile is not None:
+        _move(ctx, profile)
+
+
+def move_button(ctx: Context, tapped: MoveMember) -> None:
+    _move(ctx, _picked_member(ctx, tapped.profile_id))
+
+
+def _move(ctx: Context, profile: MemberProfile) -> None:
+    people.move_away(ctx.session, profile, ctx.now)
+    ctx.reply("members.moved", name=profile.name)
+
+
+MEMBER_SUBCOMMANDS = {"edit": edit_member, "move": move_member}
+
 FEATURE = Feature(
-    commands=[Command("iam", register), Command("members", roster, role=Role.SECRETARY)],
-    buttons=[On(Verify, verify), On(Reject, reject)],
-    forms=[FORM],
+    commands=[Command("iam", register), Command("members", roster, role=Role.SECRETARY),
+              Command("pending", awaiting, role=Role.SECRETARY),
+              Command("member", member, role=Role.SECRETARY, takes=subcommands("member"))],
+    buttons=[On(Verify, verify), On(Reject, reject), On(EditMember, edit_button),
+             On(MoveMember, move_button)],
+    forms=[FORM, REJECT_FORM, EDIT_FORM],
     start_payloads=[On(RegisterLink, register_from_link)],
 )

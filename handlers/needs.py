@@ -22,12 +22,13 @@ from typing import Any, Literal
 from rapidfuzz import fuzz, process
 
 from handlers import forms, points
-from handlers.addressing import free_text, needs_item, subcommands
+from handlers.addressing import any_of, free_text, needs_item, subcommands
 from handlers.context import ButtonSpec, Context, Keyboard, Scope
 from handlers.errors import DomainError
 from handlers.forms import Form, Option, Prompt, Step
 from handlers.i18n import Phrase
 from handlers.messages import Document
+from handlers.moments import short
 from handlers.needs_import import (
     MAX_DESCRIPTION,
     MAX_HOLDERS,
@@ -69,8 +70,11 @@ def items(ctx: Context, args: str) -> None:
         ctx.reply("needs.empty", branch=branch.name)
         return
     holding = _holding(ctx, branch)
-    lines = [_line(ctx, n, item, holding.get(item.id, [])) for n, item in enumerate(listed, 1)]
-    free = [i for i in listed if len(holding.get(i.id, [])) < i.holders][:MAX_BUTTONS]
+    done = _done_once(ctx, branch, holding)
+    lines = [_line(ctx, n, item, holding.get(item.id, []), item.id in done)
+             for n, item in enumerate(listed, 1)]
+    free = [i for i in listed if len(holding.get(i.id, [])) < i.holders
+            and i.id not in done][:MAX_BUTTONS]
     ctx.reply("needs.list", [[ButtonSpec.of("needs.button.claim", ClaimItem(i.id), name=i.name)]
                              for i in free], branch=branch.name, lines="\n".join(lines))
 
@@ -82,12 +86,20 @@ def _holding(ctx: Context, branch: Branch) -> dict[int, list[Claim]]:
     return held
 
 
-def _line(ctx: Context, number: int, item: NeedItem, claims: list[Claim]) -> str:
+def _done_once(ctx: Context, branch: Branch, holding: dict[int, list[Claim]]) -> set[int]:
+    """One-off items fulfilled and nobody holding them: done, not "待认领" again."""
+    one_off = {i.id for i in needs.items(ctx.session, branch.id) if not i.recurrence}
+    return {i for i in needs.finished(ctx.session, branch.id) & one_off if not holding.get(i)}
+
+
+def _line(ctx: Context, number: int, item: NeedItem, claims: list[Claim],
+          done: bool = False) -> str:
     facts = [item.name, item.place, _recurrence(ctx, item.recurrence)]
     names = [ctx.t("needs.holder_pledge" if c.pledge else "needs.holder",
                    name=people.shown_name(ctx.session, c.person_id, item.branch_id),
                    pledge=c.pledge) for c in claims]
-    held = ctx.t("list.separator").join(names) or ctx.t("needs.nobody")
+    held = ctx.t("list.separator").join(names) or ctx.t("needs.done" if done
+                                                         else "needs.nobody")
     description = ctx.t("needs.description_line", description=item.description) \
         if item.description else ""
     return ctx.t("needs.line", number=number, facts=" · ".join(f for f in facts if f),
@@ -239,7 +251,10 @@ def _import(ctx: Context, branch: Branch, document: Document) -> None:
 
 
 def claim(ctx: Context, args: str) -> None:
-    """`认领 <name> [承诺：<pledge>]`: the item picked by name (asked when unclear)."""
+    """`认领 <name> [承诺：<pledge>]`: the item picked by name (asked when unclear);
+    `认领 逾期` lists the claims past the stale limit."""
+    if run_subcommand(ctx, args, CLAIM_SUBCOMMANDS, "claim"):
+        return
     branch = require_branch(ctx)
     require(ctx, Role.MEMBER, branch)
     wanted, pledge = ([*PLEDGE.split(args, maxsplit=1), ""])[:2]
@@ -294,6 +309,27 @@ class ItemsLink(StartPayload, prefix="items"):
     branch_id: int
 
 
+def overdue(ctx: Context, _args: str) -> None:
+    """`认领 逾期`: open claims older than the stale limit, with who holds them; privately."""
+    branch = require_branch(ctx)
+    require(ctx, Role.SECRETARY, branch)
+    since = ctx.now - dt.timedelta(days=ctx.rules.claim_stale_days)
+    rows = [c for c in needs.open_claims(ctx.session, branch.id) if c.claimed_at <= since]
+    lines = []
+    for row in rows:
+        item = needs.item(ctx.session, row.item_id)
+        lines.append(ctx.t("claim.overdue_line", name=people.shown_name(
+            ctx.session, row.person_id, branch.id), item=item.name if item else "",
+            since=short(row.claimed_at, ctx.local_now),
+            count=(ctx.now - row.claimed_at).days))
+    ctx.reply_private("claim.overdue_list" if rows else "claim.none_overdue",
+                      count=len(rows), days=f"{ctx.rules.claim_stale_days:g}",
+                      lines="\n".join(lines))
+
+
+CLAIM_SUBCOMMANDS: dict[str, CommandHandler] = {"overdue": overdue}
+
+
 def claim_button(ctx: Context, tapped: ClaimItem) -> None:
     """认领 from the list's buttons (no pledge: add one by typing it)."""
     _claim(ctx, tapped.item_id, "")
@@ -325,6 +361,8 @@ def _picked(ctx: Context, data: Data) -> None:
         _claim(ctx, chosen, data.get("pledge", ""))
     elif action == "give":
         _give_back(ctx, chosen)
+    elif action in _REMOVALS:
+        _REMOVALS[action](ctx, chosen)
     elif action == "deed":
         held = _own_claim(ctx, chosen)
         note = data.get("note", "")
@@ -367,6 +405,9 @@ def _claim(ctx: Context, item_id: int, pledge: str) -> None:
     needs.lock_person(ctx.session, ctx.person.id)
     item = needs.locked_item(ctx.session, item_id)
     assert item is not None
+    if not item.recurrence and item.id in needs.finished(ctx.session, item.branch_id) \
+            and not needs.open_count_of_item(ctx.session, item.id):
+        raise DomainError("item_done", name=item.name)
     mine = needs.open_claim(ctx.session, item.id, ctx.person.id)
     if mine is not None:
         if not pledge:
@@ -659,11 +700,58 @@ def expire_stale(scope: Scope, ref: str) -> None:
                    days=f"{2 * scope.rules.claim_stale_days:g}")
 
 
-SUBCOMMANDS: dict[str, CommandHandler] = {"new": start_form, "import": start_import}
+def close_item(ctx: Context, args: str) -> None:
+    """`事项 关闭 <名称>`: off the list for good; its claims and deeds stay in the ledger."""
+    _removal(ctx, args, "close")
+
+
+def delete_item(ctx: Context, args: str) -> None:
+    """`事项 删除 <名称>`: gone, if nobody ever claimed it; otherwise closed instead."""
+    _removal(ctx, args, "delete")
+
+
+def _removal(ctx: Context, args: str, action: str) -> None:
+    branch = _secretary_branch(ctx)
+    if not args.strip():
+        raise DomainError("item_removal_usage")
+    chosen = _pick(ctx, args, needs.item_names(ctx.session, branch.id), action)
+    if chosen is not None:
+        _REMOVALS[action](ctx, chosen)
+
+
+def _removable(ctx: Context, item_id: int) -> NeedItem:
+    found = needs.item(ctx.session, item_id)
+    if found is None or found.archived_at is not None:
+        raise DomainError("button_expired")
+    require(ctx, Role.SECRETARY, orgs.branch(ctx.session, found.branch_id))
+    return found
+
+
+def _close(ctx: Context, item_id: int) -> None:
+    found = _removable(ctx, item_id)
+    found.archived_at = ctx.now
+    forms.done(ctx, "needs.closed", name=found.name)
+
+
+def _delete(ctx: Context, item_id: int) -> None:
+    found = _removable(ctx, item_id)
+    if needs.has_claims(ctx.session, found.id):
+        found.archived_at = ctx.now
+        forms.done(ctx, "needs.closed_not_deleted", name=found.name)
+        return
+    ctx.session.delete(found)
+    forms.done(ctx, "needs.deleted", name=found.name)
+
+
+_REMOVALS: dict[str, Callable[[Context, int], None]] = {"close": _close, "delete": _delete}
+
+SUBCOMMANDS: dict[str, CommandHandler] = {"new": start_form, "import": start_import,
+                                          "close": close_item, "delete": delete_item}
 
 FEATURE = Feature(
     commands=[Command("items", items, takes=subcommands("items")),
-              Command("claim", claim, role=Role.MEMBER, takes=needs_item),
+              Command("claim", claim, role=Role.MEMBER,
+                      takes=any_of(subcommands("claim"), needs_item)),
               Command("unclaim", unclaim, role=Role.MEMBER, takes=needs_item),
               Command("done", done, role=Role.MEMBER, takes=free_text),
               Command("rate", rate, role=Role.SECRETARY, takes=free_text),

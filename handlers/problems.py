@@ -23,7 +23,7 @@ from handlers.i18n import Phrase
 from handlers.mentions import target_account
 from handlers.payloads import ButtonData
 from handlers.roles import Role, require, require_branch, role_in
-from handlers.router import Command, Feature, On
+from handlers.router import Command, Feature, On, run_subcommand
 from handlers.text import clean_field
 from storage import orgs, people, problems, timers
 from storage.models import PROBLEM_PENDING, Branch, MemberStatus, ProblemReport, ProblemStatus
@@ -33,7 +33,10 @@ MAX_MEMBERS_SHOWN = 10
 
 
 def report(ctx: Context, args: str) -> None:
-    """`/report <text>`: record the problem and send it to those who triage it."""
+    """`/report <text>`: record the problem and send it to those who triage it; `反映 列表`
+    lists the open ones (a subcommand word never files a report)."""
+    if run_subcommand(ctx, args, SUBCOMMANDS, "report"):
+        return
     branch = require_branch(ctx)
     if not args.strip():
         raise DomainError("problem_usage")
@@ -42,6 +45,20 @@ def report(ctx: Context, args: str) -> None:
                           text=text, now=ctx.now)
     _tell_triagers(ctx, new, "problem.new")
     ctx.reply("problem.received", id=new.id)
+
+
+def list_open(ctx: Context, _args: str) -> None:
+    """`反映 列表`: the branch's open reports with state, assignee and triage buttons."""
+    branch = require_branch(ctx)
+    require(ctx, Role.SECRETARY, branch)
+    rows = problems.open_of_branch(ctx.session, branch.id)
+    ctx.reply_private("problem.open_list" if rows else "problem.none_open",
+                      branch=branch.name, count=len(rows))
+    for item in rows:
+        assignee = Phrase.of("problem.assignee_line", name=people.shown_name(
+            ctx.session, item.assignee_id, item.branch_id)) if item.assignee_id else ""
+        ctx.reply_private("problem.queue_item", _triage_keyboard(item), **_card(ctx, item),
+                          assignee=assignee)
 
 
 def _triagers(scope: Scope, branch_id: int) -> list[int]:
@@ -271,6 +288,8 @@ def _not_solved(ctx: Context, item: ProblemReport) -> None:
 _ACTIONS: dict[str, Callable[[Context, ProblemReport], None]] = {
     "accept": _accept, "assign": _assign, "resolve": _resolve, "reject": _reject,
     "yes": _confirmed, "no": _not_solved}
+
+SUBCOMMANDS = {"list": list_open}
 
 FEATURE = Feature(
     commands=[Command("report", report, takes=free_text)],

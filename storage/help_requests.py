@@ -20,6 +20,14 @@ def create(session: Session, **fields: object) -> HelpRequest:
     return request
 
 
+def open_of_branch(session: Session, branch_id: int) -> Sequence[HelpRequest]:
+    """A branch's requests nobody has finished yet (waiting, or taken), oldest first."""
+    return session.scalars(select(HelpRequest).where(
+        HelpRequest.branch_id == branch_id,
+        HelpRequest.status.in_((HelpStatus.OPEN, HelpStatus.TAKEN)))
+        .order_by(HelpRequest.created_at, HelpRequest.id)).all()
+
+
 def get(session: Session, request_id: int) -> HelpRequest | None:
     """The request as stored now (never a stale copy from earlier in the transaction)."""
     return session.get(HelpRequest, request_id, populate_existing=True)

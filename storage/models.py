@@ -144,6 +144,7 @@ class MemberStatus(StrEnum):
     PENDING = "pending"
     VERIFIED = "verified"
     REJECTED = "rejected"
+    MOVED = "moved"  # 迁出: moved away; no longer counted, the history kept
 
 
 class MemberProfile(Base):
@@ -154,8 +155,9 @@ class MemberProfile(Base):
     # The secretary decides once; changing who one is (name, building…) asks again.
     MOVES: ClassVar[Moves[MemberStatus]] = moves("status", {
         MemberStatus.PENDING: {MemberStatus.VERIFIED, MemberStatus.REJECTED},
-        MemberStatus.VERIFIED: {MemberStatus.PENDING},
-        MemberStatus.REJECTED: {MemberStatus.PENDING}})
+        MemberStatus.VERIFIED: {MemberStatus.PENDING, MemberStatus.MOVED},
+        MemberStatus.REJECTED: {MemberStatus.PENDING},
+        MemberStatus.MOVED: {MemberStatus.PENDING}})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
@@ -172,7 +174,7 @@ class MemberProfile(Base):
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
     # A verified member's re-registration waiting for review: the changed fields, applied
     # when the secretary verifies them; the profile stays as it was meanwhile.
-    pending_change: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    pending_change: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     # The reason given with 驳回, told to the applicant.
     decision_note: Mapped[str] = mapped_column(String(200), default="", server_default="")
 

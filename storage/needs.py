@@ -34,6 +34,18 @@ def items(session: Session, branch_id: int) -> Sequence[NeedItem]:
         .order_by(NeedItem.id)).all()
 
 
+def finished(session: Session, branch_id: int) -> set[int]:
+    """Items of the branch with a fulfilled (践诺, perhaps rated) claim."""
+    return set(session.scalars(select(Claim.item_id).where(
+        Claim.branch_id == branch_id,
+        Claim.status.in_((ClaimStatus.DONE, ClaimStatus.RATED)))))
+
+
+def has_claims(session: Session, item_id: int) -> bool:
+    """Whether anyone ever claimed the item (its history must stay)."""
+    return session.scalar(select(Claim.id).where(Claim.item_id == item_id).limit(1)) is not None
+
+
 def names(session: Session, branch_id: int) -> list[str]:
     """Every item name the branch has used (archived ones too: names are unique)."""
     return list(session.scalars(select(NeedItem.name).where(NeedItem.branch_id == branch_id)))

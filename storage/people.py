@@ -126,8 +126,9 @@ def save_profile(session: Session, person_id: int, branch_id: int, fields: dict[
                  now: dt.datetime) -> tuple[MemberProfile, bool]:
     """Create or update a registration; returns it and whether it needs (re-)verification.
 
-    A verified member who only changes skills stays verified; any change to who they are
-    (name, building, kind, registration) goes back to the secretary.
+    A verified member who only changes skills stays verified; a change to who they are
+    (name, building, kind, registration) waits in `pending_change` for the secretary while
+    the verified profile stays as it was.
     """
     existing = profile(session, person_id, branch_id)
     if existing is None:
@@ -138,28 +139,63 @@ def save_profile(session: Session, person_id: int, branch_id: int, fields: dict[
         return existing, True
     identity_changed = any(getattr(existing, key) != value
                            for key, value in fields.items() if key != "skills")
+    existing.submitted_at = now
+    if existing.status == MemberStatus.VERIFIED:
+        existing.skills = str(fields.get("skills", existing.skills))
+        existing.pending_change = dict(fields) if identity_changed else None
+        session.flush()
+        return existing, identity_changed
     for key, value in fields.items():
         setattr(existing, key, value)
-    existing.submitted_at = now
-    needs_check = existing.status != MemberStatus.VERIFIED or identity_changed
-    if needs_check:
-        states.move(existing, MemberStatus.PENDING)
-        existing.decided_at = None
-        existing.decided_by = None
+    states.move(existing, MemberStatus.PENDING)
+    existing.decided_at = None
+    existing.decided_by = None
+    existing.decision_note = ""
     session.flush()
-    return existing, needs_check
+    return existing, True
 
 
 def decide_profile(session: Session, profile_id: int, status: MemberStatus, by_person: int,
-                   now: dt.datetime) -> bool:
-    """Verify or reject a pending registration; False when someone already decided it."""
+                   now: dt.datetime, note: str = "") -> bool:
+    """Verify or reject a pending registration, or a verified member's pending change (its
+    rejection leaves the member verified as before); False when someone already decided."""
     states.check(MemberProfile, (MemberStatus.PENDING,), status)
     result = session.execute(
         update(MemberProfile)
         .where(MemberProfile.id == profile_id, MemberProfile.status == MemberStatus.PENDING)
-        .values(status=status, decided_at=now, decided_by=by_person)
+        .values(status=status, decided_at=now, decided_by=by_person, decision_note=note)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    if result.rowcount == 1:  # type: ignore[attr-defined]
+        return True
+    changed = session.scalar(select(MemberProfile).where(
+        MemberProfile.id == profile_id, MemberProfile.pending_change.is_not(None))
+        .with_for_update().execution_options(populate_existing=True))
+    if changed is None or changed.pending_change is None:
+        return False
+    if status == MemberStatus.VERIFIED:
+        for key, value in changed.pending_change.items():
+            setattr(changed, key, value)
+    changed.pending_change = None
+    changed.decided_at, changed.decided_by, changed.decision_note = now, by_person, note
+    session.flush()
+    return True
+
+
+def awaiting_review(session: Session, branch_id: int) -> Sequence[MemberProfile]:
+    """Registrations and changes of a branch waiting for its secretary, oldest first."""
+    return session.scalars(select(MemberProfile).where(
+        MemberProfile.branch_id == branch_id,
+        (MemberProfile.status == MemberStatus.PENDING)
+        | MemberProfile.pending_change.is_not(None))
+        .order_by(MemberProfile.submitted_at, MemberProfile.id)).all()
+
+
+def move_away(session: Session, profile: MemberProfile, now: dt.datetime) -> None:
+    """党员迁出: no longer counted as a member of the branch; the history stays."""
+    states.move(profile, MemberStatus.MOVED)
+    profile.pending_change = None
+    profile.decided_at = now
+    session.flush()
 
 
 def roster(session: Session, branch_id: int) -> Sequence[MemberProfile]:

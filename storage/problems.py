@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from storage import states
-from storage.models import ProblemReport, ProblemStatus
+from storage.models import PROBLEM_PENDING, ProblemReport, ProblemStatus
 
 
 def create(session: Session, *, branch_id: int, reporter_id: int, text: str,
@@ -19,6 +20,13 @@ def create(session: Session, *, branch_id: int, reporter_id: int, text: str,
     session.add(report)
     session.flush()
     return report
+
+
+def open_of_branch(session: Session, branch_id: int) -> Sequence[ProblemReport]:
+    """A branch's reports still waiting for an outcome, oldest first."""
+    return session.scalars(select(ProblemReport).where(
+        ProblemReport.branch_id == branch_id, ProblemReport.status.in_(PROBLEM_PENDING))
+        .order_by(ProblemReport.created_at, ProblemReport.id)).all()
 
 
 def get(session: Session, report_id: int) -> ProblemReport | None:

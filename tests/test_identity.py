@@ -51,8 +51,12 @@ def test_member_registers_privately_and_secretary_verifies(world: ConsoleWorld) 
 def test_secretary_rejects_and_the_person_is_told(world: ConsoleWorld) -> None:
     set_up_branch(world)
     register(world, "李四")
-    world.press("王书记", "private", "驳回")
-    assert "没有通过" in world.seen("private", "李四")[-1].text
+    assert texts(world.press("王书记", "private", "驳回")) == [
+        "驳回 李四 的申请：请写一句原因，会转告本人。"]
+    world.say("王书记", "private", "请先到社区登记组织关系")
+    told = world.seen("private", "李四")[-1].text
+    assert "没有通过" in told
+    assert "请先到社区登记组织关系" in told
     assert "签到需要先亮身份" in texts(world.say("李四", GROUP, "签到"))[0]
 
 
@@ -67,13 +71,18 @@ def test_reregistering_updates_instead_of_duplicating(world: ConsoleWorld) -> No
     assert roster.count("张三") == 1
     assert "已核实" in roster
 
-    # A new building is a change of identity: back to the secretary.
+    # A new building is a change of identity: it waits for the secretary, and meanwhile
+    # he stays verified as he was.
     world.say("张三", "private", "亮身份")
     fill_form(world, "张三", "5号楼")
     roster = texts(world.say("王书记", "private", "名册"))[0]
     assert roster.count("张三") == 1
-    assert "5号楼" in roster
-    assert "待核实" in roster
+    assert "3号楼2单元" in roster
+    assert "已核实" in roster
+    world.press("王书记", "private", "核实")
+    roster = texts(world.say("王书记", "private", "名册"))[0]
+    assert "张三 · 5号楼" in roster
+    assert "已核实" in roster
 
 
 def _tap(world: ConsoleWorld, name: str, data: str, message_id: str) -> list:
