@@ -68,6 +68,9 @@ class Settings(BaseSettings, RuleSettings):
                                           "The Token chosen on the Official Account's page.")
     wechat_aes_key: SecretStr | None = rule(None, "WECHAT_AES_KEY",
                                             "The EncodingAESKey for safe mode.")
+    wechat_allow_plaintext: bool = rule(
+        False, "WECHAT_ALLOW_PLAINTEXT",
+        "true to run without WECHAT_AES_KEY (plaintext mode: bodies are not signed).")
     wechat_api_base_url: str = rule("https://api.weixin.qq.com/cgi-bin/", "WECHAT_API_BASE_URL",
                                     "WeChat's API (a proxy or a test server).")
     wechat_reply_budget_seconds: float = rule(

@@ -64,6 +64,11 @@ QR_MAX_SCENE = 64
 # Passive replies kept to repeat for a retry whose first answer WeChat never received.
 REMEMBERED_REPLIES = 1000
 API_TIMEOUT_SECONDS = 10
+# A callback signed further than this from our clock is refused (an old one replayed).
+FRESH_SECONDS = 300
+# Nonces are remembered past the whole window (both sides), then forgotten.
+NONCE_KEPT = dt.timedelta(seconds=2 * FRESH_SECONDS + 60)
+MAX_NONCE = 64
 
 
 class ConfigError(RuntimeError):
@@ -141,6 +146,7 @@ class WechatAdapter:
         self._remembered = _Remembered()
         self._locks: dict[str, asyncio.Lock] = {}
         self._background: set[asyncio.Task[None]] = set()
+        self._pruned = dt.datetime.min.replace(tzinfo=dt.UTC)
 
     def routes(self) -> list[Route]:
         """The callback endpoint, to be served by the project's Starlette app."""
@@ -154,9 +160,11 @@ class WechatAdapter:
         try:
             self._check_signature(query.get("signature", ""), query.get("timestamp", ""),
                                   query.get("nonce", ""))
+            timestamp = self._fresh(query.get("timestamp", ""))
             if request.method == "GET":
                 return PlainTextResponse(query.get("echostr", ""))
             message = self._open(await self._body(request), query)
+            await asyncio.to_thread(self._first_use, timestamp, query.get("nonce", ""))
         except Refused as refusal:
             return Response(status_code=refusal.status)
         reply = await self.answer(message)
@@ -168,6 +176,27 @@ class WechatAdapter:
         except InvalidSignatureException:
             log.warning("refused a WeChat callback with a bad signature")
             raise Refused(403) from None
+
+    def _fresh(self, timestamp: str) -> int:
+        """The callback's timestamp, refused when it is not within the window of our clock."""
+        now = self.core.clock().timestamp()
+        if not timestamp.isdigit() or abs(int(timestamp) - now) > FRESH_SECONDS:
+            log.warning("refused a WeChat callback signed outside ±%d s", FRESH_SECONDS)
+            raise Refused(403)
+        return int(timestamp)
+
+    def _first_use(self, timestamp: int, nonce: str) -> None:
+        """Refuse a (timestamp, nonce) pair seen before: a replayed callback."""
+        now = self.core.clock()
+        if not 0 < len(nonce) <= MAX_NONCE:
+            raise Refused(403)
+        with self.core.db.session() as session:
+            if now - self._pruned > NONCE_KEPT:
+                wechat_users.prune_nonces(session, now - NONCE_KEPT)
+                self._pruned = now
+            if not wechat_users.fresh_nonce(session, timestamp, nonce, now):
+                log.warning("refused a replayed WeChat callback (nonce seen before)")
+                raise Refused(403)
 
     @staticmethod
     async def _body(request: Request) -> bytes:
@@ -430,6 +459,13 @@ def account_of(settings: Settings) -> Account:
     aes = settings.wechat_aes_key.get_secret_value() if settings.wechat_aes_key else None
     if aes is not None and len(aes) != 43:
         raise ConfigError("WECHAT_AES_KEY (EncodingAESKey) must be 43 characters")
+    if aes is None and not settings.wechat_allow_plaintext:
+        raise ConfigError("WECHAT_AES_KEY must be set (safe mode); plaintext mode, in which "
+                          "message bodies are not signed, needs WECHAT_ALLOW_PLAINTEXT=true")
+    if aes is None:
+        log.warning("WeChat plaintext mode (WECHAT_ALLOW_PLAINTEXT): message bodies are not "
+                    "signed, so a captured request could carry a forged message; set "
+                    "WECHAT_AES_KEY and choose safe mode on the account's page")
     return Account(settings.wechat_app_id, settings.wechat_token.get_secret_value(), aes)
 
 

@@ -24,6 +24,7 @@ from handlers.forms import Form, Prompt, Step
 from handlers.i18n import Phrase, Translator
 from handlers.moments import example, moment, parse_end, parse_moment, short, span
 from handlers.payloads import ButtonData, StartPayload
+from handlers.personal import PersonalData, Reference
 from handlers.roles import Role, require, require_branch
 from handlers.router import Command, Feature, On, normalize, run_subcommand
 from handlers.text import clean_field
@@ -333,7 +334,10 @@ SUBCOMMANDS = {"new": start_form, "list": list_upcoming, "report": _report, "lif
                "cancel": _admin("cancel"), "edit": _admin("edit"), "roster": _admin("roster"),
                "add": _admin("add"), "notify": _admin("notify")}
 
+PERSONAL_DATA: list[PersonalData | Reference] = [Reference(Activity, "created_by")]
+
 FEATURE = Feature(
+    personal=PERSONAL_DATA,
     commands=[Command("activity", activity, takes=subcommands("activity"))],
     forms=[FORM],
     start_payloads=[On(ActivityLink, start_from_link)],

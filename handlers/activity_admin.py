@@ -26,11 +26,12 @@ from handlers.forms import Form, Option, Step
 from handlers.fuzzy import best_matches
 from handlers.i18n import Phrase
 from handlers.moments import short
+from handlers.personal import PersonalData, Reference
 from handlers.roles import Role, require, require_branch
 from handlers.router import Feature, On
 from handlers.text import clean_field
 from storage import activities, hand_added, orgs, people, timers
-from storage.models import Activity, MemberStatus, SignupStatus
+from storage.models import Activity, HandAddedPerson, MemberStatus, SignupStatus
 
 Data = dict[str, Any]
 MAX_REASON = 100
@@ -477,7 +478,15 @@ ADD_FORM = Form("activity_add", "form.title.activity_add", (
 ), _added, submit_label="activity.button.add")
 
 
+# People signed up by hand (代报名) have no account to ask with; their rows go with the person.
+PERSONAL_DATA: list[PersonalData | Reference] = [
+    PersonalData("hand_added", HandAddedPerson, "person_id", ("name", "building", "phone"),
+                 shown="name"),
+    Reference(HandAddedPerson, "added_by"),
+]
+
 FEATURE = Feature(
+    personal=PERSONAL_DATA,
     buttons=[On(CancelActivity, cancel_button), On(EditActivity, edit_button),
              On(ActivityRoster, roster_button)],
     forms=[CANCEL_FORM, EDIT_FORM, ADD_FORM],

@@ -15,11 +15,12 @@ from handlers.errors import DomainError
 from handlers.i18n import Phrase
 from handlers.mentions import target_account
 from handlers.payloads import ButtonData
+from handlers.personal import PersonalData, Reference
 from handlers.roles import GRANTABLE, Role, home_branch, require, role_in
 from handlers.router import Command, Feature, On, normalize, subcommand
 from handlers.text import clean_field
 from storage import orgs, people
-from storage.models import Account, Branch, Community
+from storage.models import Account, Branch, Community, RoleGrant
 
 MATCH_CUTOFF = 60
 MAX_WORD_SHOWN = 20
@@ -221,7 +222,13 @@ def _scope_name(ctx: Context, scope: dict[str, int | None]) -> str:
     return named[0] if named else ""
 
 
+PERSONAL_DATA: list[PersonalData | Reference] = [
+    PersonalData("roles", RoleGrant, "person_id", ("role",), shown="role"),
+    Reference(RoleGrant, "granted_by"),
+]
+
 FEATURE = Feature(
+    personal=PERSONAL_DATA,
     commands=[
         Command("bind", bind, role=Role.SECRETARY),
         Command("grant", grant_role, role=Role.SECRETARY),

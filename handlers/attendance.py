@@ -17,6 +17,7 @@ from handlers.addressing import activity_title
 from handlers.context import ButtonSpec, Context
 from handlers.errors import DomainError
 from handlers.moments import short
+from handlers.personal import Erase, PersonalData, Reference
 from handlers.roles import Role, require, require_branch
 from handlers.router import Command, Feature, On
 from storage import activities, orgs, people, states
@@ -197,7 +198,13 @@ def _report(ctx: Context, item: Activity) -> None:
         hours=f"{sum(hours(r, item) for r in rows):.1f}")
 
 
+# Hours served stay as anonymous counts.
+PERSONAL_DATA: list[PersonalData | Reference] = [
+    PersonalData("attendance", Attendance, "person_id", erase=Erase.KEEP),
+]
+
 FEATURE = Feature(
+    personal=PERSONAL_DATA,
     commands=[Command("qr", qr, role=Role.SECRETARY, takes=activity_title)],
     buttons=[On(QrFor, qr_button), On(ReportFor, report_button)],
     start_payloads=[On(qrcodes.SignInCode, scan)],

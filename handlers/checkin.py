@@ -10,10 +10,11 @@ from handlers import points
 from handlers.context import Context
 from handlers.errors import DomainError
 from handlers.i18n import Phrase
+from handlers.personal import Erase, PersonalData, Reference
 from handlers.roles import Role, require_branch, role_in
 from handlers.router import Command, Feature
 from storage import checkins, orgs, people
-from storage.models import Branch, MemberProfile, MemberStatus
+from storage.models import Branch, CheckIn, MemberProfile, MemberStatus
 
 
 def check_in(ctx: Context, _args: str) -> None:
@@ -55,4 +56,10 @@ def _where(ctx: Context, profile: MemberProfile, branch: Branch) -> object:
     return profile.building
 
 
-FEATURE = Feature(commands=[Command("checkin", check_in, role=Role.MEMBER)])
+# Check-ins stay as anonymous counts: the branch's monthly totals do not change.
+PERSONAL_DATA: list[PersonalData | Reference] = [
+    PersonalData("checkins", CheckIn, "person_id", erase=Erase.KEEP),
+]
+
+FEATURE = Feature(
+    personal=PERSONAL_DATA,commands=[Command("checkin", check_in, role=Role.MEMBER)])

@@ -41,6 +41,7 @@ from handlers.roles import Role
 from handlers.router import Command, Route, Router
 from handlers.rules import Rules
 from handlers.schedules import WorkCalendar
+from handlers.text import clean_name
 from storage import day_overrides, dialogs, orgs, people, posted, timers
 from storage.db import Database
 from storage.models import Chat
@@ -68,6 +69,10 @@ _FORM_ROUTES: dict[str, Callable[[Context, str, str], None]] = {
 }
 
 
+# How often the timer loop forgets handled updates past their retention period.
+PRUNE_EVERY = dt.timedelta(hours=1)
+
+
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -83,6 +88,7 @@ class Core:
         self.rules = rules or Rules()
         self.clock = clock
         self.router = Router(FEATURES, self.catalogs.keywords, self.catalogs.words)
+        self._pruned_at = dt.datetime.min.replace(tzinfo=dt.UTC)
 
     def handle(self, incoming: Incoming) -> list[Outgoing]:
         """Act on one update and return what to send; a redelivered update returns nothing."""
@@ -135,11 +141,22 @@ class Core:
     def run_due(self) -> list[Outgoing]:
         """Fire every timer whose moment has come, each exactly once; return what to send."""
         outbox: list[Outgoing] = []
+        if self.clock() - self._pruned_at >= PRUNE_EVERY:
+            self.prune()
         with self.db.session() as session:
             due = [(t.id, t.kind, t.ref) for t in timers.due(session, self.clock())]
         for timer_id, kind, ref in due:
             outbox += self._fire(timer_id, kind, ref)
         return outbox
+
+    def prune(self) -> int:
+        """Forget handled updates older than the retention period; returns how many."""
+        now = self.clock()
+        kept = dt.timedelta(days=self.rules.processed_retention_days)
+        with self.db.session() as session:
+            pruned = dialogs.prune(session, now - kept)
+        self._pruned_at = now
+        return pruned
 
     def _fire(self, timer_id: int, kind: str, ref: str) -> list[Outgoing]:
         try:
@@ -225,12 +242,15 @@ class Core:
 
     def _context(self, session: Session, incoming: Incoming, now: dt.datetime) -> Context:
         sender = incoming.sender
+        # Names come from the platform as the person typed them: cleaned before storing.
         account, person = people.ensure_account(session, SenderInfo(
-            sender.platform, sender.external_id, sender.display_name, sender.username,
+            sender.platform, sender.external_id, clean_name(sender.display_name),
+            clean_name(sender.username) if sender.username else None,
             sender.language_code), now)
         if incoming.chat_kind == ChatKind.GROUP:
+            title = clean_name(incoming.chat_title) if incoming.chat_title else None
             chat = orgs.ensure_chat(session, incoming.platform, incoming.chat_id,
-                                    incoming.chat_kind.value, incoming.chat_title)
+                                    incoming.chat_kind.value, title)
         else:
             # Private chats are never bound to a branch: no row is needed for them.
             chat = Chat(platform=incoming.platform, external_id=incoming.chat_id,

@@ -23,6 +23,7 @@ from handlers.context import ButtonSpec, Context, Keyboard
 from handlers.errors import DomainError
 from handlers.i18n import LANGUAGES, Phrase
 from handlers.payloads import ButtonData, StartPayload
+from handlers.personal import PersonalData, Reference
 from handlers.router import Command, Feature, On
 from storage import dialogs
 from storage.models import Dialog
@@ -554,7 +555,12 @@ def current(ctx: Context, name: str) -> Data | None:
     return dict(dialog.data) if dialog is not None and dialog.name == name else None
 
 
+PERSONAL_DATA: list[PersonalData | Reference] = [
+    PersonalData("drafts", Dialog, "person_id", ("name", "data")),
+]
+
 FEATURE = Feature(
+    personal=PERSONAL_DATA,
     commands=[Command("resume", resume, in_menu=False)],
     buttons=[On(FormButton, button)],
     start_payloads=[On(Resume, lambda ctx, _payload: resume(ctx, ""))],

@@ -22,6 +22,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
+from sqlalchemy import ColumnElement, and_
+
 from handlers import forms, points
 from handlers.addressing import free_text, number
 from handlers.context import ButtonSpec, Context, Keyboard, Scope
@@ -29,6 +31,7 @@ from handlers.errors import DomainError
 from handlers.forms import Form, Option, Prompt, Step
 from handlers.i18n import LANGUAGES, Phrase
 from handlers.payloads import ButtonData, StartPayload
+from handlers.personal import Erase, PersonalData, Reference, Whose
 from handlers.roles import Role, require, require_branch
 from handlers.router import (
     Command,
@@ -496,7 +499,36 @@ def _escalation_targets(scope: Scope, branch: Branch, step: int) -> list[int]:
             or people.global_admins(scope.session))
 
 
+def withdraw_all(scope: Scope, person_id: int) -> None:
+    """Erasure: open requests are withdrawn, their cards say 已撤回, their escalations will
+    not fire, and a helper who took one is told."""
+    for request in help_requests.active_of(scope.session, person_id):
+        helper = request.helper_id
+        if not help_requests.cancel(scope.session, request.id, scope.now):
+            continue
+        timers.cancel(scope.session, [f"help_escalate_{step}" for step in (1, 2, 3)],
+                      str(request.id))
+        if helper is not None:
+            scope.tell(helper, "ask.cancelled_helper", id=request.id)
+        for where in posted.messages(scope.session, _ref(request)):
+            scope.post(where.platform, where.chat_external_id, "ask.card_withdrawn", [],
+                       {"id": request.id}, edit_message_id=where.message_id)
+
+
+def _with_contact(whose: Whose) -> ColumnElement[bool]:
+    return and_(HelpRequest.requester_id == whose.person_id, HelpRequest.contact != "")
+
+
+PERSONAL_DATA: list[PersonalData | Reference] = [
+    PersonalData("help_requests", HelpRequest, "requester_id", ("text", "building"),
+                 Erase.BLANK, close=withdraw_all),
+    PersonalData("help_contacts", HelpRequest, "requester_id", ("contact",), Erase.BLANK,
+                 shown="contact", match=_with_contact),
+    Reference(HelpRequest, "helper_id"),
+]
+
 FEATURE = Feature(
+    personal=PERSONAL_DATA,
     commands=[Command("ask", ask, takes=free_text),
               Command("helped", helped, role=Role.MEMBER, takes=number)],
     buttons=[On(AskButton, button)],

@@ -19,11 +19,12 @@ from handlers.addressing import first_word
 from handlers.context import Context, Scope
 from handlers.errors import DomainError
 from handlers.i18n import Phrase
+from handlers.personal import PersonalData, Reference
 from handlers.roles import Role, require
 from handlers.router import Command, Feature
 from handlers.schedules import WorkCalendar
 from storage import day_overrides
-from storage.models import DayKind
+from storage.models import DayKind, DayOverride
 
 _ADD = re.compile(r"add|set|添加|增加|设置", re.IGNORECASE)
 _REMOVE = re.compile(r"remove|delete|del|删除|撤销|取消", re.IGNORECASE)
@@ -126,5 +127,8 @@ def _file_days(ctx: Context, first: dt.date) -> dict[dt.date, DayKind]:
 _SUBCOMMAND = re.compile(f"(?:{_ADD.pattern}|{_REMOVE.pattern}|{_LIST.pattern})",
                          re.IGNORECASE)
 
-FEATURE = Feature(commands=[Command("holidays", holidays, role=Role.COMMUNITY_ADMIN,
+PERSONAL_DATA: list[PersonalData | Reference] = [Reference(DayOverride, "set_by")]
+
+FEATURE = Feature(
+    personal=PERSONAL_DATA,commands=[Command("holidays", holidays, role=Role.COMMUNITY_ADMIN,
                                     takes=first_word(_SUBCOMMAND))])

@@ -18,6 +18,7 @@ from handlers.forms import Form, Option, Prompt, Step
 from handlers.fuzzy import best_matches
 from handlers.i18n import Phrase
 from handlers.payloads import ButtonData, StartPayload
+from handlers.personal import PersonalData, Reference
 from handlers.roles import Role, home_branch, require, require_branch
 from handlers.router import Command, Feature, On, run_subcommand
 from handlers.text import clean_field
@@ -346,7 +347,20 @@ def _move(ctx: Context, profile: MemberProfile) -> None:
 
 MEMBER_SUBCOMMANDS = {"edit": edit_member, "move": move_member}
 
+# 亮身份: who the member is. The secretary who decided stays a reference.
+PERSONAL_DATA: list[PersonalData | Reference] = [
+    PersonalData("name", MemberProfile, "person_id", ("name",), shown="name"),
+    PersonalData("building", MemberProfile, "person_id", ("building",), shown="building"),
+    PersonalData("skills", MemberProfile, "person_id", ("skills", "kind", "registered_here"),
+                 shown="skills"),
+    # A change waiting for the secretary, and the reason given with a refusal.
+    PersonalData("pending_change", MemberProfile, "person_id",
+                 ("pending_change", "decision_note")),
+    Reference(MemberProfile, "decided_by"),
+]
+
 FEATURE = Feature(
+    personal=PERSONAL_DATA,
     commands=[Command("iam", register), Command("members", roster, role=Role.SECRETARY),
               Command("pending", awaiting, role=Role.SECRETARY),
               Command("member", member, role=Role.SECRETARY, takes=subcommands("member"))],

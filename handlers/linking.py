@@ -15,8 +15,10 @@ import unicodedata
 from handlers.addressing import first_word
 from handlers.context import Context
 from handlers.errors import DomainError
+from handlers.personal import PersonalData, Reference
 from handlers.router import Command, Feature
 from storage import links, people, points
+from storage.models import LinkCode
 
 CODE_LIFETIME = dt.timedelta(minutes=10)
 _CODE = re.compile(r"^\d{6}$")
@@ -62,5 +64,10 @@ def _platforms(ctx: Context, platforms: tuple[str, ...]) -> str:
     return ctx.t("list.separator").join(ctx.t(f"link.platform.{p}") for p in platforms)
 
 
-FEATURE = Feature(commands=[Command("link", link, takes=first_word(r"\d+")),
+PERSONAL_DATA: list[PersonalData | Reference] = [
+    PersonalData("link_codes", LinkCode, "person_id", ("code",)),
+]
+
+FEATURE = Feature(
+    personal=PERSONAL_DATA,commands=[Command("link", link, takes=first_word(r"\d+")),
                             Command("unlink", unlink)])

@@ -13,6 +13,7 @@ import re
 from handlers.context import Context
 from handlers.errors import DomainError
 from handlers.roles import home_branch
+from handlers.text import clean_name
 from storage import people
 from storage.models import Account
 from storage.people import SenderInfo
@@ -33,7 +34,8 @@ def target_account(ctx: Context, words: list[str], usage: str = "name_someone",
         # the platform says who they are, so they are known from now on.
         author = ctx.incoming.reply_to
         account, _ = people.ensure_account(ctx.session, SenderInfo(
-            author.platform, author.external_id, author.display_name, author.username,
+            author.platform, author.external_id, clean_name(author.display_name),
+            author.username,
             author.language_code), ctx.now)
         return account
     raise DomainError(usage, **usage_params)

@@ -40,6 +40,7 @@ from handlers.needs_import import (
     parse_recurrence,
 )
 from handlers.payloads import ButtonData, StartPayload
+from handlers.personal import Erase, PersonalData, Reference
 from handlers.roles import Role, require, require_branch
 from handlers.router import Command, CommandHandler, Feature, On, normalize, run_subcommand
 from handlers.text import clean_field
@@ -748,7 +749,24 @@ _REMOVALS: dict[str, Callable[[Context, int], None]] = {"close": _close, "delete
 SUBCOMMANDS: dict[str, CommandHandler] = {"new": start_form, "import": start_import,
                                           "close": close_item, "delete": delete_item}
 
+def release_all(scope: Scope, person_id: int) -> None:
+    """Erasure: open claims go back to the list; their reminders will not fire."""
+    for held in needs.open_claims_of(scope.session, person_id):
+        needs.move(scope.session, held.id, ClaimStatus.OPEN, ClaimStatus.RELEASED,
+                   closed_at=scope.now)
+        timers.cancel(scope.session, ("claim_reminder", "claim_expire"), str(held.id))
+
+
+# Promises, deed notes and rating comments are the person's words (often with their name).
+PERSONAL_DATA: list[PersonalData | Reference] = [
+    PersonalData("claims", Claim, "person_id", ("pledge", "done_note", "rating_comment"),
+                 Erase.BLANK, close=release_all, shown="pledge"),
+    Reference(Claim, "rated_by"),
+    Reference(NeedItem, "created_by"),
+]
+
 FEATURE = Feature(
+    personal=PERSONAL_DATA,
     commands=[Command("items", items, takes=subcommands("items")),
               Command("claim", claim, role=Role.MEMBER,
                       takes=any_of(subcommands("claim"), needs_item)),

@@ -25,13 +25,23 @@ from handlers.i18n import Catalogs, Phrase
 from handlers.messages import ChatKind, Incoming
 from handlers.moments import example, moment, parse_moment, short
 from handlers.payloads import ButtonData, StartPayload
+from handlers.personal import Erase, PersonalData, Reference, of_accounts
 from handlers.roles import Role, require, require_branch, role_in
 from handlers.router import Command, Feature, On, run_subcommand, subcommand, typed_number
 from handlers.rules import Rules
 from handlers.schedules import Occurrence, Rule, WorkCalendar, first_workday_at, next_run
 from handlers.text import clean_field
 from storage import activities, notices, orgs, people, states, timers
-from storage.models import MemberStatus, Notice, NoticeRun, NoticeState, RunState, SignupStatus
+from storage.models import (
+    Ack,
+    Delivery,
+    MemberStatus,
+    Notice,
+    NoticeRun,
+    NoticeState,
+    RunState,
+    SignupStatus,
+)
 
 MAX_TEXT = 1000
 # Private audiences: verified members, members of some buildings, an activity's people.
@@ -559,7 +569,17 @@ def _own_notice(ctx: Context, number: str) -> Notice:
 
 SUBCOMMANDS = {"list": list_notices, "cancel": cancel, "edit": edit, "status": status}
 
+# 收到 taps stay as anonymous counts (the branch's acknowledgement rate); notices sent to the
+# person's private chat (WeChat followers) lose their address.
+PERSONAL_DATA: list[PersonalData | Reference] = [
+    PersonalData("acks", Ack, "person_id", erase=Erase.KEEP),
+    PersonalData("deliveries", Delivery, "chat_external_id", ("chat_external_id",),
+                 match=of_accounts(Delivery.platform, Delivery.chat_external_id)),
+    Reference(Notice, "created_by"),
+]
+
 FEATURE = Feature(
+    personal=PERSONAL_DATA,
     commands=[Command("notice", notice, role=Role.SECRETARY,
                       takes=subcommands("notice"))],
     buttons=[On(Acknowledge, acknowledge)],

@@ -35,6 +35,7 @@ from handlers.context import Context, Scope
 from handlers.errors import DomainError
 from handlers.i18n import Phrase, Translator
 from handlers.mentions import target_account
+from handlers.personal import Erase, PersonalData, Reference
 from handlers.roles import Role, require, require_branch
 from handlers.router import Command, Feature, run_subcommand, subcommand
 from handlers.schedules import Rule, WorkCalendar, first_workday_at, next_run
@@ -346,7 +347,14 @@ def _month_before(year: int, month: int) -> tuple[int, int]:
 _rank_words = any_of(subcommands("rank"), first_word(GIVEN_MONTH))
 
 
+# Points stay (the branch's rankings of the past do not change); a correction's note, written
+# about the person, goes.
+PERSONAL_DATA: list[PersonalData | Reference] = [
+    PersonalData("points", PointsEntry, "person_id", ("note",), Erase.BLANK),
+]
+
 FEATURE = Feature(
+    personal=PERSONAL_DATA,
     commands=[Command("points", show_points, takes=subcommands("points")),
               Command("rank", rank, takes=_rank_words)],
     timers={SUMMARY: summary},

@@ -1,7 +1,9 @@
-"""隐私 / 删除我的数据: what is stored about you, and erasing it.
+"""隐私 / 删除我的数据: what is stored about you, and erasing it, both from the registry of
+personal data every feature declares (handlers/personal.py).
 
-Erasing removes the registration, roles, open dialogs and platform accounts; anonymous counts
-(check-ins) stay so the branch's totals do not change. It asks for confirmation first.
+`/privacy` lists each kind stored for the person; `/forget` (after a confirmation) closes what
+is still open — help requests, reports, claims, places on activities — then empties or deletes
+every entry. Anonymous counts (check-ins, points, hours) stay so the branch's totals hold.
 """
 
 from __future__ import annotations
@@ -9,11 +11,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from sqlalchemy import ColumnElement, false, or_
+
+from handlers import personal
 from handlers.context import ButtonSpec, Context
 from handlers.errors import DomainError
 from handlers.payloads import ButtonData
+from handlers.personal import PersonalData, Reference, Whose, of_accounts
 from handlers.router import Command, Feature, On
 from storage import people
+from storage.models import Account, PostedMessage, ProcessedUpdate, WechatUser
+
+# How many characters of each stored value /privacy shows back.
+SHOWN_CHARS = 20
 
 
 @dataclass(frozen=True)
@@ -24,13 +34,26 @@ class Forget(ButtonData, prefix="forget"):
     owner: int
 
 
+def whose(ctx: Context) -> Whose:
+    """The person writing, with their accounts on every platform."""
+    accounts = people.accounts_of(ctx.session, ctx.person.id)
+    return Whose(ctx.person.id, tuple((a.platform, a.external_id) for a in accounts))
+
+
 def privacy(ctx: Context, _args: str) -> None:
-    """Explain what is stored and who sees it; list this person's own records."""
-    profiles = people.profiles_of(ctx.session, ctx.person.id)
-    mine = "\n".join(ctx.t("privacy.profile_line", name=p.name, building=p.building)
-                     for p in profiles) or ctx.t("privacy.no_profile")
-    accounts = len(people.accounts_of(ctx.session, ctx.person.id))
-    ctx.reply_private("privacy.text", profiles=mine, accounts=accounts)
+    """Explain what is stored and who sees it: every kind the registry finds for this person."""
+    found = personal.present(ctx.session, ctx.core.router.personal, whose(ctx))
+    lines = [ctx.t("privacy.kind_line", kind=ctx.t(f"privacy.kind.{entry.kind}"), count=rows,
+                   values=_shown(ctx, values))
+             for entry, rows, values in found]
+    ctx.reply_private("privacy.text", kinds="\n".join(lines) or ctx.t("privacy.nothing"))
+
+
+def _shown(ctx: Context, values: list[str]) -> str:
+    if not values:
+        return ""
+    return ctx.t("privacy.values", values=ctx.t("list.separator").join(
+        v[:SHOWN_CHARS] for v in values))
 
 
 def forget(ctx: Context, _args: str) -> None:
@@ -50,10 +73,36 @@ def forget_button(ctx: Context, tapped: Forget) -> None:
         ctx.edit("forget.kept")
         return
     ctx.edit("forget.done")
-    people.erase_person(ctx.session, ctx.person.id, ctx.now)
+    personal.erase(ctx, ctx.core.router.personal, whose(ctx))
+
+
+def _followed(whose: Whose) -> ColumnElement[bool]:
+    return WechatUser.openid.in_(whose.openids) if whose.openids else false()
+
+
+def _handled(whose: Whose) -> ColumnElement[bool]:
+    """WeChat's update keys name the follower: msg:<openid>:<id>, ev:<openid>:<time>."""
+    keys = [ProcessedUpdate.key.like(f"{kind}:{openid}:%")
+            for openid in whose.openids for kind in ("msg", "ev")]
+    return or_(*keys) if keys else false()
+
+
+# What the platforms' side of the bot keeps: accounts, the WeChat follower record, keys of
+# handled updates, cards in the person's private chat.
+PERSONAL_DATA: list[PersonalData | Reference] = [
+    PersonalData("accounts", Account, "person_id",
+                 ("external_id", "display_name", "username", "language_code"),
+                 shown="platform"),
+    PersonalData("wechat_follower", WechatUser, "openid", ("openid", "choices"),
+                 match=_followed),
+    PersonalData("handled_updates", ProcessedUpdate, "key", ("key",), match=_handled),
+    PersonalData("private_cards", PostedMessage, "chat_external_id", ("chat_external_id",),
+                 match=of_accounts(PostedMessage.platform, PostedMessage.chat_external_id)),
+]
 
 
 FEATURE = Feature(
+    personal=PERSONAL_DATA,
     commands=[Command("privacy", privacy), Command("forget", forget)],
     buttons=[On(Forget, forget_button)],
 )

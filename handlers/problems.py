@@ -22,6 +22,7 @@ from handlers.forms import Form, Option, Prompt, Step
 from handlers.i18n import Phrase
 from handlers.mentions import target_account
 from handlers.payloads import ButtonData
+from handlers.personal import Erase, PersonalData, Reference
 from handlers.roles import Role, require, require_branch, role_in
 from handlers.router import Command, Feature, On, run_subcommand
 from handlers.text import clean_field
@@ -289,9 +290,29 @@ _ACTIONS: dict[str, Callable[[Context, ProblemReport], None]] = {
     "accept": _accept, "assign": _assign, "resolve": _resolve, "reject": _reject,
     "yes": _confirmed, "no": _not_solved}
 
+
+def close_all(scope: Scope, person_id: int) -> None:
+    """Erasure: reports still being handled are closed and those who triage them told."""
+    for item in problems.open_of(scope.session, person_id):
+        if problems.move(scope.session, item.id, (*PROBLEM_PENDING, ProblemStatus.RESOLVED),
+                         ProblemStatus.CLOSED, scope.now):
+            timers.cancel(scope.session, ("problem_followup",), str(item.id))
+            for triager in _triagers(scope, item.branch_id):
+                scope.tell(triager, "problem.closed_by_erasure", id=item.id)
+
+
+# The report's text is the reporter's words; the secretary's note on it stays.
+PERSONAL_DATA: list[PersonalData | Reference] = [
+    PersonalData("reports", ProblemReport, "reporter_id", ("text",), Erase.BLANK,
+                 close=close_all),
+    Reference(ProblemReport, "assignee_id"),
+]
+
+
 SUBCOMMANDS = {"list": list_open}
 
 FEATURE = Feature(
+    personal=PERSONAL_DATA,
     commands=[Command("report", report, takes=free_text)],
     buttons=[On(ProblemButton, button)],
     forms=[ASSIGN, RESOLVE, REJECT],

@@ -16,10 +16,12 @@ from handlers.context import Context, Scope
 from handlers.errors import DomainError
 from handlers.i18n import Translator
 from handlers.messages import Outgoing
+from handlers.personal import PersonalData, Reference
 from handlers.roles import Role, require, require_branch
 from handlers.router import Command, Feature, run_subcommand
 from handlers.text import clean_field
 from storage import robots
+from storage.models import WecomRobot
 
 PLATFORM = "wecom"
 MAX_NAME = 30
@@ -117,5 +119,8 @@ def title(scope: Scope, chat_id: str) -> str:
 
 SUBCOMMANDS = {"add": add, "list": list_robots, "remove": remove}
 
-FEATURE = Feature(commands=[Command("robot", robot, role=Role.SECRETARY,
+PERSONAL_DATA: list[PersonalData | Reference] = [Reference(WecomRobot, "created_by")]
+
+FEATURE = Feature(
+    personal=PERSONAL_DATA,commands=[Command("robot", robot, role=Role.SECRETARY,
                                          takes=subcommands("robot"))])

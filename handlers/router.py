@@ -24,6 +24,7 @@ from handlers.errors import DomainError
 from handlers.i18n import Catalogs
 from handlers.messages import Incoming
 from handlers.payloads import MAX_DIGITS, ButtonData, Payload, StartPayload
+from handlers.personal import PersonalData, Reference
 from handlers.roles import Role
 from storage import dialogs
 
@@ -71,6 +72,8 @@ class Feature:
     forms: list[Form] = field(default_factory=list)
     start_payloads: list[On[Any]] = field(default_factory=list)
     timers: dict[str, TimerHandler] = field(default_factory=dict)
+    # What the feature stores about people, and what /forget does to it (handlers/personal.py).
+    personal: list[PersonalData | Reference] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,9 @@ class Router:
                                                          for on in f.start_payloads))
         self.forms = _claimed("form", ((form.name, form) for f in features for form in f.forms))
         self.timers = _claimed("timer", (pair for f in features for pair in f.timers.items()))
+        declared = [entry for f in features for entry in f.personal]
+        self.personal = [e for e in declared if isinstance(e, PersonalData)]
+        self.references = [e for e in declared if isinstance(e, Reference)]
         words = _claimed("keyword", {(normalize(word), name) for name, words in keywords.items()
                                      for word in words if name in self.commands})
         self.keywords = sorted(words.items(), key=lambda pair: -len(pair[0]))

@@ -106,6 +106,10 @@ class RuleSettings(BaseModel):
     notice_nudge_hours: float = rule(
         24, "JINLIN_NOTICE_NUDGE_HOURS",
         "Hours before members who have not acknowledged are nudged once.", gt=0)
+    processed_retention_days: float = rule(
+        7, "JINLIN_PROCESSED_RETENTION_DAYS",
+        "Days the keys of handled updates are kept (longer than any platform redelivers).",
+        gt=0)
     # Points (积分), applied in handlers/points.py.
     points_checkin: int = rule(1, "JINLIN_POINTS_CHECKIN", "Points for a daily check-in.", ge=0)
     points_per_hour: float = rule(1, "JINLIN_POINTS_PER_HOUR",

@@ -19,10 +19,11 @@ from handlers.i18n import Phrase
 from handlers.mentions import target_account
 from handlers.moments import short
 from handlers.payloads import ButtonData
+from handlers.personal import Erase, PersonalData, Reference
 from handlers.roles import Role, require, require_branch
 from handlers.router import Command, Feature, On
 from storage import activities, dialogs, orgs, people
-from storage.models import Activity, Branch, SignupStatus
+from storage.models import Activity, Branch, NoShow, Signup, SignupStatus
 
 
 def sign_up(ctx: Context, args: str) -> None:
@@ -230,7 +231,27 @@ def lift(ctx: Context, args: str) -> None:
         ctx.tell(target.person_id, "signup.lifted_told", branch=branch.name)
 
 
+def leave_all(scope: Scope, person_id: int) -> None:
+    """Erasure: places on activities not yet started are given up (the waitlist moves up)."""
+    for activity_id in activities.upcoming_places(scope.session, person_id, scope.now):
+        item = activities.locked(scope.session, activity_id)
+        assert item is not None
+        _was, promoted = activities.leave(scope.session, item, person_id, scope.now)
+        if promoted is not None:
+            scope.tell(promoted.person_id, "signup.promoted", title=item.title,
+                       start=short(item.starts_at, scope.local_now), place=item.place)
+        refresh_cards(scope, item)
+
+
+# Past sign-ups stay as anonymous counts; places still to come are given up.
+PERSONAL_DATA: list[PersonalData | Reference] = [
+    PersonalData("signups", Signup, "person_id", erase=Erase.KEEP, close=leave_all),
+    PersonalData("no_shows", NoShow, "person_id", erase=Erase.KEEP),
+    Reference(NoShow, "excused_by"),
+]
+
 FEATURE = Feature(
+    personal=PERSONAL_DATA,
     commands=[Command("signup", sign_up, takes=activity_title),
               Command("cancel", cancel, takes=activity_title),
               Command("unsign", cancel_signup, in_menu=False, takes=activity_title)],

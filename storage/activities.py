@@ -186,3 +186,11 @@ def excuse(session: Session, person_id: int, by_person: int, now: dt.datetime,
         query = query.where(NoShow.activity_id == activity_id)
     result = session.execute(query.values(excused_at=now, excused_by=by_person))
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def upcoming_places(session: Session, person_id: int, now: dt.datetime) -> list[int]:
+    """Activities not yet started on which the person holds a place or a waitlist spot."""
+    return list(session.scalars(select(Signup.activity_id).join(
+        Activity, Activity.id == Signup.activity_id).where(
+        Signup.person_id == person_id, Signup.status != SignupStatus.CANCELLED,
+        Activity.starts_at > now).order_by(Signup.activity_id)))

@@ -53,3 +53,9 @@ def update(session: Session, dialog: Dialog, step: str, data: dict[str, Any],
     """Put a dialog at `step` with `data` as all its answers (and flags) so far."""
     dialog.step, dialog.data, dialog.updated_at = step, dict(data), now
     session.flush()
+
+
+def prune(session: Session, before: dt.datetime) -> int:
+    """Forget handled updates older than `before` (past any redelivery); returns how many."""
+    result = session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.at < before))
+    return int(result.rowcount)  # type: ignore[attr-defined]

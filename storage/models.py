@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -230,7 +231,20 @@ class ProcessedUpdate(Base):
 
     platform: Mapped[str] = mapped_column(String(20), primary_key=True)
     key: Mapped[str] = mapped_column(String(120), primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # Indexed: keys older than the retention period are pruned (storage/dialogs.py).
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class CallbackNonce(Base):
+    """A signed callback's (timestamp, nonce) seen within the freshness window: the same pair
+    again is a replay. Kept in SQL so that every worker refuses it."""
+
+    __tablename__ = "callback_nonces"
+
+    platform: Mapped[str] = mapped_column(String(20), primary_key=True)
+    timestamp: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 
@@ -501,12 +515,13 @@ class ProblemReport(Base):
     __tablename__ = "problem_reports"
     __table_args__ = (one_of("status", ProblemStatus),)
     # The secretary accepts, assigns (again), resolves or rejects a pending report; the
-    # reporter closes a resolved one or reopens it.
+    # reporter closes a resolved one or reopens it; a reporter who erases their data closes
+    # any report still open.
     MOVES: ClassVar[Moves[ProblemStatus]] = moves("status", {
-        ProblemStatus.NEW: {ProblemStatus.ACCEPTED, *_TRIAGED},
-        ProblemStatus.REOPENED: {ProblemStatus.ACCEPTED, *_TRIAGED},
-        ProblemStatus.ACCEPTED: _TRIAGED,
-        ProblemStatus.ASSIGNED: _TRIAGED,
+        ProblemStatus.NEW: {ProblemStatus.ACCEPTED, ProblemStatus.CLOSED, *_TRIAGED},
+        ProblemStatus.REOPENED: {ProblemStatus.ACCEPTED, ProblemStatus.CLOSED, *_TRIAGED},
+        ProblemStatus.ACCEPTED: {ProblemStatus.CLOSED, *_TRIAGED},
+        ProblemStatus.ASSIGNED: {ProblemStatus.CLOSED, *_TRIAGED},
         ProblemStatus.RESOLVED: {ProblemStatus.CLOSED, ProblemStatus.REOPENED}})
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -718,6 +733,7 @@ __all__ = [
     "Attendance",
     "Base",
     "Branch",
+    "CallbackNonce",
     "Chat",
     "CheckIn",
     "Claim",

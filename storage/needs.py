@@ -130,3 +130,9 @@ def move(session: Session, claim_id: int, from_status: ClaimStatus, to_status: C
         Claim.id == claim_id, Claim.status == from_status)
         .values(status=to_status, **values).execution_options(synchronize_session="fetch"))
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def open_claims_of(session: Session, person_id: int) -> Sequence[Claim]:
+    """Claims the person still holds, in every branch."""
+    return session.scalars(select(Claim).where(
+        Claim.person_id == person_id, Claim.status == ClaimStatus.OPEN).order_by(Claim.id)).all()

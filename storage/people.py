@@ -14,13 +14,10 @@ from storage import states
 from storage.models import (
     Account,
     Branch,
-    Dialog,
     HandAddedPerson,
-    HelpRequest,
     MemberProfile,
     MemberStatus,
     Person,
-    ProblemReport,
     RoleGrant,
 )
 
@@ -272,21 +269,6 @@ def global_admins(session: Session) -> list[int]:
     query = select(RoleGrant.person_id).where(
         RoleGrant.role == "community_admin", RoleGrant.community_id.is_(None))
     return list(dict.fromkeys(session.scalars(query.order_by(RoleGrant.id))))
-
-
-def erase_person(session: Session, person_id: int, now: dt.datetime) -> None:
-    """Remove everything that identifies a person; their anonymous counts stay."""
-    session.execute(delete(MemberProfile).where(MemberProfile.person_id == person_id))
-    # Contact details and free text someone wrote about their home go; the records stay.
-    session.execute(update(HelpRequest).where(HelpRequest.requester_id == person_id)
-                    .values(contact="", text="", building=""))
-    session.execute(update(ProblemReport).where(ProblemReport.reporter_id == person_id)
-                    .values(text=""))
-    session.execute(delete(RoleGrant).where(RoleGrant.person_id == person_id))
-    session.execute(delete(Dialog).where(Dialog.person_id == person_id))
-    session.execute(delete(Account).where(Account.person_id == person_id))
-    session.execute(update(Person).where(Person.id == person_id)
-                    .values(lang=None, erased_at=now))
 
 
 def shown_name(session: Session, person_id: int, branch_id: int | None = None) -> str:

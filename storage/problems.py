@@ -55,3 +55,11 @@ def mark_followed_up(session: Session, report_id: int, now: dt.datetime) -> bool
                ProblemReport.followed_up_at.is_(None))
         .values(followed_up_at=now).execution_options(synchronize_session=False))
     return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def open_of(session: Session, reporter_id: int) -> Sequence[ProblemReport]:
+    """A reporter's reports not yet closed or rejected."""
+    return session.scalars(select(ProblemReport).where(
+        ProblemReport.reporter_id == reporter_id,
+        ProblemReport.status.in_((*PROBLEM_PENDING, ProblemStatus.RESOLVED)))
+        .order_by(ProblemReport.id)).all()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from storage.db import insert_if_absent
@@ -58,3 +58,9 @@ def next_due(session: Session) -> dt.datetime | None:
     return session.scalar(select(Timer.due_at).where(Timer.state == TimerState.PENDING)
                           .order_by(Timer.due_at).limit(1))
 
+
+
+def cancel(session: Session, kinds: Sequence[str], ref: str) -> None:
+    """Pending timers of these kinds for `ref` will not fire: what they were for is gone."""
+    session.execute(delete(Timer).where(Timer.kind.in_(kinds), Timer.ref == ref,
+                                        Timer.state == TimerState.PENDING))

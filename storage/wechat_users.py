@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from storage.db import insert_if_absent
-from storage.models import WechatUser
+from storage.models import CallbackNonce, WechatUser
 
 
 def _row(session: Session, openid: str) -> WechatUser:
@@ -52,3 +52,14 @@ def record_missed(session: Session, openid: str) -> None:
     _row(session, openid)
     session.execute(update(WechatUser).where(WechatUser.openid == openid)
                     .values(missed=WechatUser.missed + 1))
+
+
+def fresh_nonce(session: Session, timestamp: int, nonce: str, now: dt.datetime) -> bool:
+    """Record a callback's (timestamp, nonce); False when that pair was seen before."""
+    return insert_if_absent(session, CallbackNonce, {"platform": "wechat", "timestamp": timestamp,
+                                                     "nonce": nonce, "seen_at": now})
+
+
+def prune_nonces(session: Session, before: dt.datetime) -> None:
+    """Nonces seen before `before` are outside any timestamp window now: forget them."""
+    session.execute(delete(CallbackNonce).where(CallbackNonce.seen_at < before))

@@ -16,8 +16,10 @@ import hashlib
 import itertools
 import json
 import re
+import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -173,12 +175,17 @@ def _signature(*parts: str) -> str:
 
 @dataclass
 class Follower:
-    """One follower of the Official Account posting to the bot's callback URL."""
+    """One follower of the Official Account posting to the bot's callback URL.
+
+    WeChat signs each request with the current time and a random nonce: `clock` is the
+    bot's clock (seconds), so the signature is fresh for the bot under test.
+    """
 
     openid: str
     url: str
     aes: bool = True
-    clock: int = 1795400000
+    clock: Callable[[], float] = time.time
+    _created: int = field(init=False, default=0)
     _msg_ids: itertools.count[int] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -203,17 +210,18 @@ class Follower:
         return self._build("wechat_image.xml", MsgId=str(next(self._msg_ids)))
 
     def _build(self, fixture: str, **fields: str) -> tuple[dict[str, str], bytes]:
-        self.clock += 1
+        # Events are told apart by their CreateTime: each one a second after the last.
+        self._created = max(self._created + 1, int(self.clock()))
         xml = (FIXTURES / fixture).read_text(encoding="utf-8")
         values = {"ToUserName": ACCOUNT_ID, "FromUserName": self.openid,
-                  "CreateTime": str(self.clock), **fields}
+                  "CreateTime": str(self._created), **fields}
         for tag, value in values.items():
             xml = _fill(xml, tag, value)
         return self.seal(xml)
 
     def seal(self, xml: str) -> tuple[dict[str, str], bytes]:
         """Sign (and in safe mode encrypt) an XML body as WeChat does: the query and body."""
-        timestamp, nonce = str(self.clock), f"{self.clock * 7919 % 10 ** 9}"
+        timestamp, nonce = str(int(self.clock())), str(secrets.randbelow(10**10))
         query = {"signature": _signature(TOKEN, timestamp, nonce), "timestamp": timestamp,
                  "nonce": nonce, "openid": self.openid}
         if not self.aes:

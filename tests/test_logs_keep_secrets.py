@@ -177,7 +177,7 @@ def converse(bot: Bot, fakes: Fakes) -> None:
     bot.wait(lambda: bool(fakes.wecom.texts(ROBOT_KEY)), "notice through the robot")
     assert PHONE in fakes.wecom.texts(ROBOT_KEY)[0]
     bot.say(RESIDENT, f"/ask 帮我买点菜，电话{PHONE}")
-    follower = Follower(FOLLOWER, f"http://127.0.0.1:{bot.port}/wechat", clock=int(time.time()))
+    follower = Follower(FOLLOWER, f"http://127.0.0.1:{bot.port}/wechat")
     query, body = follower.text(f"我的电话是{PHONE}")
     assert bot.http.post("/wechat", params=query, content=body).status_code == 200
     bot.wait(lambda: bool(fakes.wechat.texts_to(FOLLOWER)), "answer on WeChat")

@@ -16,7 +16,7 @@ def test_privacy_is_explained_privately(world: ConsoleWorld) -> None:
     group = [s.text for s in shown if s.chat_id == world.group(GROUP)]
     private = [s.text for s in shown if s.chat_id == world.private_id("张三")]
     assert group == [], "the group sees nothing"
-    assert "张三，3号楼2单元" in private[0]
+    assert "· 姓名：1 条（张三）\n· 楼栋：1 条（3号楼2单元）" in private[0]
     assert "谁能看到" in private[0]
 
 

@@ -19,7 +19,7 @@ from bot.cli import grant
 from bot.console import ConsoleWorld
 from bot.settings import Settings
 from bot.web import _Server, _server_config, create_web_app
-from bot.wechat import WechatAdapter, build_adapter
+from bot.wechat import ConfigError, WechatAdapter, build_adapter
 from handlers.core import Core
 from handlers.messages import Incoming, Outgoing
 from storage import people, points
@@ -66,8 +66,9 @@ class Running:
     def follower(self, openid: str) -> Follower:
         """The same follower each time (their message ids and clock run on)."""
         if openid not in self.followers:
-            self.followers[openid] = Follower(openid, self.url,
-                                              aes=self.adapter.crypto is not None)
+            self.followers[openid] = Follower(
+                openid, self.url, aes=self.adapter.crypto is not None,
+                clock=lambda: self.core.clock().timestamp())
         return self.followers[openid]
 
     async def say(self, who: Follower, text: str, msg_id: int | None = None) -> str:
@@ -259,7 +260,9 @@ async def test_malformed_xml_is_a_bad_request(running: Running) -> None:
 
 
 async def test_plaintext_mode_without_an_aes_key(fake_wx: FakeWechat, core: Core) -> None:
-    settings = wechat_settings(fake_wx, WECHAT_AES_KEY=None)
+    with pytest.raises(ConfigError, match="WECHAT_ALLOW_PLAINTEXT"):
+        build_adapter(wechat_settings(fake_wx, WECHAT_AES_KEY=None), core)
+    settings = wechat_settings(fake_wx, WECHAT_AES_KEY=None, WECHAT_ALLOW_PLAINTEXT=True)
     async for run in serve(build_adapter(settings, core), settings, core, fake_wx):
         zhang = run.follower(ZHANG)
         assert not zhang.aes
@@ -273,8 +276,9 @@ async def test_the_same_msgid_three_times_has_one_effect(running: Running,
                                                          world: ConsoleWorld) -> None:
     await _verified_on_wechat(running, world)
     zhang = running.follower(ZHANG)
-    sealed = zhang.text("签到", msg_id=24789999000000001)
-    replies = [zhang.read_reply(await zhang.post(running.http, sealed)) for _ in range(3)]
+    # WeChat's retries carry the same MsgId, each signed afresh.
+    replies = [zhang.read_reply(await zhang.post(
+        running.http, zhang.text("签到", msg_id=24789999000000001))) for _ in range(3)]
     done = zh(running.core, "checkin.done", name="张三", where="3号楼2单元", count=1)
     assert replies == [done] * 3, "a retry whose answer was lost gets the same answer"
     await running.settle()
@@ -292,11 +296,11 @@ async def test_a_slow_answer_goes_out_through_the_service_api(
         await _verified_on_wechat(run, world)
         zhang = run.follower(ZHANG)
         slow.delay = 1.0
-        sealed = zhang.text("签到")
         started = time.monotonic()
-        first = asyncio.create_task(zhang.post(run.http, sealed))
+        first = asyncio.create_task(zhang.post(run.http, zhang.text("签到", msg_id=2478901)))
         await asyncio.sleep(0.1)
-        retry = await zhang.post(run.http, sealed)
+        # WeChat's retry: the same MsgId, signed afresh.
+        retry = await zhang.post(run.http, zhang.text("签到", msg_id=2478901))
         assert zhang.read_reply(retry) == ""
         assert zhang.read_reply(await first) == ""
         assert time.monotonic() - started < 0.9, "answered before the core was done"
