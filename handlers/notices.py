@@ -112,7 +112,7 @@ def _targets_offered(ctx: Context, data: Data) -> list[Option]:
 
 def _buildings(_ctx: Context, text: str, _data: Data) -> Data:
     """"3号楼，5号楼": the buildings whose members get the notice privately."""
-    names = [n.strip() for n in re.split(r"[,，、\s]+", text) if n.strip()]
+    names = [n.strip() for n in re.split(r"[,\uff0c\u3001\s]+", text) if n.strip()]
     if not names:
         raise DomainError("text_empty", field="building")
     return {"detail": clean_field(",".join(names), 200, "building")}
