@@ -79,7 +79,7 @@ class Settings(BaseSettings, RuleSettings):
 
     wechat_notice_template_id: str | None = rule(
         None, "WECHAT_NOTICE_TEMPLATE_ID",
-        "Template message (模板消息) id for notices past the 48-hour window.")
+        "Template message id for notices past the 48-hour window.")
     wechat_notice_template_fields: str = rule(
         "first=branch,keyword1=text,keyword2=time,remark=action",
         "WECHAT_NOTICE_TEMPLATE_FIELDS",
