@@ -184,10 +184,11 @@ class Core:
         with self.db.session() as session:
             return timers.next_due(session)
 
-    def outbox_claim(self, platform: str, limit: int) -> list[outbox.Claimed]:
+    def outbox_claim(self, platform: str, limit: int,
+                     claimed_by: int | None = None) -> list[outbox.Claimed]:
         """Notices to send now on `platform`, each with its outbox row and run."""
         with self.db.session() as session:
-            return outbox.claim(self._scope(session), platform, limit)
+            return outbox.claim(self._scope(session), platform, limit, claimed_by)
 
     def outbox_report(self, *results: outbox.Result) -> list[Outgoing]:
         """Record sends' outcomes in one transaction; returns the secretary's summary (and
@@ -203,6 +204,11 @@ class Core:
             scope = self._scope(session)
             outbox.progress_edits(scope, run_ids)
             return scope.outbox
+
+    def outbox_release_dead(self, me: int | None) -> int:
+        """Rows claimed by senders whose process is gone return to pending at once."""
+        with self.db.session() as session:
+            return outbox.release_of_dead_senders(self._scope(session), me)
 
     def outbox_release(self, older_than: dt.timedelta) -> int:
         """Rows claimed by a sender that is gone return to pending."""
