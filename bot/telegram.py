@@ -43,6 +43,7 @@ from bot import qr
 from bot.delivery import Registry
 from bot.ordering import ChatLocks
 from bot.settings import Settings
+from bot.telegram_http import AiohttpRequest
 from handlers.core import Core
 from handlers.i18n import DEFAULT_LANG
 from handlers.messages import Button, ChatKind, Document, Incoming, Outgoing, Sender
@@ -493,6 +494,8 @@ def build_application(settings: Settings, core: Core, *,
         .token(token)
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_api_base_file_url)
+        .request(AiohttpRequest())
+        .get_updates_request(AiohttpRequest(connection_pool_size=1))
         .rate_limiter(limiter)
         .concurrent_updates(ChatOrderedProcessor(settings.telegram_concurrent_updates))
         .post_init(adapter.set_menus)

@@ -249,7 +249,7 @@ class Core:
     def _context(self, session: Session, incoming: Incoming, now: dt.datetime) -> Context:
         sender = incoming.sender
         # Names come from the platform as the person typed them: cleaned before storing.
-        account, person = people.ensure_account(session, SenderInfo(
+        account, person, dialog = people.arriving(session, SenderInfo(
             sender.platform, sender.external_id, clean_name(sender.display_name),
             clean_name(sender.username) if sender.username else None,
             sender.language_code), now)
@@ -262,7 +262,7 @@ class Core:
             chat = Chat(platform=incoming.platform, external_id=incoming.chat_id,
                         kind=incoming.chat_kind.value)
         return Context(session, self.catalogs, self.rules, now, self, incoming=incoming,
-                       account=account, person=person, chat=chat)
+                       account=account, person=person, chat=chat, open_form=dialog)
 
     def _run(self, ctx: Context, route: Route) -> None:
         if route.kind == "dead_form":
