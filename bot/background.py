@@ -22,6 +22,7 @@ from bot import scheduler
 from bot.delivery import Registry
 from bot.outbox import LEASE, OutboxSender
 from bot.singleton import SchedulerLock, SenderLock
+from bot.wechat_outbox import WechatSender
 from bot.wecom import RobotClient, WecomSender
 from handlers.core import Core
 from handlers.messages import Outgoing
@@ -36,9 +37,12 @@ class Background:
     the timers' messages go out through `registry`."""
 
     def __init__(self, app: Application | None, core: Core, registry: Registry, *,
-                 wecom_url: str | None = None, watch_seconds: float = WATCH_SECONDS) -> None:
+                 wecom_url: str | None = None, wechat: WechatSender | None = None,
+                 watch_seconds: float = WATCH_SECONDS) -> None:
         self.app, self.core, self.registry = app, core, registry
         self.wecom_url = wecom_url
+        # The WeChat followers' outbox sender, when an Official Account is served.
+        self.wechat = wechat
         self.watch_seconds = watch_seconds
         self.lock = SchedulerLock(core.db)
         self.sender_lock = SenderLock(core.db)
@@ -66,8 +70,18 @@ class Background:
         else:
             log.warning("another process runs the timers for this database; "
                         "this one answers updates and takes over if that one stops")
+        if self.wechat is not None and (leader or not sqlite):
+            self.wechat.start()
+        self.core.senders = frozenset(self._sending())
         if not sqlite:
             self._watch = asyncio.create_task(self._watch_loop(), name="timer-lock-watch")
+
+    def _sending(self) -> list[str]:
+        """The platforms whose outbox rows this deployment sends: the WeCom sender runs in
+        whichever process leads, so it counts wherever it is configured."""
+        return [platform for platform, sends in (
+            ("telegram", self.sender is not None), ("wecom", bool(self.wecom_url)),
+            ("wechat", self.wechat is not None)) if sends]
 
     def _lead(self) -> None:
         self.core.ensure_recurring()
@@ -122,6 +136,8 @@ class Background:
             self.sender.wake()
         if self.wecom is not None:
             self.wecom.wake()
+        if self.wechat is not None:
+            self.wechat.wake()
 
     async def stop(self) -> None:
         if self._watch is not None:
@@ -131,5 +147,7 @@ class Background:
         await self._step_down()
         if self.sender is not None:
             await self.sender.stop()
+        if self.wechat is not None:
+            await self.wechat.stop()
         self.lock.release()
         self.sender_lock.release()

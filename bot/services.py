@@ -29,6 +29,7 @@ from bot.telegram_web import (
     webhook_secret,
 )
 from bot.web import Server, create_web_app, server_config
+from bot.wechat_outbox import WechatSender
 from handlers.core import Core
 
 log = logging.getLogger(__name__)
@@ -41,10 +42,11 @@ class WebhookService:
 
     def __init__(self, settings: Settings, core: Core, *, routes: Sequence[BaseRoute] = (),
                  registry: Registry | None = None, intake: Intake | None = None,
-                 work: bool = True) -> None:
+                 work: bool = True, wechat: WechatSender | None = None) -> None:
         self.core = core
         self.registry = registry if registry is not None else Registry()
         self.wecom_url = settings.wecom_api_base_url
+        self.wechat = wechat
         self.secret = webhook_secret(settings)
         self.intake, self.work = intake, work
         self.concurrency = settings.telegram_concurrent_updates
@@ -76,7 +78,8 @@ class WebhookService:
                                       allowed_updates=ALLOWED_UPDATES)
             await app.start()
             stack.push_async_callback(app.stop)
-            background = Background(app, self.core, self.registry, wecom_url=self.wecom_url)
+            background = Background(app, self.core, self.registry, wecom_url=self.wecom_url,
+                                    wechat=self.wechat)
             background.start()
             stack.push_async_callback(background.stop)
             if self.intake is not None:
@@ -163,10 +166,12 @@ class PollingService:
     """The Application long-polling Telegram, beside uvicorn serving the QR page and /healthz."""
 
     def __init__(self, settings: Settings, core: Core, poll_timeout: float = 10, *,
-                 routes: Sequence[BaseRoute] = (), registry: Registry | None = None) -> None:
+                 routes: Sequence[BaseRoute] = (), registry: Registry | None = None,
+                 wechat: WechatSender | None = None) -> None:
         self.core = core
         self.registry = registry if registry is not None else Registry()
         self.wecom_url = settings.wecom_api_base_url
+        self.wechat = wechat
         settings = settings.model_copy(update={"telegram_mode": "polling"})
         self.poll_timeout = dt.timedelta(seconds=poll_timeout)
         self.telegram_app = build_application(settings, core, registry=self.registry)
@@ -185,7 +190,8 @@ class PollingService:
             await app.start()
             await app.updater.start_polling(timeout=self.poll_timeout,
                                             allowed_updates=ALLOWED_UPDATES)
-            background = Background(app, self.core, self.registry, wecom_url=self.wecom_url)
+            background = Background(app, self.core, self.registry, wecom_url=self.wecom_url,
+                                    wechat=self.wechat)
             background.start()
             try:
                 await self.server.serve()

@@ -20,7 +20,7 @@ def alembic_config(engine: Engine | None = None) -> Config:
     return config
 
 
-# Tables in our schema that are not our models: the job queue's (procrastinate, migration 0015).
+# Tables in our schema that are not our models: the job queue's (procrastinate, migration 0016).
 FOREIGN_PREFIX = "procrastinate_"
 
 

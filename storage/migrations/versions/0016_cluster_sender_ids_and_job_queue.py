@@ -1,7 +1,7 @@
 """cluster: outbox rows name the sender that claimed them; the job queue (PostgreSQL)
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-05 21:00:00.000000
 
 On PostgreSQL this also creates procrastinate's tables (the durable update intake,
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from alembic import op
 from procrastinate.schema import SchemaManager
 
-revision = '0015'
-down_revision = '0014'
+revision = '0016'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
