@@ -77,8 +77,22 @@ class Settings(BaseSettings, RuleSettings):
         4.0, "WECHAT_REPLY_BUDGET_SECONDS",
         "Seconds to wait before answering through the customer-service API.", gt=0, le=4.5)
 
+    wechat_notice_template_id: str | None = rule(
+        None, "WECHAT_NOTICE_TEMPLATE_ID",
+        "Template message id for notices past the 48-hour window.")
+    wechat_notice_template_fields: str = rule(
+        "first=branch,keyword1=text,keyword2=time,remark=action",
+        "WECHAT_NOTICE_TEMPLATE_FIELDS",
+        "The template's fields, each filled with branch, text, time or action.",
+        pattern=r"^[A-Za-z0-9_.]+=(branch|text|time|action)(,[A-Za-z0-9_.]+=(branch|text|time|action))*$")
+
     wecom_api_base_url: str = rule("https://qyapi.weixin.qq.com", "WECOM_API_BASE_URL",
                                    "WeCom's API (a test server).")
+
+    redis_url: str | None = rule(None, "JINLIN_REDIS_URL",
+                                 "Redis shared by several processes (one Telegram rate limit).")
+    web_worker: bool = rule(True, "JINLIN_WEB_WORKER",
+                            "false: `run` only stores webhook updates; `worker`s handle them.")
 
     web_host: str = rule("127.0.0.1", "JINLIN_WEB_HOST", "Address the web server listens on.")
     web_port: int = rule(8080, "JINLIN_WEB_PORT", "Port the web server listens on.",
@@ -107,10 +121,11 @@ class Settings(BaseSettings, RuleSettings):
         values = (self.telegram_token, self.telegram_webhook_secret, self.wechat_app_secret,
                   self.wechat_token, self.wechat_aes_key, self.secret_key)
         found = [v.get_secret_value() for v in values if v is not None]
-        if self.database_url and "@" in self.database_url:
-            password = self.database_url.split("@", 1)[0].rpartition(":")[2]
-            if password and "/" not in password:
-                found.append(password)
+        for url in (self.database_url, self.redis_url):
+            if url and "@" in url:
+                password = url.split("@", 1)[0].rpartition(":")[2]
+                if password and "/" not in password:
+                    found.append(password)
         return found
 
     def rules(self) -> Rules:

@@ -32,6 +32,7 @@ from handlers import (
     robots,
     signups,
     summaries,
+    unread,
 )
 from handlers.context import Context, Scope
 from handlers.errors import DomainError
@@ -54,7 +55,7 @@ FEATURES = [basics.FEATURE, identity.FEATURE, checkin.FEATURE, activities.FEATUR
             signups.FEATURE, attendance.FEATURE, notices.FEATURE, admin.FEATURE,
             privacy.FEATURE, needs.FEATURE, help_requests.FEATURE,
             problems.FEATURE, linking.FEATURE, robots.FEATURE,
-            ledger.FEATURE, points.FEATURE, holidays.FEATURE, forms.FEATURE]
+            ledger.FEATURE, points.FEATURE, holidays.FEATURE, unread.FEATURE, forms.FEATURE]
 
 # Parameters whose values are codes to be shown in the reader's words: the key prefix, and
 # which values are codes (None: all of them).
@@ -93,6 +94,9 @@ class Core:
         self.clock = clock
         self.router = Router(FEATURES, self.catalogs.keywords, self.catalogs.words)
         self._pruned_at = dt.datetime.min.replace(tzinfo=dt.UTC)
+        # The platforms whose outbox rows a sender in this deployment drains (set by bot/ when
+        # its senders start); None: not known, every platform is taken to have one.
+        self.senders: frozenset[str] | None = None
 
     def handle(self, incoming: Incoming) -> list[Outgoing]:
         """Act on one update and return what to send; a redelivered update returns nothing."""
@@ -126,9 +130,9 @@ class Core:
                 return []
             ctx = self._context(session, incoming, now)
             if acknowledged is not None:
-                # A typed 收到 counts like the button, silently.
+                # A typed 收到 counts like the button (silently in a group).
                 notices.acknowledge_typed(ctx, acknowledged)
-                return []
+                return ctx.outbox
             route = self.router.route(ctx)
             if route is None:
                 return []
@@ -141,11 +145,10 @@ class Core:
             return self.router.route_group(incoming, session) is not None
 
     def _typed_ack(self, incoming: Incoming) -> int | None:
-        """The notice run a typed 收到 in a group acknowledges (replying to it, or while it is
-        open), else None; decided with reads only, so a 收到 that answers nothing leaves no
-        trace."""
-        if incoming.chat_kind != ChatKind.GROUP or not notices.is_typed_ack(self.catalogs,
-                                                                              incoming):
+        """The notice run a typed 收到 acknowledges (in a group: replying to it, or while it is
+        open; one to one: the newest sent there), else None; decided with reads only, so a
+        收到 that answers nothing leaves no trace."""
+        if not notices.is_typed_ack(self.catalogs, incoming):
             return None
         with self.db.reading() as session:
             return notices.acknowledged_run(session, incoming, self.rules, self.clock())
@@ -196,10 +199,11 @@ class Core:
         with self.db.session() as session:
             return timers.next_due(session)
 
-    def outbox_claim(self, platform: str, limit: int) -> list[outbox.Claimed]:
+    def outbox_claim(self, platform: str, limit: int,
+                     claimed_by: int | None = None) -> list[outbox.Claimed]:
         """Notices to send now on `platform`, each with its outbox row and run."""
         with self.db.session() as session:
-            return outbox.claim(self._scope(session), platform, limit)
+            return outbox.claim(self._scope(session), platform, limit, claimed_by)
 
     def outbox_report(self, *results: outbox.Result) -> list[Outgoing]:
         """Record sends' outcomes in one transaction; returns the secretary's summary (and
@@ -215,6 +219,11 @@ class Core:
             scope = self._scope(session)
             outbox.progress_edits(scope, run_ids)
             return scope.outbox
+
+    def outbox_release_dead(self, me: int | None) -> int:
+        """Rows claimed by senders whose process is gone return to pending at once."""
+        with self.db.session() as session:
+            return outbox.release_of_dead_senders(self._scope(session), me)
 
     def outbox_release(self, older_than: dt.timedelta) -> int:
         """Rows claimed by a sender that is gone return to pending."""

@@ -7,7 +7,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from storage import states
@@ -102,8 +102,9 @@ def enqueue(session: Session, run_id: int, targets: list[tuple[str, str]]) -> in
         for platform, chat_id in targets)
 
 
-def claim(session: Session, platform: str, now: dt.datetime, limit: int) -> list[Delivery]:
-    """Take up to `limit` pending rows for one sender.
+def claim(session: Session, platform: str, now: dt.datetime, limit: int,
+          claimed_by: int | None = None) -> list[Delivery]:
+    """Take up to `limit` pending rows for one sender (marked with its lock's id).
 
     PostgreSQL: rows another sender holds are skipped (FOR UPDATE SKIP LOCKED), so several
     processes drain one outbox without sending anything twice. SQLite: the transaction is
@@ -116,7 +117,7 @@ def claim(session: Session, platform: str, now: dt.datetime, limit: int) -> list
         .order_by(Delivery.id).limit(limit).with_for_update(skip_locked=True)))
     for row in rows:
         states.move(row, DeliveryState.SENDING)
-        row.claimed_at, row.attempts = now, row.attempts + 1
+        row.claimed_at, row.claimed_by, row.attempts = now, claimed_by, row.attempts + 1
     session.flush()
     return rows
 
@@ -160,6 +161,20 @@ def retry_later(session: Session, delivery_id: int, not_before: dt.datetime,
 def release_stale(session: Session, claimed_before: dt.datetime) -> int:
     """Rows claimed by a sender that died: back to pending (they were not marked sent)."""
     return _move_sending(session, DeliveryState.PENDING, Delivery.claimed_at < claimed_before)
+
+
+def release_of_dead_senders(session: Session, me: int | None) -> int:
+    """Rows claimed by a sender whose lock is free (its process is gone): back to pending at
+    once. PostgreSQL only; the probe takes the dead sender's lock for this transaction."""
+    if session.get_bind().dialect.name != "postgresql":
+        return 0
+    others: list[ColumnElement[bool]] = [Delivery.claimed_by.is_not(None)]
+    if me is not None:
+        others.append(Delivery.claimed_by != me)
+    # The same key as bot/singleton.py's sender locks.
+    sender_free = func.pg_try_advisory_xact_lock(
+        func.hashtext(func.concat("jinlin-sender:", func.current_schema())), Delivery.claimed_by)
+    return _move_sending(session, DeliveryState.PENDING, *others, sender_free, claimed_by=None)
 
 
 def progress(session: Session, run_id: int) -> Progress:
@@ -213,6 +228,44 @@ def latest_sent(session: Session, platform: str,
         Delivery.state == DeliveryState.SENT, Delivery.sent_at.is_not(None))
         .order_by(Delivery.sent_at.desc(), Delivery.id.desc()).limit(1)).first()
     return (row[0], row[1]) if row is not None and row[1] is not None else None
+
+
+def latest_to(session: Session, platform: str, chat_id: str) -> int | None:
+    """The run of the newest notice addressed to this chat, delivered or not."""
+    return session.scalar(select(Delivery.run_id).where(
+        Delivery.platform == platform, Delivery.chat_external_id == chat_id)
+        .order_by(Delivery.id.desc()).limit(1))
+
+
+def by_channel(session: Session, run_id: int) -> list[tuple[str, str, int]]:
+    """(platform, state, count) of a run's rows; a template message counts as its own
+    channel ("wechat_template", from the message id its sender recorded)."""
+    rows = session.execute(select(Delivery.platform, Delivery.state, Delivery.message_id,
+                                  func.count()).where(Delivery.run_id == run_id)
+                           .group_by(Delivery.platform, Delivery.state, Delivery.message_id))
+    counts: dict[tuple[str, str], int] = {}
+    for platform, state, message_id, count in rows:
+        channel = f"{platform}_template" if (message_id or "").startswith(TEMPLATE) else platform
+        counts[channel, str(state)] = counts.get((channel, str(state)), 0) + count
+    return [(channel, state, count) for (channel, state), count in sorted(counts.items())]
+
+
+# The message id a sender records for a notice that went as a template message.
+TEMPLATE = "template:"
+
+
+def fail_pending(session: Session, run_id: int, platforms: Collection[str],
+                 error: str) -> int:
+    """Rows of a run on platforms no sender serves: failed at once, never left pending."""
+    rows = session.scalars(select(Delivery).where(
+        Delivery.run_id == run_id, Delivery.platform.in_(platforms),
+        Delivery.state == DeliveryState.PENDING)).all()
+    for row in rows:
+        states.move(row, DeliveryState.SENDING)
+        states.move(row, DeliveryState.FAILED)
+        row.error = error[:200]
+    session.flush()
+    return len(rows)
 
 
 def acks(session: Session, run_id: int) -> Sequence[Ack]:
