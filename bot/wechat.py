@@ -181,7 +181,7 @@ class WechatAdapter:
             if request.method == "GET":
                 return PlainTextResponse(query.get("echostr", ""))
             message = self._open(await self._body(request), query)
-            await self._in_core_thread(self._first_use, timestamp, query.get("nonce", ""))
+            await asyncio.to_thread(self._first_use, timestamp, query.get("nonce", ""))
         except Refused as refusal:
             return Response(status_code=refusal.status)
         reply = await self.answer(message)
