@@ -139,7 +139,7 @@ def _by_phone(ctx: Context, person_ids: list[int]) -> object:
         return ""
     written = hand_added.of_people(ctx.session, person_ids)
     names = [f"{written[p].name} {written[p].phone}".strip() if p in written
-             else people.shown_name(ctx.session, p) for p in person_ids]
+             else ctx.name_of(p) for p in person_ids]
     return Phrase.of("activity.tell_by_phone", names=ctx.t("list.separator").join(names))
 
 
@@ -318,7 +318,7 @@ def _roster(ctx: Context, item: Activity) -> None:
         entry = written.get(person_id)
         phone = ctx.t("roster.phone", phone=entry.phone) if entry and entry.phone else ""
         lines.append(ctx.t("roster.line", number=number, state=Phrase(f"roster.state.{state}"),
-                           name=people.shown_name(ctx.session, person_id, item.branch_id),
+                           name=ctx.name_of(person_id, item.branch_id),
                            building=_building(ctx, person_id, item, entry), phone=phone))
     ctx.reply_private("roster.text", title=item.title, count=len(rows),
                       capacity=item.capacity,
@@ -449,7 +449,7 @@ def _sign_up(ctx: Context, activity_id: int, person_id: int) -> None:
     item = _still_open(activities.locked(ctx.session, activity_id), ctx)
     if item.starts_at <= ctx.now:
         raise DomainError("signup_closed", title=item.title)
-    name = people.shown_name(ctx.session, person_id, item.branch_id)
+    name = ctx.name_of(person_id, item.branch_id)
     signup, is_new = activities.join(ctx.session, item, person_id, ctx.now)
     if not is_new:
         raise DomainError("already_added", name=name, title=item.title)

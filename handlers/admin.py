@@ -154,28 +154,30 @@ def _bind_to(ctx: Context, chosen: Branch, *, edit: bool = False) -> None:
 def grant_role(ctx: Context, args: str) -> None:
     """`/grant <role> @someone` (or as a reply to them): give a role in this group's branch."""
     role = _role(ctx, args)
-    scope = _scope_for(ctx, role)
-    target = _target(ctx, args)
-    if role == Role.BUILDING_LEADER and role_in(ctx, target.person_id,
-                                                home_branch(ctx)) < Role.MEMBER:
-        raise DomainError("target_not_member", person=target.display_name)
+    branch, args = _branch_of(ctx, args)
+    scope = _scope_for(ctx, role, branch)
+    target = _target(ctx, args, branch)
+    if role == Role.BUILDING_LEADER and role_in(ctx, target.person_id, branch) < Role.MEMBER:
+        raise DomainError("target_not_member", person=ctx.name_of(target.person_id, branch.id))
     if not people.grant(ctx.session, target.person_id, role.code, by_person=ctx.person.id,
                         now=ctx.now, **scope):
         raise DomainError("already_has_role", role=role.code)
     where = _scope_name(ctx, scope)
-    ctx.reply("grant.done", person=target.display_name, role=Phrase(f"role.{role.code}"),
-              where=where)
+    ctx.reply("grant.done", person=ctx.name_of(target.person_id, branch.id),
+              role=Phrase(f"role.{role.code}"), where=where)
     ctx.tell(target.person_id, "grant.told", role=Phrase(f"role.{role.code}"), where=where)
 
 
 def revoke_role(ctx: Context, args: str) -> None:
     """`/revoke <role> @someone`: take a role back in this group's branch."""
     role = _role(ctx, args)
-    scope = _scope_for(ctx, role)
-    target = _target(ctx, args)
+    branch, args = _branch_of(ctx, args)
+    scope = _scope_for(ctx, role, branch)
+    target = _target(ctx, args, branch)
     if not people.revoke(ctx.session, target.person_id, role.code, **scope):
         raise DomainError("has_no_role", role=role.code)
-    ctx.reply("revoke.done", person=target.display_name, role=Phrase(f"role.{role.code}"),
+    ctx.reply("revoke.done", person=ctx.name_of(target.person_id, branch.id),
+              role=Phrase(f"role.{role.code}"),
               where=_scope_name(ctx, scope))
 
 
@@ -198,15 +200,33 @@ def _role_words(ctx: Context) -> str:
         for role in GRANTABLE)
 
 
-def _target(ctx: Context, args: str) -> Account:
-    return target_account(ctx, args.split()[1:], "grant_usage", roles=_role_words(ctx))
+def _target(ctx: Context, args: str, branch: Branch) -> Account:
+    return target_account(ctx, args.split()[1:], "grant_usage", in_branch=branch,
+                          roles=_role_words(ctx))
 
 
-def _scope_for(ctx: Context, role: Role) -> dict[str, int | None]:
-    """Where the role applies (this group's branch or community); checks the sender may give it."""
-    branch = home_branch(ctx) if ctx.in_group else None
-    if branch is None:
-        raise DomainError("grant_in_group")
+def _branch_of(ctx: Context, args: str) -> tuple[Branch, str]:
+    """The branch a role is given in, and the words left: in a group, the group's; in a
+    private chat, the branch named last ("/grant 书记 @王芳 阳光小区党支部"), else one's own."""
+    if ctx.in_group:
+        branch = home_branch(ctx)
+        if branch is None:
+            raise DomainError("no_branch_group")
+        return branch, args
+    words = args.split()
+    named = [b for b in orgs.branches(ctx.session) if len(words) > 2 and b.name == words[-1]]
+    if named:
+        return named[0], " ".join(words[:-1])
+    branch = home_branch(ctx)
+    if branch is None or (role_in(ctx, ctx.person.id, branch) >= Role.COMMUNITY_ADMIN
+                          and len(orgs.branches(ctx.session, branch.community_id)) > 1):
+        raise DomainError("grant_name_branch", branches=ctx.t("list.separator").join(
+            b.name for b in orgs.branches(ctx.session)))
+    return branch, args
+
+
+def _scope_for(ctx: Context, role: Role, branch: Branch) -> dict[str, int | None]:
+    """Where the role applies (the branch or its community); checks the sender may give it."""
     needed = Role.SECRETARY if role == Role.BUILDING_LEADER else Role.COMMUNITY_ADMIN
     require(ctx, needed, branch)
     if role == Role.COMMUNITY_ADMIN:

@@ -20,7 +20,7 @@ from handlers.moments import short
 from handlers.personal import Erase, PersonalData, Reference
 from handlers.roles import Role, require, require_branch
 from handlers.router import Command, Feature, On
-from storage import activities, orgs, people, states
+from storage import activities, orgs, states
 from storage.models import Activity, Attendance, Signup, SignupStatus
 
 DIRECTIONS = {"i": "in", "o": "out"}
@@ -183,7 +183,7 @@ def _report(ctx: Context, item: Activity) -> None:
     absent = list(dict.fromkeys(recorded + [p for p in signed_up if started and p not in came]))
 
     def names(ids: list[int]) -> str:
-        shown = [people.shown_name(ctx.session, p, item.branch_id) for p in ids]
+        shown = [ctx.name_of(p, item.branch_id) for p in ids]
         return ctx.t("list.separator").join(shown) or ctx.t("report.nobody")
 
     walk_ins = [r.person_id for r in rows if r.walk_in]

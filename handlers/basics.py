@@ -12,7 +12,7 @@ from handlers.i18n import LANGUAGES
 from handlers.payloads import ButtonData, StartPayload
 from handlers.roles import home_branch, role_in
 from handlers.router import Command, Feature, On
-from storage import people
+from storage import orgs, people
 
 
 @dataclass(frozen=True)
@@ -30,9 +30,10 @@ class HelpLink(StartPayload, prefix="help"):
 
 def start(ctx: Context, _args: str) -> None:
     """Greet the person and show what they can do."""
-    ctx.reply("start.welcome", name=_shown_name(ctx))
-    if not ctx.in_group:
-        # The account id is what the deployer needs for `python -m bot grant`.
+    ctx.reply("start.welcome", name=ctx.name_of(ctx.person.id))
+    if not ctx.in_group and not orgs.communities(ctx.session):
+        # While nothing is set up, the account id is what the deployer needs for
+        # `python -m bot grant`; afterwards it is only noise (a raw WeChat openid).
         ctx.reply("start.your_id", account=f"{ctx.account.platform}:{ctx.account.external_id}")
     show_help(ctx, "")
 
@@ -104,10 +105,6 @@ _LANGUAGE_WORD = re.compile(r"zh|en|zh_cn|zh-cn|cn|中文|汉语|简体中文|�
 
 def _language_word(said: Said) -> bool:
     return not said.args or _LANGUAGE_WORD.fullmatch(said.args.strip()) is not None
-
-
-def _shown_name(ctx: Context) -> str:
-    return ctx.account.display_name or ctx.t("person.anonymous")
 
 
 FEATURE = Feature(

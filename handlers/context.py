@@ -76,6 +76,12 @@ class Scope:
         lang = person.lang or normalize_lang(account.language_code if account else None)
         return self.catalogs.get(lang)
 
+    def name_of(self, person_id: int, branch_id: int | None = None) -> str:
+        """How a person is named to others: the 亮身份 name, the platform name, else "一位邻居"
+        (a WeChat follower has no platform name): never blank."""
+        return people.shown_name(self.session, person_id, branch_id) \
+            or self.group_t("person.anonymous")
+
     @property
     def group_t(self) -> Translator:
         """The translator for messages to a whole group (the default language)."""

@@ -287,7 +287,7 @@ def _ref(request: HelpRequest) -> str:
 
 
 def _card(scope: Scope, request: HelpRequest) -> tuple[str, Keyboard, dict[str, object]]:
-    helper = people.shown_name(scope.session, request.helper_id, request.branch_id) \
+    helper = scope.name_of(request.helper_id, request.branch_id) \
         if request.helper_id else ""
     keyboard = [[ButtonSpec.of("ask.button.take", AskButton("take", request.id))]] \
         if request.status == HelpStatus.OPEN else []
@@ -355,14 +355,14 @@ def _take(ctx: Context, request: HelpRequest) -> None:
     done = ButtonSpec.of("ask.button.done", AskButton("done", request.id))
     ctx.tell(ctx.person.id, "ask.helper_details", [[done]], **_details(ctx, request))
     ctx.tell(request.requester_id, "ask.helper_coming", id=request.id,
-             helper=people.shown_name(ctx.session, ctx.person.id, request.branch_id))
+             helper=ctx.name_of(ctx.person.id, request.branch_id))
     refresh_cards(ctx, request)
 
 
 def _details(ctx: Context, request: HelpRequest) -> dict[str, object]:
     return {"id": request.id, "category": _category(request.category),
             "building": request.building, "text": request.text, "contact": request.contact,
-            "requester": people.shown_name(ctx.session, request.requester_id,
+            "requester": ctx.name_of(request.requester_id,
                                            request.branch_id)}
 
 
@@ -395,7 +395,7 @@ def _done(ctx: Context, request: HelpRequest) -> None:
     ctx.tell(request.requester_id, "ask.confirm_done",
              [stars, [ButtonSpec.of("ask.button.not_done", AskButton("undone", request.id))]],
              id=request.id, category=_category(request.category),
-             helper=people.shown_name(ctx.session, ctx.person.id, request.branch_id))
+             helper=ctx.name_of(ctx.person.id, request.branch_id))
     refresh_cards(ctx, _request(ctx, request.id))
 
 

@@ -29,6 +29,8 @@ KINDS = ("employed", "retired", "mobile", "other")
 MAX_SKILLS = 200
 MAX_REASON = 100
 MAX_CODE_DIGITS = 9
+# Branches offered to choose from at 亮身份 one to one (beyond, the printed 报到码).
+MAX_BRANCHES_OFFERED = 20
 Data = dict[str, Any]
 
 
@@ -36,8 +38,27 @@ def register(ctx: Context, _args: str) -> None:
     """Start registering, in the private chat: with the group's branch, else one's own."""
     branch = require_branch(ctx) if ctx.in_group else home_branch(ctx)
     if branch is None:
-        raise DomainError("iam_needs_group")
+        _offer_branches(ctx)
+        return
     forms.start(ctx, FORM, {"branch_id": branch.id})
+
+
+def _offer_branches(ctx: Context) -> None:
+    """One to one with several branches (WeChat has no groups): choose where one lives."""
+    branches = orgs.branches(ctx.session)
+    if not branches:
+        raise DomainError("iam_no_branch")
+    ctx.reply("iam.choose_branch", [[ButtonSpec.of("iam.button.branch", name=b.name,
+                                                   start_payload=RegisterLink(b.id))]
+                                    for b in branches[:MAX_BRANCHES_OFFERED]])
+
+
+def registration_code(ctx: Context, _args: str) -> None:
+    """报到码: the branch's code to print; scanning it starts 亮身份 with this branch."""
+    branch = require_branch(ctx)
+    require(ctx, Role.SECRETARY, branch)
+    ctx.reply_private("iam.code_caption", branch=branch.name)
+    ctx.outbox[-1].qr_payload = RegisterLink(branch.id).pack()
 
 
 @dataclass(frozen=True)
@@ -388,6 +409,7 @@ FEATURE = Feature(
     personal=PERSONAL_DATA,
     commands=[Command("iam", register), Command("members", roster, role=Role.SECRETARY),
               Command("pending", awaiting, role=Role.SECRETARY),
+              Command("regcode", registration_code, role=Role.SECRETARY),
               Command("verify", verify_by_code, role=Role.SECRETARY, in_menu=False,
                       takes=first_word(r"\d{1,9}")),
               Command("reject", reject_by_code, role=Role.SECRETARY, in_menu=False,

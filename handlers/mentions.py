@@ -15,7 +15,7 @@ from handlers.errors import DomainError
 from handlers.roles import home_branch
 from handlers.text import clean_name
 from storage import people
-from storage.models import Account
+from storage.models import Account, Branch
 from storage.people import SenderInfo
 
 MAX_NAME_SHOWN = 20
@@ -23,12 +23,13 @@ MAX_NAME_SHOWN = 20
 TRAILING = re.compile(r"[,.:;!?，。：；！？、]+$")
 
 
-def target_account(ctx: Context, words: list[str], usage: str = "name_someone",
-                   **usage_params: object) -> Account:
-    """The person meant by the command's words, else by the reply; `usage` when neither."""
+def target_account(ctx: Context, words: list[str], usage: str = "name_someone", *,
+                   in_branch: Branch | None = None, **usage_params: object) -> Account:
+    """The person meant by the command's words (a name looked up in `in_branch`, else in the
+    update's branch), else by the reply; `usage` when neither."""
     named = _named(ctx, words)
     if named is not None:
-        return _by_name(ctx, named)
+        return _by_name(ctx, named, in_branch)
     if ctx.incoming.reply_to is not None:
         # The person replied to may never have spoken to the bot (chatter leaves no trace):
         # the platform says who they are, so they are known from now on.
@@ -53,13 +54,13 @@ def _named(ctx: Context, words: list[str]) -> str | None:
     return words[0] if words else None
 
 
-def _by_name(ctx: Context, named: str) -> Account:
+def _by_name(ctx: Context, named: str, in_branch: Branch | None = None) -> Account:
     """A platform username first (it is unique), else a name in the branch."""
     name = TRAILING.sub("", named.removeprefix("@").strip())
     account = people.find_account_by_username(ctx.session, ctx.incoming.platform, name)
     if account is not None:
         return account
-    branch = home_branch(ctx)
+    branch = in_branch or home_branch(ctx)
     found = people.named_in_branch(ctx.session, branch.id, branch.community_id,
                                    name) if branch else []
     if not found:
@@ -81,7 +82,7 @@ def _account_of(ctx: Context, person_id: int) -> Account:
 
 def _candidate(ctx: Context, person_id: int, branch_id: int | None) -> str:
     """One of several people of the same name, told apart by building and username."""
-    name = people.shown_name(ctx.session, person_id, branch_id)
+    name = ctx.name_of(person_id, branch_id)
     profile = people.profile(ctx.session, person_id, branch_id) if branch_id else None
     details = [profile.building] if profile is not None else []
     details += [f"@{a.username}" for a in people.accounts_of(ctx.session, person_id)

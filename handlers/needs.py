@@ -97,7 +97,7 @@ def _line(ctx: Context, number: int, item: NeedItem, claims: list[Claim],
           done: bool = False) -> str:
     facts = [item.name, item.place, _recurrence(ctx, item.recurrence)]
     names = [ctx.t("needs.holder_pledge" if c.pledge else "needs.holder",
-                   name=people.shown_name(ctx.session, c.person_id, item.branch_id),
+                   name=ctx.name_of(c.person_id, item.branch_id),
                    pledge=c.pledge) for c in claims]
     held = ctx.t("list.separator").join(names) or ctx.t("needs.done" if done
                                                          else "needs.nobody")
@@ -558,7 +558,7 @@ def _fulfil(ctx: Context, held: Claim, note: str) -> None:
         raise DomainError("claim_not_open")
     name = _item_name(ctx, held)
     _answer(ctx, "needs.fulfilled", name=name)
-    member = people.shown_name(ctx.session, held.person_id, held.branch_id)
+    member = ctx.name_of(held.person_id, held.branch_id)
     for secretary in people.holders(ctx.session, "secretary", branch_id=held.branch_id):
         ctx.tell(secretary, "needs.deed_notice", _stars(held.id), member=member, name=name,
                  note=note, pledge=held.pledge or ctx.t("needs.none"))
@@ -609,7 +609,7 @@ def _split_rating(args: str) -> tuple[str, int | None, str]:
 
 def _rated_label(ctx: Context, held: Claim) -> str:
     return ctx.t("needs.claim_label", name=_item_name(ctx, held),
-                 member=people.shown_name(ctx.session, held.person_id, held.branch_id))
+                 member=ctx.name_of(held.person_id, held.branch_id))
 
 
 def rating_button(ctx: Context, tapped: RateDeed) -> None:
@@ -664,7 +664,7 @@ def _rate(ctx: Context, claim_id: int, rating: int, comment: str) -> None:
                       closed_at=ctx.now):
         raise DomainError("already_rated", name=_item_name(ctx, held), rating=rating)
     earned = points.for_deed(ctx, held, rating)
-    name, member = _item_name(ctx, held), people.shown_name(ctx.session, held.person_id,
+    name, member = _item_name(ctx, held), ctx.name_of(held.person_id,
                                                             held.branch_id)
     _answer_or_edit(ctx, "needs.rated", [], member=member, name=name, rating=rating,
                     points=earned)
@@ -695,7 +695,7 @@ def expire_stale(scope: Scope, ref: str) -> None:
         return
     name = _item_name(scope, held)
     scope.tell(held.person_id, "needs.expired_told", name=name)
-    member = people.shown_name(scope.session, held.person_id, held.branch_id)
+    member = scope.name_of(held.person_id, held.branch_id)
     for secretary in people.holders(scope.session, "secretary", branch_id=held.branch_id):
         scope.tell(secretary, "needs.expired_notice", member=member, name=name,
                    days=f"{2 * scope.rules.claim_stale_days:g}")

@@ -535,7 +535,7 @@ def status(ctx: Context, args: str) -> None:
     members = _members(ctx, item)
     acked = {a.person_id for a in acks}
     per_chat = _acks_per_chat(ctx, acks)
-    missing = [people.shown_name(ctx.session, p, item.branch_id) for p in members
+    missing = [ctx.name_of(p, item.branch_id) for p in members
                if p not in acked]
     ctx.reply_private("notice.status", number=item.id, sent=sent.sent, total=sent.total,
                       failed=sent.failed, acked=len(acked & set(members)),

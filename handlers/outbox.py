@@ -125,7 +125,7 @@ def _person_name(scope: Scope, row: Delivery) -> str:
     account = people.find_account(scope.session, row.platform, row.chat_external_id)
     if account is None:
         return scope.group_t("person.anonymous")
-    return people.shown_name(scope.session, account.person_id) or scope.group_t("person.anonymous")
+    return scope.name_of(account.person_id) or scope.group_t("person.anonymous")
 
 
 def progress_edits(scope: Scope, run_ids: list[int]) -> None:

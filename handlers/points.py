@@ -40,7 +40,7 @@ from handlers.roles import Role, require, require_branch
 from handlers.router import Command, Feature, run_subcommand, subcommand
 from handlers.schedules import Rule, WorkCalendar, first_workday_at, next_run
 from handlers.text import clean_field
-from storage import orgs, people, timers
+from storage import orgs, timers
 from storage import points as log
 from storage.models import (
     Activity,
@@ -159,7 +159,7 @@ def adjust(ctx: Context, args: str) -> None:
                             limit=MAX_ADJUST)
     log.award(ctx.session, target.person_id, branch.id, amount, "adjust",
               f"adjust:{uuid.uuid4().hex[:16]}", ctx.now, note=note)
-    name = people.shown_name(ctx.session, target.person_id, branch.id)
+    name = ctx.name_of(target.person_id, branch.id)
     ctx.reply("points.adjusted", name=name, points=f"{amount:+d}", note=note,
               count=log.total(ctx.session, target.person_id))
     ctx.tell(target.person_id, "points.adjusted_told", points=f"{amount:+d}", note=note)
@@ -239,7 +239,7 @@ def _public_name(scope: Scope, person_id: int, branch: Branch) -> object:
     person = scope.session.get(Person, person_id)
     if person is None or not person.ranked_publicly or person.erased_at is not None:
         return Phrase("points.anonymous")
-    return people.shown_name(scope.session, person_id, branch.id) or Phrase("points.anonymous")
+    return scope.name_of(person_id, branch.id) or Phrase("points.anonymous")
 
 
 def _set_public(ctx: Context, person: Person, public: bool) -> None:

@@ -88,7 +88,7 @@ def _triage_keyboard(item: ProblemReport) -> Keyboard:
 
 def _card(scope: Scope, item: ProblemReport) -> dict[str, object]:
     return {"id": item.id, "text": item.text, "status": _status(item),
-            "reporter": people.shown_name(scope.session, item.reporter_id, item.branch_id)}
+            "reporter": scope.name_of(item.reporter_id, item.branch_id)}
 
 
 def _status(item: ProblemReport) -> Phrase:
@@ -175,7 +175,7 @@ def _assign_submit(ctx: Context, data: Data) -> None:
 
 def _give_to(ctx: Context, item: ProblemReport, person_id: int) -> None:
     _as_secretary(ctx, item)
-    name = people.shown_name(ctx.session, person_id, item.branch_id)
+    name = ctx.name_of(person_id, item.branch_id)
     if role_in(ctx, person_id, _branch(ctx, item)) < Role.MEMBER:
         raise DomainError("problem_not_member", person=name)
     item = _move(ctx, item, PROBLEM_PENDING, ProblemStatus.ASSIGNED, assignee_id=person_id)

@@ -180,7 +180,7 @@ def _after_deadline(ctx: Context, item: Activity) -> bool:
 
 def _record_late_cancel(ctx: Context, item: Activity) -> None:
     activities.record_no_show(ctx.session, item.id, ctx.person.id, "late_cancel", ctx.now)
-    name = people.shown_name(ctx.session, ctx.person.id, item.branch_id)
+    name = ctx.name_of(ctx.person.id, item.branch_id)
     keyboard = [[ButtonSpec.of("signup.button.excuse", Excuse(item.id, ctx.person.id))]]
     for secretary in people.holders(ctx.session, "secretary", branch_id=item.branch_id):
         ctx.tell(secretary, "signup.late_cancel_notice", keyboard, name=name, title=item.title)
@@ -210,7 +210,7 @@ def excuse_button(ctx: Context, tapped: Excuse) -> None:
     require(ctx, Role.SECRETARY, branch)
     person_id = tapped.person_id
     activities.excuse(ctx.session, person_id, ctx.person.id, ctx.now, activity_id=item.id)
-    name = people.shown_name(ctx.session, person_id, item.branch_id)
+    name = ctx.name_of(person_id, item.branch_id)
     ctx.edit("signup.excused", name=name, title=item.title)
 
 
@@ -226,7 +226,7 @@ def lift(ctx: Context, args: str) -> None:
     require(ctx, Role.SECRETARY, branch)
     target = target_account(ctx, args.split(), "lift_usage")
     count = activities.excuse(ctx.session, target.person_id, ctx.person.id, ctx.now)
-    ctx.reply("signup.lifted", name=target.display_name, count=count)
+    ctx.reply("signup.lifted", name=ctx.name_of(target.person_id), count=count)
     if count:
         ctx.tell(target.person_id, "signup.lifted_told", branch=branch.name)
 

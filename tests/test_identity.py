@@ -125,12 +125,15 @@ def test_roster_goes_privately_and_only_to_the_secretary(world: ConsoleWorld) ->
     assert "需要书记权限" in texts(world.say("张三", GROUP, "名册"))[0]
 
 
-def test_registration_from_a_private_chat_without_a_branch_points_to_the_group(
+def test_registration_from_a_private_chat_with_several_branches_offers_them(
         world: ConsoleWorld) -> None:
     set_up_branch(world)
     world.say("管理员", "private", "/branch new 海景花园党支部")
-    reply = texts(world.say("路人", "private", "亮身份"))
-    assert "小区的群里" in reply[0]
+    reply = world.say("路人", "private", "亮身份")
+    assert reply[0].text.startswith("你住在哪个小区？")
+    assert [b.label for b in reply[0].flat_buttons] == [BRANCH, "海景花园党支部"]
+    asked = texts(world.press("路人", "private", "海景花园党支部"))
+    assert "海景花园党支部" in asked[0]
 
 
 def test_cancel_leaves_the_form_and_saves_nothing(world: ConsoleWorld) -> None:
