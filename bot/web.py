@@ -25,6 +25,7 @@ from telegram.helpers import create_deep_linked_url
 
 from bot import scheduler
 from bot.bodies import MAX_BODY_BYTES, TooLarge, read_body
+from bot.desk import Desk
 from bot.outbox import LEASE, OutboxSender
 from bot.qrpage import qr_routes
 from bot.settings import Settings
@@ -153,8 +154,10 @@ class WebhookService:
         self.telegram_app.bot_data[FORWARD] = dict(self.others)
         self.path = webhook_path(settings)
         self.url = public_url(settings.telegram_webhook_url or "", self.path)
+        self.desk = Desk(core)
         web_app = create_web_app(self.telegram_app, self.secret, self.path,
-                                 routes=[*telegram_qr_routes(self.telegram_app, core), *routes])
+                                 routes=[*telegram_qr_routes(self.telegram_app, core),
+                                         *self.desk.routes(), *routes])
         self.server = _Server(_server_config(web_app, settings))
 
     async def run(self) -> None:
@@ -168,6 +171,7 @@ class WebhookService:
             await app.start()
             background = Background(app, self.core, self.others, wecom_url=self.wecom_url)
             background.start()
+            self.desk.deliver = background._deliver
             try:
                 await self.server.serve()
             finally:
@@ -191,8 +195,9 @@ class PollingService:
         self.poll_timeout = dt.timedelta(seconds=poll_timeout)
         self.telegram_app = build_application(settings, core)
         self.telegram_app.bot_data[FORWARD] = dict(self.others)
+        self.desk = Desk(core)
         web_app = create_web_app(None, routes=[*telegram_qr_routes(self.telegram_app, core),
-                                               *routes])
+                                               *self.desk.routes(), *routes])
         self.server = _Server(_server_config(web_app, settings))
 
     async def run(self) -> None:
@@ -207,6 +212,7 @@ class PollingService:
                                             allowed_updates=ALLOWED_UPDATES)
             background = Background(app, self.core, self.others, wecom_url=self.wecom_url)
             background.start()
+            self.desk.deliver = background._deliver
             try:
                 await self.server.serve()
             finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from bot.desk import Desk
 from bot.settings import Settings
 from bot.web import (
     Background,
@@ -29,13 +30,15 @@ class WechatService:
                  adapter: WechatAdapter | None = None) -> None:
         self.core = core
         self.adapter = adapter or build_adapter(settings, core)
-        web_app = create_web_app(None, routes=self.adapter.routes())
+        self.desk = Desk(core)
+        web_app = create_web_app(None, routes=[*self.adapter.routes(), *self.desk.routes()])
         self.server = _Server(_server_config(web_app, settings))
 
     async def run(self) -> None:
         """Serve until `stop` (or a signal); what is still being sent is finished first."""
         background = Background(None, self.core, {PLATFORM: self.adapter.deliver})
         background.start()
+        self.desk.deliver = background._deliver
         try:
             await self.server.serve()
         finally:
