@@ -1,7 +1,7 @@
 """Benchmark: one notice to 1,400 group chats through the real python-telegram-bot stack.
 
 A branch with N bound groups (default 1,400, a city's branch count) and a notice run queued
-to all of them, as `/notice` → 立即发送 leaves it. The real `OutboxSender` (the one `bot.web`
+to all of them, as `/notice` → 立即发送 leaves it. The real `OutboxSender` (the one `bot.background`
 runs) drains it through the Application from `bot.telegram.build_application`, whose rate
 limiter (bot/ratelimit.py) keeps to Telegram's limits, against a fake Bot API server that
 ENFORCES those limits — at most 30 message requests in any second overall and 20 in any

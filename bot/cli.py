@@ -167,18 +167,18 @@ def _run(command: str, settings: Settings, core: Core) -> int:
 
 
 def _run_wechat(settings: Settings, core: Core) -> int:
-    from bot import telegram, wechat, wechat_service
+    from bot import telegram, web, wechat, wechat_service
 
     try:
         wechat_service.run(settings, core)
-    except (telegram.ConfigError, wechat.ConfigError) as error:
+    except (telegram.ConfigError, wechat.ConfigError, web.PortBusy) as error:
         print(f"Cannot start: {error}", file=sys.stderr)
         return 2
     return 0
 
 
 def _run_telegram(settings: Settings, core: Core) -> int:
-    from bot import telegram
+    from bot import telegram, web
 
     try:
         if settings.telegram_mode == "webhook":
@@ -187,5 +187,8 @@ def _run_telegram(settings: Settings, core: Core) -> int:
             telegram.run_polling(settings, core)
     except telegram.ConfigError as error:
         print(f"Cannot start on Telegram: {error}", file=sys.stderr)
+        return 2
+    except web.PortBusy as error:
+        print(f"Cannot start: {error}", file=sys.stderr)
         return 2
     return 0

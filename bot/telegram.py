@@ -40,6 +40,8 @@ from telegram.ext import (
 from telegram.helpers import create_deep_linked_url
 
 from bot import qr
+from bot.delivery import Registry
+from bot.ordering import ChatLocks
 from bot.settings import Settings
 from handlers.core import Core
 from handlers.i18n import DEFAULT_LANG
@@ -186,6 +188,7 @@ async def deliver(app: Application, messages: Iterable[Outgoing],
     """Send, edit or toast each message; one failed chat does not stop the others.
 
     With `core`, a message carrying a `ref` is reported back through `Core.record_posted`.
+    Messages for other platforms go through the Application's delivery registry.
     """
     messages = list(messages)
     if query is not None:
@@ -194,11 +197,11 @@ async def deliver(app: Application, messages: Iterable[Outgoing],
         toast = next((out.text for out in messages if out.toast and out.platform == PLATFORM),
                      None)
         await _guarded(query.answer(toast, show_alert=toast is not None), "callback")
-    elsewhere: dict[str, list[Outgoing]] = {}
+    elsewhere: list[Outgoing] = []
     fell_back: set[str] = set()
     for out in messages:
         if out.platform != PLATFORM:
-            elsewhere.setdefault(out.platform, []).append(out)
+            elsewhere.append(out)
         elif out.toast and query is not None:
             continue
         elif _is_card_edit(out):
@@ -207,7 +210,8 @@ async def deliver(app: Application, messages: Iterable[Outgoing],
             sent = await _guarded(_send_or_fall_back(app, out, fell_back), out.chat_id)
             if core is not None and out.ref is not None and isinstance(sent, Message):
                 await _record_posted(core, out, sent)
-    await _forward(app, elsewhere)
+    if elsewhere:
+        await registry_of(app).deliver(elsewhere)
 
 
 # Seconds between two edits of one card: a group takes 20 messages a minute (and the rate
@@ -281,22 +285,16 @@ class CardEdits:
                            if shown[0] > now - self.interval or card in self._draining}
 
 
-FORWARD = "jinlin.forward"
+REGISTRY = "jinlin.registry"
 
 
-async def _forward(app: Application, elsewhere: dict[str, list[Outgoing]]) -> None:
-    """Hand messages for people on other platforms (a WeChat member) to that platform's
-    sender, which the runtime registers in `app.bot_data[FORWARD]`."""
-    senders = app.bot_data.get(FORWARD, {})
-    for platform, outs in elsewhere.items():
-        send = senders.get(platform)
-        if send is None:
-            log.warning("no sender for %d %s message(s); not delivered", len(outs), platform)
-            continue
-        try:
-            await send(outs)
-        except Exception:
-            log.exception("forwarding %d %s message(s) failed", len(outs), platform)
+def registry_of(app: Application) -> Registry:
+    """The delivery registry this Application was built with."""
+    registry = app.bot_data.get(REGISTRY)
+    if registry is None:
+        registry = app.bot_data[REGISTRY] = Registry()
+    assert isinstance(registry, Registry)
+    return registry
 
 
 async def _send_or_fall_back(app: Application, out: Outgoing,
@@ -366,23 +364,12 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
 
     def __init__(self, max_concurrent_updates: int = MAX_CONCURRENT_UPDATES) -> None:
         super().__init__(max_concurrent_updates)
-        # chat id -> (its lock, how many updates hold or await it)
-        self._locks: dict[int | None, tuple[asyncio.Lock, int]] = {}
+        self._chats = ChatLocks()
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Await the update's coroutine while holding its chat's lock."""
-        key = _chat_key(update)
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                await coroutine
-        finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]  # nobody else is waiting: keep the table small
-            else:
-                self._locks[key] = (lock, users - 1)
+        async with self._chats.held(_chat_key(update)):
+            await coroutine
 
     async def initialize(self) -> None:
         """Nothing to allocate."""
@@ -482,9 +469,11 @@ def rate_limiter(max_retries: int, scale: float = 1.0) -> BaseRateLimiter[int]:
 
 
 def build_application(settings: Settings, core: Core, *,
-                      limiter: BaseRateLimiter[Any] | None = None) -> Application:
-    """The python-telegram-bot Application wired to the core (no updater in webhook mode);
-    `limiter` replaces the rate limiter for Telegram's limits."""
+                      limiter: BaseRateLimiter[Any] | None = None,
+                      registry: Registry | None = None) -> Application:
+    """The python-telegram-bot Application wired to the core (no updater in webhook mode),
+    registered in `registry` as the way to Telegram; `limiter` replaces the rate limiter for
+    Telegram's limits."""
     if settings.telegram_token is None:
         raise ConfigError("TELEGRAM_BOT_TOKEN is not set")
     adapter = TelegramAdapter(core)
@@ -505,18 +494,21 @@ def build_application(settings: Settings, core: Core, *,
                                    adapter.on_document))
     app.add_handler(CallbackQueryHandler(adapter.on_button))
     app.add_error_handler(_log_error)
+    registry = registry if registry is not None else Registry()
+    app.bot_data[REGISTRY] = registry
+    registry.register(PLATFORM, functools.partial(deliver, app, core=core))
     return app
 
 
 def run_polling(settings: Settings, core: Core) -> None:
     """Long-poll Telegram and serve the web pages (QR display, /healthz) until interrupted."""
-    from bot.web import serve_polling
+    from bot.services import serve_polling
 
     asyncio.run(serve_polling(settings, core))
 
 
 def run_webhook(settings: Settings, core: Core) -> None:
     """Serve Telegram's webhook (and the web pages) until interrupted."""
-    from bot.web import serve_webhook
+    from bot.services import serve_webhook
 
     asyncio.run(serve_webhook(settings, core))

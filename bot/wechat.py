@@ -43,6 +43,8 @@ from wechatpy.utils import check_signature
 
 from bot import qr
 from bot.bodies import MAX_BODY_BYTES, TooLarge, read_body
+from bot.delivery import Registry
+from bot.ordering import ChatLocks
 from bot.settings import Settings
 from bot.wechat_render import PLATFORM, Bundle, chunks, render
 from handlers.core import Core
@@ -51,7 +53,6 @@ from storage import wechat_users
 
 log = logging.getLogger(__name__)
 
-Deliver = Callable[[list[Outgoing]], Awaitable[None]]
 PATH = "/wechat"
 SUCCESS = "success"
 # Customer-service messages are accepted this long after the follower's last message.
@@ -136,15 +137,17 @@ class WechatAdapter:
     """Hands each callback to the core and answers passively or through the service API."""
 
     def __init__(self, core: Core, account: Account, client: WechatClient, *,
-                 budget_seconds: float = 4.0, elsewhere: Deliver | None = None) -> None:
+                 budget_seconds: float = 4.0, registry: Registry | None = None) -> None:
         self.core, self.account, self.client = core, account, client
         self.crypto = account.crypto()
         self.budget = budget_seconds
-        # Messages for other platforms (a secretary on Telegram), when one runs beside us.
-        self.elsewhere = elsewhere
+        # How messages for other platforms (a secretary on Telegram) leave; WeChat's own
+        # messages reach the registry through `deliver`.
+        self.registry = registry if registry is not None else Registry()
+        self.registry.register(PLATFORM, self.deliver)
         self._jobs: dict[str, _Job] = {}
         self._remembered = _Remembered()
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._followers = ChatLocks()
         self._background: set[asyncio.Task[None]] = set()
         self._pruned = dt.datetime.min.replace(tzinfo=dt.UTC)
 
@@ -301,8 +304,7 @@ class WechatAdapter:
 
     async def _handle(self, message: BaseMessage) -> list[Bundle]:
         """Run the message through the core (one follower at a time, in order)."""
-        lock = self._locks.setdefault(message.source, asyncio.Lock())
-        async with lock:
+        async with self._followers.held(message.source):
             return await asyncio.to_thread(self._handle_sync, message)
 
     def _handle_sync(self, message: BaseMessage) -> list[Bundle]:
@@ -365,10 +367,7 @@ class WechatAdapter:
     def _pass_on(self, messages: list[Outgoing]) -> None:
         if not messages:
             return
-        if self.elsewhere is None:
-            log.warning("no adapter for %d messages to other platforms", len(messages))
-            return
-        self._spawn(self.elsewhere(messages))
+        self._spawn(self.registry.deliver(messages))
 
     async def send_bundles(self, bundles: list[Bundle]) -> None:
         """Send each follower their texts, then their images, through the service API."""
@@ -469,13 +468,14 @@ def account_of(settings: Settings) -> Account:
     return Account(settings.wechat_app_id, settings.wechat_token.get_secret_value(), aes)
 
 
-def build_adapter(settings: Settings, core: Core, elsewhere: Deliver | None = None
+def build_adapter(settings: Settings, core: Core, registry: Registry | None = None
                   ) -> WechatAdapter:
-    """The adapter wired to the core, its client pointed at WECHAT_API_BASE_URL."""
+    """The adapter wired to the core, its client pointed at WECHAT_API_BASE_URL, registered
+    in `registry` as the way to WeChat."""
     account = account_of(settings)
     assert settings.wechat_app_secret is not None
     client = WechatClient(account.app_id, settings.wechat_app_secret.get_secret_value(),
                           settings.wechat_api_base_url)
     return WechatAdapter(core, account, client,
                          budget_seconds=settings.wechat_reply_budget_seconds,
-                         elsewhere=elsewhere)
+                         registry=registry)

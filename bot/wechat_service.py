@@ -5,19 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from bot.background import Background
+from bot.delivery import Registry
 from bot.desk import Desk
+from bot.services import PollingService, WebhookService
 from bot.settings import Settings
-from bot.web import (
-    Background,
-    PollingService,
-    WebhookService,
-    _Server,
-    _server_config,
-    create_web_app,
-)
-from bot.wechat import PLATFORM, WechatAdapter, build_adapter
+from bot.web import Server, create_web_app, server_config
+from bot.wechat import WechatAdapter, build_adapter
 from handlers.core import Core
-from handlers.messages import Outgoing
 
 # At shutdown, answers still being sent get this long to go out.
 DRAIN_SECONDS = 10
@@ -30,15 +25,15 @@ class WechatService:
                  adapter: WechatAdapter | None = None) -> None:
         self.core = core
         self.adapter = adapter or build_adapter(settings, core)
-        self.desk = Desk(core)
-        web_app = create_web_app(None, routes=[*self.adapter.routes(), *self.desk.routes()])
-        self.server = _Server(_server_config(web_app, settings))
+        desk = Desk(core, settings, self.adapter.registry.deliver)
+        web_app = create_web_app([*self.adapter.routes(), *desk.routes()])
+        self.server = Server(server_config(web_app, settings))
 
     async def run(self) -> None:
         """Serve until `stop` (or a signal); what is still being sent is finished first."""
-        background = Background(None, self.core, {PLATFORM: self.adapter.deliver})
+        self.server.bind()
+        background = Background(None, self.core, self.adapter.registry)
         background.start()
-        self.desk.deliver = background._deliver
         try:
             await self.server.serve()
         finally:
@@ -53,18 +48,10 @@ class WechatService:
 
 def with_telegram(settings: Settings, core: Core) -> PollingService | WebhookService:
     """A Telegram service whose web server also takes WeChat's callbacks."""
-    from bot.telegram import deliver
-
-    adapter = build_adapter(settings, core)
+    registry = Registry()
+    adapter = build_adapter(settings, core, registry)
     kind = WebhookService if settings.telegram_mode == "webhook" else PollingService
-    service = kind(settings, core, routes=adapter.routes(),
-                   others={PLATFORM: adapter.deliver})
-
-    async def to_telegram(messages: list[Outgoing]) -> None:
-        await deliver(service.telegram_app, messages, core=core)
-
-    adapter.elsewhere = to_telegram
-    return service
+    return kind(settings, core, routes=adapter.routes(), registry=registry)
 
 
 def run(settings: Settings, core: Core) -> None:

@@ -5,7 +5,7 @@ by `{"errcode": 0, "errmsg": "ok"}`. WeCom allows 20 messages a minute per robot
 errcode 45009 beyond that. The sender keeps its own sliding window per robot, so a robot's
 rows beyond the limit are put back with `retry_after` for the moment a slot frees, each row
 after the ones deferred before it: WeCom never sees more than the limit. The window lives in
-one process, so `bot.web.Background` runs this sender only in the process holding the
+one process, so `bot.background.Background` runs this sender only in the process holding the
 scheduler lock.
 
 The key is a secret: it is never logged (httpx's request log is redacted) and never part of

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from bot.web import PollingService
+from bot.services import PollingService
 from handlers.core import Core
 from storage.db import Database
 from tests.conftest import TEST_RULES, Clock

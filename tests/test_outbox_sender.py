@@ -1,6 +1,6 @@
 """The outbox sender through the real python-telegram-bot stack against the fake Bot API.
 
-The secretary fills in the `/notice` form in Telegram; `OutboxSender` (the one `bot.web`
+The secretary fills in the `/notice` form in Telegram; `OutboxSender` (the one `bot.background`
 runs) drains the outbox through PTB's AIORateLimiter. Each group gets the notice once with
 its 收到 button, 429s are waited out, a chat that kicked the bot is reported and skipped.
 """
@@ -75,7 +75,7 @@ async def publish_now(dialog: Dialog, fake: FakeTelegram, text: str = TEXT) -> C
 
 @pytest.fixture
 async def sender(polling_bot: Application, core: Core) -> AsyncIterator[OutboxSender]:
-    """The outbox sender as `bot.web.Background` runs it (one process: SQLite)."""
+    """The outbox sender as `bot.background.Background` runs it (one process: SQLite)."""
     running = OutboxSender(polling_bot, core, only_process=True, progress_seconds=0.3)
     yield running
     await running.stop()

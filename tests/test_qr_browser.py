@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from bot.qrpage import load_texts
-from bot.web import PollingService
+from bot.services import PollingService
 from handlers import qrcodes
 from handlers.core import Core
 from handlers.rules import Rules

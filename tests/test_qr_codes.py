@@ -19,8 +19,10 @@ from telegram.ext import Application
 
 from bot import qr
 from bot.qrpage import qr_routes
+from bot.services import PollingService
 from bot.telegram import build_application, deliver
-from bot.web import PollingService, create_web_app
+from bot.telegram_web import webhook_routes
+from bot.web import create_web_app
 from handlers import qrcodes
 from handlers.core import Core
 from handlers.messages import Button, Outgoing
@@ -242,7 +244,7 @@ def links() -> Links:
 @pytest.fixture
 async def site(links: Links, clock: Clock) -> AsyncIterator[httpx.AsyncClient]:
     """The web app with the QR routes (period 30 s), talked to in-process."""
-    app = create_web_app(None, routes=qr_routes(SECRET, 30, links, clock))
+    app = create_web_app(qr_routes(SECRET, 30, links, clock))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://jinlin.test") as client:
         yield client
@@ -311,7 +313,7 @@ async def test_unknown_direction_is_a_bad_request(site: httpx.AsyncClient,
 def test_webhook_still_needs_its_secret(fake_tg: FakeTelegram, core: Core) -> None:
     app: Application = build_application(settings_for(fake_tg), core)
     with pytest.raises(ValueError, match="secret"):
-        create_web_app(app, "")
+        webhook_routes(app, "")
 
 
 async def test_polling_mode_serves_the_page_beside_the_bot(fake_tg: FakeTelegram, core: Core,

@@ -13,7 +13,8 @@ import pytest
 from starlette.requests import Request
 
 from bot.bodies import MAX_BODY_BYTES, TooLarge, read_body
-from bot.web import SECRET_HEADER, WebhookService
+from bot.services import WebhookService
+from bot.telegram_web import SECRET_HEADER
 from handlers.core import Core
 from storage.models import Account, ProcessedUpdate
 from tests.fake_telegram import FakeTelegram, TgUser, private_chat

@@ -102,3 +102,22 @@ def test_a_short_secret_key_is_refused_without_showing_it(empty_env: pytest.Monk
     with pytest.raises(SettingsError) as refused:
         load()
     assert str(refused.value) == "JINLIN_SECRET_KEY must be a key of at least 16 bytes."
+
+
+def test_a_busy_web_port_is_said_in_one_sentence_naming_the_setting(
+        empty_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Another program holds JINLIN_WEB_PORT: the bot says so, without a bind traceback."""
+    import socket
+
+    with socket.socket() as other_program:
+        other_program.bind(("127.0.0.1", 0))
+        other_program.listen()
+        port = other_program.getsockname()[1]
+        empty_env.setenv("TELEGRAM_BOT_TOKEN", "123:not-used")
+        # Nothing listens here: the port is refused before Telegram would be called.
+        empty_env.setenv("TELEGRAM_API_BASE_URL", "http://127.0.0.1:9/bot")
+        empty_env.setenv("JINLIN_WEB_PORT", str(port))
+        assert cli.main(["run"]) == 2
+    assert capsys.readouterr().err == (
+        f"Cannot start: port {port} on 127.0.0.1 is already in use by another program: "
+        f"stop it, or set JINLIN_WEB_PORT to a free port.\n")

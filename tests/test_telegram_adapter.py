@@ -14,9 +14,12 @@ import pytest
 from telegram import Update
 from telegram.ext import Application
 
+from bot.delivery import Registry
+from bot.services import WebhookService
 from bot.telegram import ChatOrderedProcessor, ConfigError, build_application, deliver
 from bot.telegram import to_incoming as telegram_to_incoming
-from bot.web import SECRET_HEADER, WebhookService, create_web_app, webhook_secret
+from bot.telegram_web import SECRET_HEADER, webhook_routes, webhook_secret
+from bot.web import create_web_app
 from handlers.core import Core
 from handlers.messages import Button, ChatKind, Outgoing
 from storage import orgs, people
@@ -336,7 +339,7 @@ async def webhook_bot(fake_tg: FakeTelegram, core: Core) -> AsyncIterator[Applic
 @pytest.fixture
 async def web(webhook_bot: Application) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client talking to the webhook app in-process."""
-    transport = httpx.ASGITransport(app=create_web_app(webhook_bot, SECRET))
+    transport = httpx.ASGITransport(app=create_web_app(webhook_routes(webhook_bot, SECRET)))
     async with httpx.AsyncClient(transport=transport, base_url="http://jinlin.test") as client:
         yield client
 
@@ -422,21 +425,18 @@ async def test_webhook_service_over_loopback(fake_tg: FakeTelegram, core: Core) 
 
 async def test_messages_for_people_on_other_platforms_are_forwarded(core: Core) -> None:
     """A secretary on Telegram verifies a WeChat member: the news goes out through WeChat."""
-    from bot.telegram import FORWARD
-
     fake = FakeTelegram()
-    app = build_application(settings_for(fake), core)
     forwarded: list[Outgoing] = []
 
     async def wechat_send(messages: list[Outgoing]) -> None:
         forwarded.extend(messages)
 
-    app.bot_data[FORWARD] = {"wechat": wechat_send}
+    registry = Registry({"wechat": wechat_send})
+    app = build_application(settings_for(fake), core, registry=registry)
     news = Outgoing("wechat", "openid-1", "你的党员身份已核实")
     await deliver(app, [news])
     assert forwarded == [news]
     assert fake.calls == []  # nothing went to Telegram
-    app.bot_data[FORWARD] = {}
     await deliver(app, [Outgoing("wecom", "1", "x")])  # no sender: logged, not raised
 
 

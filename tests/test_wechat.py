@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from bot.cli import grant
 from bot.console import ConsoleWorld
 from bot.settings import Settings
-from bot.web import _Server, _server_config, create_web_app
+from bot.web import Server, create_web_app, server_config
 from bot.wechat import ConfigError, WechatAdapter, build_adapter
 from handlers.core import Core
 from handlers.messages import Incoming, Outgoing
@@ -87,7 +87,7 @@ async def serve(adapter: WechatAdapter, settings: Settings, core: Core,
     port = sock.getsockname()[1]
     sock.close()
     settings = settings.model_copy(update={"web_port": port})
-    server = _Server(_server_config(create_web_app(None, routes=adapter.routes()), settings))
+    server = Server(server_config(create_web_app(adapter.routes()), settings))
     task = asyncio.create_task(server.serve())
     await asyncio.wait_for(server.listening.wait(), 5)
     async with httpx.AsyncClient(timeout=10) as http:

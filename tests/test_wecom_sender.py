@@ -1,7 +1,7 @@
 """The WeCom sender through httpx against a fake WeCom robot API on loopback.
 
 The secretary registers robots and sends notices through the console; the console drains
-its own groups, and `WecomSender` (the one `bot.web.Background` runs) posts to the robots.
+its own groups, and `WecomSender` (the one `bot.background.Background` runs) posts to the robots.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from collections.abc import Callable, Iterator
 import pytest
 from sqlalchemy import select
 
+from bot.background import Background
 from bot.console import ConsoleWorld
-from bot.web import Background
+from bot.delivery import Registry
 from bot.wecom import RobotClient, WecomSender
 from handlers.core import Core
 from handlers.messages import Outgoing
@@ -213,8 +214,8 @@ async def test_background_runs_the_wecom_sender_in_the_timer_process_only(
     robot(world, "三期业主群", KEY)
     notice(world, "周六上午清扫楼道")
     told = Told()
-    leader = Background(None, core, {"console": told}, wecom_url=fake.base_url)
-    other = Background(None, core, {"console": told}, wecom_url=fake.base_url)
+    leader = Background(None, core, Registry({"console": told}), wecom_url=fake.base_url)
+    other = Background(None, core, Registry({"console": told}), wecom_url=fake.base_url)
     leader.start()
     other.start()
     try:
