@@ -46,9 +46,10 @@ from bot.bodies import MAX_BODY_BYTES, TooLarge, read_body
 from bot.delivery import Registry
 from bot.ordering import ChatLocks
 from bot.settings import Settings
+from bot.wechat_numbers import Ambiguous, Picked, pick
 from bot.wechat_render import PLATFORM, Bundle, chunks, render
 from handlers.core import Core
-from handlers.messages import ChatKind, Incoming, Outgoing, Sender
+from handlers.messages import Button, ChatKind, Incoming, Outgoing, Sender
 from storage import wechat_users
 
 log = logging.getLogger(__name__)
@@ -309,10 +310,13 @@ class WechatAdapter:
 
     def _handle_sync(self, message: BaseMessage) -> list[Bundle]:
         now = self.core.clock()
+        # The number is read against what the follower had been sent before this message.
+        incoming, asked = self._incoming_or_question(message, now)
         with self.core.db.session() as session:
             missed = wechat_users.seen(session, message.source, now)
-        incoming = self.to_incoming(message)
         answers = [] if incoming is None else self.core.handle(incoming)
+        if asked is not None:
+            answers = [asked]
         if message.type not in ("text", "event"):
             answers = [self._say(message.source, "wechat.text_only")]
         if missed:
@@ -323,12 +327,25 @@ class WechatAdapter:
     def _say(self, openid: str, key: str, **params: object) -> Outgoing:
         return Outgoing(PLATFORM, openid, self.core.catalogs.get(None)(key, **params))
 
-    def to_incoming(self, message: BaseMessage) -> Incoming | None:
-        """The core's view of a message, or None for events that mean nothing to it."""
+    def _incoming_or_question(self, message: BaseMessage, now: dt.datetime
+                              ) -> tuple[Incoming | None, Outgoing | None]:
+        """The core's view of a message, or the question which message a number answers."""
+        found = None
+        if isinstance(message, TextMessage):
+            found = self._picked(message.source, message.content or "", now)
+            if isinstance(found, Ambiguous):
+                return None, self._which(message.source, found)
+        return self.to_incoming(message, found if isinstance(found, Picked) else None), None
+
+    def to_incoming(self, message: BaseMessage, picked: Picked | None = None
+                    ) -> Incoming | None:
+        """The core's view of a message (`picked`: the option a typed number stands for),
+        or None for events that mean nothing to it."""
         text, button = "", None
         if isinstance(message, TextMessage):
             text = message.content or ""
-            text, button = self._picked(message.source, text)
+            if picked is not None:
+                text, button = _pressed(picked.option)
         elif isinstance(message, ScanEvent | SubscribeScanEvent):
             text = f"/start {message.scene_id}".strip()
         elif isinstance(message, SubscribeEvent):
@@ -339,20 +356,25 @@ class WechatAdapter:
                         Sender(PLATFORM, message.source), text=text, button_data=button,
                         update_key=update_key(message))
 
-    def _picked(self, openid: str, text: str) -> tuple[str, str | None]:
-        """A reply "1" stands for option 1 of those last offered: (text, button data)."""
+    def _picked(self, openid: str, text: str, now: dt.datetime) -> Picked | Ambiguous | None:
+        """What a typed number answers (None: it is text, or the open form's answer)."""
         typed = text.strip()
         if not (typed.isascii() and typed.isdigit() and len(typed) <= 3):
-            return text, None
+            return None
         if self.core.form_takes_numbers(PLATFORM, openid):
-            return text, None  # the open form numbers its buttons the same way
-        with self.core.db.session() as session:
-            option = wechat_users.choice(session, openid, int(typed))
-        if option is None:
-            return text, None
-        if "start" in option:
-            return f"/start {option['start']}", None
-        return "", option["data"]
+            return None  # the open form numbers its buttons the same way
+        with self.core.db.reading() as session:
+            kept, sent, read = wechat_users.prompts(session, openid)
+        return pick(kept, sent, read, int(typed), now) if kept else None
+
+    def _which(self, openid: str, found: Ambiguous) -> Outgoing:
+        """"你是要回复哪一条？" with every option still open, numbered afresh."""
+        t = self.core.catalogs.get(None)
+        buttons = [[Button(t("wechat.which_option", label=o.get("label", ""),
+                             about=o.get("about", "")),
+                           data=o.get("data"), start_payload=o.get("start"))]
+                   for o in found.options]
+        return Outgoing(PLATFORM, openid, t("wechat.which"), buttons)
 
     # ------------------------------------------------------------ sending
 
@@ -440,6 +462,13 @@ class WechatAdapter:
         while self._background or self._jobs:
             running = [j.task for j in self._jobs.values() if j.task is not None]
             await asyncio.wait([*self._background, *running])
+
+
+def _pressed(option: dict[str, str]) -> tuple[str, str | None]:
+    """The text and button data an option stands for."""
+    if "start" in option:
+        return f"/start {option['start']}", None
+    return "", option.get("data", "")
 
 
 def update_key(message: BaseMessage) -> str:

@@ -3,7 +3,8 @@
 An Official Account has no buttons under a message in a one-to-one chat, so each button
 becomes a line "回复 1：报名" and the options are kept in SQL (`wechat_users.choices`); a
 reply "1" is then turned back into that button. Links are shown as text. Numbers run on
-across the messages of one answer, and the newest answer's options replace older ones.
+across the messages of one answer; which answer a typed number is for is decided in
+bot/wechat_numbers.py.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from bot.wechat_numbers import excerpt
 from handlers.i18n import Catalogs, normalize_lang
 from handlers.messages import Outgoing
 from storage import people, wechat_users
@@ -51,8 +53,10 @@ def render(db: Database, catalogs: Catalogs, messages: list[Outgoing],
                 if button.url is not None:
                     lines.append(t("wechat.link", label=button.label, url=button.url))
                     continue
-                offered.append({"start": button.start_payload} if button.start_payload
-                                is not None else {"data": button.data or ""})
+                target = ({"start": button.start_payload} if button.start_payload is not None
+                          else {"data": button.data or ""})
+                offered.append({**target, "label": button.label,
+                                "about": excerpt(out.text)})
                 lines.append(t("wechat.option", number=len(offered), label=button.label))
             if lines:
                 bundle.texts.append("\n".join(lines))

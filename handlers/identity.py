@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from handlers import forms
-from handlers.addressing import subcommands
+from handlers.addressing import first_word, subcommands
 from handlers.context import ButtonSpec, Context, Keyboard
 from handlers.errors import DomainError
 from handlers.forms import Form, Option, Prompt, Step
@@ -28,6 +28,7 @@ from storage.models import Branch, MemberProfile, MemberStatus
 KINDS = ("employed", "retired", "mobile", "other")
 MAX_SKILLS = 200
 MAX_REASON = 100
+MAX_CODE_DIGITS = 9
 Data = dict[str, Any]
 
 
@@ -144,7 +145,7 @@ def _review(profile: MemberProfile, branch: Branch) -> tuple[str, Keyboard, dict
     keyboard = [[ButtonSpec.of("iam.button.verify", Verify(profile.id)),
                  ButtonSpec.of("iam.button.reject", Reject(profile.id))]]
     key = "iam.review_change" if profile.pending_change is not None else "iam.review"
-    return key, keyboard, _card(profile, branch, proposed=True)
+    return key, keyboard, {**_card(profile, branch, proposed=True), "code": profile.id}
 
 
 def _card(profile: MemberProfile, branch: Branch, *,
@@ -185,6 +186,30 @@ def _reviewable(ctx: Context, profile_id: int) -> tuple[MemberProfile, Branch]:
     if profile.status != MemberStatus.PENDING and profile.pending_change is None:
         raise DomainError("already_decided", status=Phrase(f"status.{profile.status}"))
     return profile, branch
+
+
+def verify_by_code(ctx: Context, args: str) -> None:
+    """`核实 3`: the registration whose card says 编号 3, at any time."""
+    code, _rest = _code_of(args, "verify_usage")
+    _decide(ctx, code, MemberStatus.VERIFIED)
+
+
+def reject_by_code(ctx: Context, args: str) -> None:
+    """`驳回 3 原因`: turn down the registration numbered 3; without a reason, ask for it."""
+    code, reason = _code_of(args, "reject_usage")
+    profile, _branch = _reviewable(ctx, code)
+    if not reason:
+        forms.start(ctx, REJECT_FORM, {"profile_id": profile.id, "name": profile.name})
+        return
+    _decide(ctx, profile.id, MemberStatus.REJECTED, _reason(ctx, reason, {})["reason"])
+
+
+def _code_of(args: str, usage: str) -> tuple[int, str]:
+    """The card's number first, then the rest of the words."""
+    first, _, rest = args.strip().partition(" ")
+    if not (first.isascii() and first.isdigit() and len(first) <= MAX_CODE_DIGITS):
+        raise DomainError(usage)
+    return int(first), rest.strip()
 
 
 def _rejected(ctx: Context, data: Data) -> None:
@@ -363,6 +388,10 @@ FEATURE = Feature(
     personal=PERSONAL_DATA,
     commands=[Command("iam", register), Command("members", roster, role=Role.SECRETARY),
               Command("pending", awaiting, role=Role.SECRETARY),
+              Command("verify", verify_by_code, role=Role.SECRETARY, in_menu=False,
+                      takes=first_word(r"\d{1,9}")),
+              Command("reject", reject_by_code, role=Role.SECRETARY, in_menu=False,
+                      takes=first_word(r"\d{1,9}")),
               Command("member", member, role=Role.SECRETARY, takes=subcommands("member"))],
     buttons=[On(Verify, verify), On(Reject, reject), On(EditMember, edit_button),
              On(MoveMember, move_button)],

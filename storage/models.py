@@ -711,15 +711,17 @@ class DayOverride(Base):
 class WechatUser(Base):
     """What the WeChat adapter keeps per follower of the Official Account.
 
-    `choices` are the numbered options last offered ("回复 1 报名"), so that a reply "1" still
-    means the same after a restart; `last_seen_at` opens the 48-hour customer-service window;
+    `choices` holds the latest prompts with numbered options ("回复 1 报名") and how many
+    answers the follower was sent and had read, so that a reply "1" means the same after a
+    restart and is never guessed (bot/wechat_numbers.py); `last_seen_at` opens the 48-hour
+    customer-service window;
     `missed` counts messages that could not be delivered, told to the follower when they write.
     """
 
     __tablename__ = "wechat_users"
 
     openid: Mapped[str] = mapped_column(String(100), primary_key=True)
-    choices: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    choices: Mapped[Any] = mapped_column(JSON, default=list)
     offered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     last_seen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     missed: Mapped[int] = mapped_column(default=0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
@@ -18,26 +19,47 @@ def _row(session: Session, openid: str) -> WechatUser:
     return row
 
 
-def offer(session: Session, openid: str, choices: list[dict[str, str]],
+# Prompts with numbered options kept per follower (older ones are no longer offered).
+PROMPTS_KEPT = 5
+
+
+def _state(row: WechatUser) -> dict[str, Any]:
+    """The follower's prompts and counters; a row from before prompts were kept starts empty."""
+    state = row.choices if isinstance(row.choices, dict) else {}
+    return {"prompts": list(state.get("prompts", [])), "sent": int(state.get("sent", 0)),
+            "read": int(state.get("read", 0))}
+
+
+def offer(session: Session, openid: str, options: list[dict[str, str]],
           now: dt.datetime) -> None:
-    """Remember the numbered options just shown to this follower (replacing older ones)."""
+    """One answer went to this follower; with options, it is a prompt a number may answer."""
     row = _row(session, openid)
-    row.choices = choices
-    row.offered_at = now
+    state = _state(row)
+    state["sent"] += 1
+    if options:
+        prompt = {"seq": state["sent"], "at": now.timestamp(), "options": options}
+        state["prompts"] = [*state["prompts"], prompt][-PROMPTS_KEPT:]
+        row.offered_at = now
+    row.choices = state
 
 
-def choice(session: Session, openid: str, number: int) -> dict[str, str] | None:
-    """Option `number` (from 1) of those last shown to this follower, if there is one."""
+def prompts(session: Session, openid: str) -> tuple[list[dict[str, Any]], int, int]:
+    """The prompts kept for this follower, how many answers were sent to them, and how many
+    of those had been sent when they last wrote."""
     row = session.get(WechatUser, openid)
-    if row is None or not 0 < number <= len(row.choices):
-        return None
-    return row.choices[number - 1]
+    if row is None:
+        return [], 0, 0
+    state = _state(row)
+    return state["prompts"], state["sent"], state["read"]
 
 
 def seen(session: Session, openid: str, now: dt.datetime) -> int:
     """The follower wrote: open their service window; returns (and clears) the missed count."""
     row = _row(session, openid)
     row.last_seen_at = now
+    state = _state(row)
+    if state["read"] != state["sent"]:
+        row.choices = {**state, "read": state["sent"]}
     missed, row.missed = row.missed, 0
     return missed
 

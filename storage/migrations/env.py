@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
 from storage.models import Base
 
 config = context.config
 target_metadata = Base.metadata
+# Held for the migration's transaction: processes started together migrate one after another,
+# and each finds the schema as the one before left it. The second key keeps schemas apart.
+MIGRATION_LOCK = "SELECT pg_advisory_xact_lock(19021, hashtext(current_schema()))"
 
 
 def run_migrations_online() -> None:
@@ -16,6 +19,8 @@ def run_migrations_online() -> None:
     if engine is None:
         engine = create_engine(config.get_main_option("sqlalchemy.url") or "")
     with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text(MIGRATION_LOCK))
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
