@@ -13,6 +13,7 @@ from bot import scheduler
 from bot.delivery import Registry
 from bot.outbox import LEASE, OutboxSender
 from bot.singleton import SchedulerLock
+from bot.wechat_outbox import WechatSender
 from bot.wecom import RobotClient, WecomSender
 from handlers.core import Core
 from handlers.messages import Outgoing
@@ -25,9 +26,11 @@ class Background:
     the timers' messages go out through `registry`."""
 
     def __init__(self, app: Application | None, core: Core, registry: Registry, *,
-                 wecom_url: str | None = None) -> None:
+                 wecom_url: str | None = None, wechat: WechatSender | None = None) -> None:
         self.app, self.core, self.registry = app, core, registry
         self.wecom_url = wecom_url
+        # The WeChat followers' outbox sender, when an Official Account is served.
+        self.wechat = wechat
         self.lock = SchedulerLock(core.db)
         self.timers: AsyncIOScheduler | None = None
         self.sender: OutboxSender | None = None
@@ -48,6 +51,15 @@ class Background:
             self.sender.start()
         if leader and self.wecom_url:
             self._start_wecom(sqlite)
+        if self.wechat is not None and (leader or not sqlite):
+            self.wechat.start()
+        self.core.senders = frozenset(self._sending())
+
+    def _sending(self) -> list[str]:
+        """The platforms whose outbox rows this deployment sends (the leader's view)."""
+        return [platform for platform, sender in (
+            ("telegram", self.sender), ("wecom", self.wecom), ("wechat", self.wechat))
+            if sender is not None]
 
     def _start_wecom(self, sqlite: bool) -> None:
         """The WeCom robot sender, in the leader only: its per-robot window is in memory."""
@@ -64,6 +76,8 @@ class Background:
             self.sender.wake()
         if self.wecom is not None:
             self.wecom.wake()
+        if self.wechat is not None:
+            self.wechat.wake()
 
     async def stop(self) -> None:
         if self.timers is not None:
@@ -72,4 +86,6 @@ class Background:
             await self.sender.stop()
         if self.wecom is not None:
             await self.wecom.stop()
+        if self.wechat is not None:
+            await self.wechat.stop()
         self.lock.release()

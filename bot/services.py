@@ -21,6 +21,7 @@ from bot.telegram_web import (
     webhook_secret,
 )
 from bot.web import Server, create_web_app, server_config
+from bot.wechat_outbox import WechatSender
 from handlers.core import Core
 
 
@@ -28,10 +29,11 @@ class WebhookService:
     """The Application fed by Telegram's webhook, served by uvicorn."""
 
     def __init__(self, settings: Settings, core: Core, *, routes: Sequence[BaseRoute] = (),
-                 registry: Registry | None = None) -> None:
+                 registry: Registry | None = None, wechat: WechatSender | None = None) -> None:
         self.core = core
         self.registry = registry if registry is not None else Registry()
         self.wecom_url = settings.wecom_api_base_url
+        self.wechat = wechat
         self.secret = webhook_secret(settings)
         settings = settings.model_copy(update={"telegram_mode": "webhook"})
         self.telegram_app = build_application(settings, core, registry=self.registry)
@@ -53,7 +55,8 @@ class WebhookService:
             await app.bot.set_webhook(self.url, secret_token=self.secret,
                                       allowed_updates=ALLOWED_UPDATES)
             await app.start()
-            background = Background(app, self.core, self.registry, wecom_url=self.wecom_url)
+            background = Background(app, self.core, self.registry, wecom_url=self.wecom_url,
+                                    wechat=self.wechat)
             background.start()
             try:
                 await self.server.serve()
@@ -70,10 +73,12 @@ class PollingService:
     """The Application long-polling Telegram, beside uvicorn serving the QR page and /healthz."""
 
     def __init__(self, settings: Settings, core: Core, poll_timeout: float = 10, *,
-                 routes: Sequence[BaseRoute] = (), registry: Registry | None = None) -> None:
+                 routes: Sequence[BaseRoute] = (), registry: Registry | None = None,
+                 wechat: WechatSender | None = None) -> None:
         self.core = core
         self.registry = registry if registry is not None else Registry()
         self.wecom_url = settings.wecom_api_base_url
+        self.wechat = wechat
         settings = settings.model_copy(update={"telegram_mode": "polling"})
         self.poll_timeout = dt.timedelta(seconds=poll_timeout)
         self.telegram_app = build_application(settings, core, registry=self.registry)
@@ -93,7 +98,8 @@ class PollingService:
             await app.start()
             await app.updater.start_polling(timeout=self.poll_timeout,
                                             allowed_updates=ALLOWED_UPDATES)
-            background = Background(app, self.core, self.registry, wecom_url=self.wecom_url)
+            background = Background(app, self.core, self.registry, wecom_url=self.wecom_url,
+                                    wechat=self.wechat)
             background.start()
             try:
                 await self.server.serve()

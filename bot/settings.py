@@ -80,6 +80,15 @@ class Settings(BaseSettings, RuleSettings):
         4.0, "WECHAT_REPLY_BUDGET_SECONDS",
         "Seconds to wait before answering through the customer-service API.", gt=0, le=4.5)
 
+    wechat_notice_template_id: str | None = rule(
+        None, "WECHAT_NOTICE_TEMPLATE_ID",
+        "Template message id for notices past the 48-hour window.")
+    wechat_notice_template_fields: str = rule(
+        "first=branch,keyword1=text,keyword2=time,remark=action",
+        "WECHAT_NOTICE_TEMPLATE_FIELDS",
+        "The template's fields, each filled with branch, text, time or action.",
+        pattern=r"^[A-Za-z0-9_.]+=(branch|text|time|action)(,[A-Za-z0-9_.]+=(branch|text|time|action))*$")
+
     wecom_api_base_url: str = rule("https://qyapi.weixin.qq.com", "WECOM_API_BASE_URL",
                                    "WeCom's API (a test server).")
 

@@ -43,6 +43,7 @@ from bot import qr
 from bot.delivery import Registry
 from bot.ordering import ChatLocks
 from bot.settings import Settings
+from bot.telegram_http import AiohttpRequest
 from handlers.core import Core
 from handlers.i18n import DEFAULT_LANG
 from handlers.messages import Button, ChatKind, Document, Incoming, Outgoing, Sender
@@ -482,6 +483,8 @@ def build_application(settings: Settings, core: Core, *,
         .token(settings.telegram_token.get_secret_value())
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_api_base_file_url)
+        .request(AiohttpRequest())
+        .get_updates_request(AiohttpRequest(connection_pool_size=1))
         .rate_limiter(limiter or rate_limiter(settings.telegram_max_retries))
         .concurrent_updates(ChatOrderedProcessor(settings.telegram_concurrent_updates))
         .post_init(adapter.set_menus)

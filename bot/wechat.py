@@ -407,10 +407,11 @@ class WechatAdapter:
         sends += [functools.partial(self._send_image, openid, image) for image in bundle.images]
         sends += [functools.partial(self._send_qr, openid, payload)
                   for payload in bundle.qr_payloads]
-        if sends and not self._in_window(openid):
+        if sends and not self.in_window(openid):
             log.warning("%d messages to a WeChat follower not sent: more than 48 hours "
                         "since their last message", len(sends))
-            self._missed(openid, len(sends))
+            for text in chunks(bundle.texts) or [""]:
+                self.record_missed(openid, text)
             return
         for send in sends:
             try:
@@ -419,7 +420,7 @@ class WechatAdapter:
                 if error.errcode in WINDOW_ERRORS:
                     log.warning("WeChat refused a customer-service message outside its "
                                 "window (%s)", error.errcode)
-                    self._missed(openid, 1)
+                    self.record_missed(openid, _text_of(send))
                 else:
                     log.warning("WeChat refused a customer-service message: %s %s",
                                 error.errcode, error.errmsg)
@@ -427,15 +428,16 @@ class WechatAdapter:
                 # Network trouble with one message should not hold back the others.
                 log.exception("sending to a WeChat follower failed")
 
-    def _in_window(self, openid: str) -> bool:
+    def in_window(self, openid: str) -> bool:
+        """Whether the follower wrote within the last 48 hours (customer-service messages)."""
         with self.core.db.session() as session:
             seen = wechat_users.last_seen(session, openid)
         return seen is not None and self.core.clock() - seen <= SERVICE_WINDOW
 
-    def _missed(self, openid: str, count: int) -> None:
+    def record_missed(self, openid: str, text: str) -> None:
+        """A message that could not reach the follower: counted, and kept for 未读."""
         with self.core.db.session() as session:
-            for _ in range(count):
-                wechat_users.record_missed(session, openid)
+            wechat_users.record_missed(session, openid, text, self.core.clock())
 
     def _send_image(self, openid: str, png: bytes) -> None:
         uploaded = self.client.media.upload("image", ("image.png", io.BytesIO(png),
@@ -462,6 +464,13 @@ class WechatAdapter:
         while self._background or self._jobs:
             running = [j.task for j in self._jobs.values() if j.task is not None]
             await asyncio.wait([*self._background, *running])
+
+
+def _text_of(send: Callable[[], object]) -> str:
+    """The text a pending customer-service send carries ("" for an image)."""
+    if isinstance(send, functools.partial) and send.func.__name__ == "send_text":
+        return str(send.args[1])
+    return ""
 
 
 def _pressed(option: dict[str, str]) -> tuple[str, str | None]:

@@ -12,6 +12,7 @@ from bot.services import PollingService, WebhookService
 from bot.settings import Settings
 from bot.web import Server, create_web_app, server_config
 from bot.wechat import WechatAdapter, build_adapter
+from bot.wechat_outbox import Template, WechatSender
 from handlers.core import Core
 
 # At shutdown, answers still being sent get this long to go out.
@@ -25,6 +26,8 @@ class WechatService:
                  adapter: WechatAdapter | None = None) -> None:
         self.core = core
         self.adapter = adapter or build_adapter(settings, core)
+        self.wecom_url = settings.wecom_api_base_url
+        self.sender = followers_sender(settings, self.adapter)
         desk = Desk(core, settings, self.adapter.registry.deliver)
         web_app = create_web_app([*self.adapter.routes(), *desk.routes()])
         self.server = Server(server_config(web_app, settings))
@@ -32,7 +35,9 @@ class WechatService:
     async def run(self) -> None:
         """Serve until `stop` (or a signal); what is still being sent is finished first."""
         self.server.bind()
-        background = Background(None, self.core, self.adapter.registry)
+        # Robots and followers are reached in WeChat-only mode too.
+        background = Background(None, self.core, self.adapter.registry,
+                                wecom_url=self.wecom_url, wechat=self.sender)
         background.start()
         try:
             await self.server.serve()
@@ -51,7 +56,15 @@ def with_telegram(settings: Settings, core: Core) -> PollingService | WebhookSer
     registry = Registry()
     adapter = build_adapter(settings, core, registry)
     kind = WebhookService if settings.telegram_mode == "webhook" else PollingService
-    return kind(settings, core, routes=adapter.routes(), registry=registry)
+    return kind(settings, core, routes=adapter.routes(), registry=registry,
+                wechat=followers_sender(settings, adapter))
+
+
+def followers_sender(settings: Settings, adapter: WechatAdapter) -> WechatSender:
+    """The outbox sender for notices to followers, with the template message if configured."""
+    template = Template.parse(settings.wechat_notice_template_id,
+                              settings.wechat_notice_template_fields)
+    return WechatSender(adapter, adapter.registry, template)
 
 
 def run(settings: Settings, core: Core) -> None:

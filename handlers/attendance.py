@@ -21,7 +21,7 @@ from handlers.personal import Erase, PersonalData, Reference
 from handlers.roles import Role, require, require_branch
 from handlers.router import Command, Feature, On
 from storage import activities, orgs, people, states
-from storage.models import Activity, Attendance, SignupStatus
+from storage.models import Activity, Attendance, Signup, SignupStatus
 
 DIRECTIONS = {"i": "in", "o": "out"}
 
@@ -74,17 +74,18 @@ def _opens(ctx: Context, item: Activity) -> dt.datetime:
 def scan(ctx: Context, scanned: qrcodes.SignInCode) -> None:
     """A scanned code arrives as `/start ci_…`."""
     code = qrcodes.verify(ctx.rules.secret, scanned)
-    item = activities.get(ctx.session, code.activity_id)
-    if item is None:
+    found = activities.at_activity(ctx.session, code.activity_id, ctx.person.id)
+    if found is None:
         raise DomainError("code_forged")
+    item = found.activity
     if item.cancelled_at is not None:
         raise DomainError("activity_cancelled", title=item.title, reason=item.cancel_reason)
     _check_window(ctx, item)
     qrcodes.check_fresh(code, ctx.now, ctx.rules.qr_period_seconds)
     if code.direction == "i":
-        _sign_in(ctx, item)
+        _sign_in(ctx, found)
     else:
-        _sign_out(ctx, item)
+        _sign_out(ctx, item, found.attendance)
 
 
 def _check_window(ctx: Context, item: Activity) -> None:
@@ -95,12 +96,12 @@ def _check_window(ctx: Context, item: Activity) -> None:
         raise DomainError("ended", title=item.title)
 
 
-def _sign_in(ctx: Context, item: Activity) -> None:
-    found = activities.attendance(ctx.session, item.id, ctx.person.id)
-    if found is not None:
+def _sign_in(ctx: Context, found: activities.AtActivity) -> None:
+    item = found.activity
+    if found.attendance is not None:
         raise DomainError("already_signed_in", title=item.title,
-                          time=_hhmm(ctx, found.signed_in_at))
-    walk_in = _take_seat(ctx, item)
+                          time=_hhmm(ctx, found.attendance.signed_in_at))
+    walk_in = _take_seat(ctx, item, found.signup)
     if not activities.sign_in(ctx.session, item.id, ctx.person.id, ctx.now, walk_in):
         raise DomainError("already_signed_in", title=item.title, time=_hhmm(ctx, ctx.now))
     points.for_attending(ctx, item, ctx.person.id)
@@ -110,9 +111,8 @@ def _sign_in(ctx: Context, item: Activity) -> None:
         refresh_cards(ctx, item)
 
 
-def _take_seat(ctx: Context, item: Activity) -> bool:
+def _take_seat(ctx: Context, item: Activity, signup: Signup | None) -> bool:
     """True for a walk-in who got a free seat; refused as `full` when none is left."""
-    signup = activities.signup_of(ctx.session, item.id, ctx.person.id)
     if signup is not None and signup.status == SignupStatus.CONFIRMED:
         return False  # their seat is theirs: no need to queue on the activity's lock
     locked = activities.locked(ctx.session, item.id)
@@ -127,11 +127,10 @@ def _take_seat(ctx: Context, item: Activity) -> bool:
     return True
 
 
-def _sign_out(ctx: Context, item: Activity) -> None:
+def _sign_out(ctx: Context, item: Activity, found: Attendance | None) -> None:
     if ctx.now < item.starts_at:
         raise DomainError("sign_out_before_start", title=item.title,
                           start=_hhmm(ctx, item.starts_at))
-    found = activities.attendance(ctx.session, item.id, ctx.person.id)
     if found is None:
         raise DomainError("not_signed_in", title=item.title)
     if not activities.sign_out(ctx.session, found.id, ctx.now):

@@ -13,7 +13,7 @@ from handlers.messages import Button, ChatKind, Incoming, Outgoing
 from handlers.payloads import ButtonData, StartPayload
 from handlers.rules import Rules
 from storage import people
-from storage.models import Account, Chat, Person
+from storage.models import Account, Chat, Dialog, Person
 
 if TYPE_CHECKING:
     from handlers.core import Core
@@ -121,6 +121,8 @@ class Context(Scope):
     account: Account = field(kw_only=True)
     person: Person = field(kw_only=True)
     chat: Chat = field(kw_only=True)
+    # The form the sender had open when the update arrived (read with the account).
+    open_form: Dialog | None = field(kw_only=True, default=None)
 
     @property
     def platform_hint(self) -> str | None:

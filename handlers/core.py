@@ -33,6 +33,7 @@ from handlers import (
     robots,
     signups,
     summaries,
+    unread,
 )
 from handlers.context import Context, Scope
 from handlers.errors import DomainError
@@ -55,7 +56,7 @@ FEATURES = [basics.FEATURE, identity.FEATURE, checkin.FEATURE, activities.FEATUR
             signups.FEATURE, attendance.FEATURE, notices.FEATURE, admin.FEATURE,
             privacy.FEATURE, needs.FEATURE, help_requests.FEATURE,
             problems.FEATURE, linking.FEATURE, robots.FEATURE,
-            ledger.FEATURE, points.FEATURE, holidays.FEATURE, forms.FEATURE,
+            ledger.FEATURE, points.FEATURE, holidays.FEATURE, unread.FEATURE, forms.FEATURE,
             desk.FEATURE]
 
 # Parameters whose values are codes to be shown in the reader's words: the key prefix, and
@@ -91,6 +92,9 @@ class Core:
         self.clock = clock
         self.router = Router(FEATURES, self.catalogs.keywords, self.catalogs.words)
         self._pruned_at = dt.datetime.min.replace(tzinfo=dt.UTC)
+        # The platforms whose outbox rows a sender in this deployment drains (set by bot/ when
+        # its senders start); None: not known, every platform is taken to have one.
+        self.senders: frozenset[str] | None = None
 
     def handle(self, incoming: Incoming) -> list[Outgoing]:
         """Act on one update and return what to send; a redelivered update returns nothing."""
@@ -116,9 +120,9 @@ class Core:
                 return []
             ctx = self._context(session, incoming, now)
             if acknowledged is not None:
-                # A typed 收到 counts like the button, silently.
+                # A typed 收到 counts like the button (silently in a group).
                 notices.acknowledge_typed(ctx, acknowledged)
-                return []
+                return ctx.outbox
             route = self.router.route(ctx)
             if route is None:
                 return []
@@ -131,11 +135,10 @@ class Core:
             return self.router.route_group(incoming, session) is not None
 
     def _typed_ack(self, incoming: Incoming) -> int | None:
-        """The notice run a typed 收到 in a group acknowledges (replying to it, or while it is
-        open), else None; decided with reads only, so a 收到 that answers nothing leaves no
-        trace."""
-        if incoming.chat_kind != ChatKind.GROUP or not notices.is_typed_ack(self.catalogs,
-                                                                              incoming):
+        """The notice run a typed 收到 acknowledges (in a group: replying to it, or while it is
+        open; one to one: the newest sent there), else None; decided with reads only, so a
+        收到 that answers nothing leaves no trace."""
+        if not notices.is_typed_ack(self.catalogs, incoming):
             return None
         with self.db.reading() as session:
             return notices.acknowledged_run(session, incoming, self.rules, self.clock())
@@ -245,7 +248,7 @@ class Core:
     def _context(self, session: Session, incoming: Incoming, now: dt.datetime) -> Context:
         sender = incoming.sender
         # Names come from the platform as the person typed them: cleaned before storing.
-        account, person = people.ensure_account(session, SenderInfo(
+        account, person, dialog = people.arriving(session, SenderInfo(
             sender.platform, sender.external_id, clean_name(sender.display_name),
             clean_name(sender.username) if sender.username else None,
             sender.language_code), now)
@@ -258,7 +261,7 @@ class Core:
             chat = Chat(platform=incoming.platform, external_id=incoming.chat_id,
                         kind=incoming.chat_kind.value)
         return Context(session, self.catalogs, self.rules, now, self, incoming=incoming,
-                       account=account, person=person, chat=chat)
+                       account=account, person=person, chat=chat, open_form=dialog)
 
     def _run(self, ctx: Context, route: Route) -> None:
         if route.kind == "dead_form":

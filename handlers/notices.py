@@ -138,8 +138,12 @@ def _summary_note(ctx: Context, data: Data) -> str:
     if data["target"] in AUDIENCES:
         count = len(audience(ctx, data["branch_id"], data["target"], data.get("detail", "")))
         return ctx.t("notice.summary_note_people", count=count)
-    count = len(_targets(ctx, data["target"], data["branch_id"], data["chat_id"]))
-    return ctx.t("notice.summary_note", chats=count)
+    targets = _targets(ctx, data["target"], data["branch_id"], data["chat_id"])
+    followers = sum(platform in PRIVATE_ONLY for platform, _chat in targets)
+    note = ctx.t("notice.summary_note", chats=len(targets) - followers)
+    if followers:
+        note += ctx.t("notice.summary_note_followers", count=followers)
+    return note
 
 
 def _future(ctx: Context, text: str) -> dt.datetime:
@@ -322,6 +326,7 @@ def _start_run(scope: Scope, item: Notice, run: NoticeRun) -> None:
     states.move(run, RunState.SENDING)
     run.started_at, run.text = scope.now, item.text
     notices.enqueue(scope.session, run.id, targets)
+    _fail_unsent(scope, item, run, targets)
     if run.fallback:
         scope.tell(item.created_by, "notice.fallback_used", number=item.id,
                    year=scope.local(run.planned_at).year)
@@ -332,6 +337,22 @@ def _start_run(scope: Scope, item: Notice, run: NoticeRun) -> None:
                     scope.now + dt.timedelta(hours=scope.rules.notice_nudge_hours))
     if not targets:
         notices.finish_run(scope.session, run.id, scope.now)
+
+
+def _fail_unsent(scope: Scope, item: Notice, run: NoticeRun,
+                 targets: list[tuple[str, str]]) -> None:
+    """Rows for a platform no sender serves fail at once, and the secretary is told: nothing
+    stays pending for ever."""
+    senders = scope.core.senders
+    lost = sorted({platform for platform, _chat in targets} - set(senders or ()))
+    if senders is None or not lost:
+        return
+    count = notices.fail_pending(scope.session, run.id, lost, "no sender running")
+    if notices.progress(scope.session, run.id).finished:
+        notices.finish_run(scope.session, run.id, scope.now)
+    scope.tell(item.created_by, "notice.no_sender", number=item.id, count=count,
+               channels=scope.group_t("list.separator").join(
+                   scope.group_t(f"channel.{platform}") for platform in lost))
 
 
 def _targets(scope: Scope, target: str, branch_id: int,
@@ -347,7 +368,25 @@ def _targets(scope: Scope, target: str, branch_id: int,
             b.id for b in orgs.branches(scope.session, branch.community_id)]
         chats = [c for b in ids for c in orgs.chats_of_branch(scope.session, b)]
     groups = [(c.platform, c.external_id) for c in chats if c.kind == "group"]
-    return groups + robots.targets(scope, ids)
+    return groups + robots.targets(scope, ids) + _followers(scope, ids, groups)
+
+
+def _followers(scope: Scope, branch_ids: list[int],
+               groups: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The private chats of members who reach the bot only where there are no groups (an
+    Official Account's followers): the notice comes to them one by one, once each."""
+    with_groups = {platform for platform, _chat in groups}
+    found = []
+    for branch_id in branch_ids:
+        for profile in people.roster(scope.session, branch_id):
+            if profile.status != MemberStatus.VERIFIED:
+                continue
+            accounts = people.accounts_of(scope.session, profile.person_id)
+            if any(a.platform in with_groups for a in accounts):
+                continue
+            found += [(a.platform, a.external_id) for a in accounts
+                      if a.platform in PRIVATE_ONLY]
+    return list(dict.fromkeys(found))
 
 
 def audience(scope: Scope, branch_id: int, kind: str, detail: str) -> list[int]:
@@ -365,6 +404,10 @@ def audience(scope: Scope, branch_id: int, kind: str, detail: str) -> list[int]:
         wanted = [w for w in detail.split(",") if w]
         members = [p for p in members if any(p.building.startswith(w) for w in wanted)]
     return [p.person_id for p in members]
+
+
+# Platforms whose people are reached one by one, as they have no groups with the bot.
+PRIVATE_ONLY = ("wechat",)
 
 
 def _people_targets(scope: Scope, item: Notice) -> list[tuple[str, str]]:
@@ -399,7 +442,14 @@ def nudge(scope: Scope, ref: str) -> None:
     acked = {a.person_id for a in notices.acks(scope.session, run.id)}
     for person_id in _members(scope, item):
         if person_id not in acked:
-            scope.tell(person_id, "notice.nudge", text=_excerpt(run.text))
+            scope.tell(person_id, _nudge_key(scope, person_id), text=_excerpt(run.text))
+
+
+def _nudge_key(scope: Scope, person_id: int) -> str:
+    """Where there is no group and no button, the nudge says to reply 收到."""
+    accounts = people.accounts_of(scope.session, person_id)
+    private = bool(accounts) and all(a.platform in PRIVATE_ONLY for a in accounts)
+    return "notice.nudge_private" if private else "notice.nudge"
 
 
 def _members(scope: Scope, item: Notice) -> list[int]:
@@ -431,8 +481,8 @@ def acknowledge(ctx: Context, tapped: Acknowledge) -> None:
 
 
 def is_typed_ack(catalogs: Catalogs, incoming: Incoming) -> bool:
-    """Whether a group message says 收到 (or another word for it); looks at the text only."""
-    if incoming.chat_kind != ChatKind.GROUP or incoming.button_data is not None:
+    """Whether a message says 收到 (or another word for it); looks at the text only."""
+    if incoming.button_data is not None:
         return False
     said = _NOT_WORDS.sub("", unicodedata.normalize("NFKC", incoming.text)).casefold()
     return any(said == word.casefold()
@@ -455,6 +505,9 @@ def acknowledged_run(session: Session, incoming: Incoming, rules: Rules,
                                       incoming.reply_to_message_id)
     if incoming.reply_to is not None:
         return None
+    if incoming.chat_kind == ChatKind.PRIVATE:
+        # One to one, 收到 can only answer the newest notice sent to this person.
+        return notices.latest_to(session, incoming.platform, incoming.chat_id)
     latest = notices.latest_sent(session, incoming.platform, incoming.chat_id)
     if latest is None:
         return None
@@ -463,8 +516,11 @@ def acknowledged_run(session: Session, incoming: Incoming, rules: Rules,
 
 
 def acknowledge_typed(ctx: Context, run_id: int) -> None:
-    """A typed 收到: counted once per person like the button, and nothing is said."""
-    notices.acknowledge(ctx.session, run_id, ctx.person.id, ctx.chat.id, ctx.now)
+    """A typed 收到: counted once per person like the button; said nothing in a group, thanked
+    for one to one (where the bot always answers)."""
+    first = notices.acknowledge(ctx.session, run_id, ctx.person.id, ctx.chat.id, ctx.now)
+    if not ctx.in_group:
+        ctx.reply("notice.acked" if first else "notice.already_acked")
 
 
 def status(ctx: Context, args: str) -> None:
@@ -474,6 +530,7 @@ def status(ctx: Context, args: str) -> None:
     if run is None:
         raise DomainError("notice_not_sent", number=item.id)
     sent = notices.progress(ctx.session, run.id)
+    channels = "\n".join(_channel_lines(ctx, run.id))
     acks = notices.acks(ctx.session, run.id)
     members = _members(ctx, item)
     acked = {a.person_id for a in acks}
@@ -482,8 +539,25 @@ def status(ctx: Context, args: str) -> None:
                if p not in acked]
     ctx.reply_private("notice.status", number=item.id, sent=sent.sent, total=sent.total,
                       failed=sent.failed, acked=len(acked & set(members)),
-                      members=len(members), per_chat=per_chat,
+                      members=len(members), per_chat=per_chat, channels=channels,
                       missing=ctx.t("list.separator").join(missing) or ctx.t("report.nobody"))
+
+
+def _channel_lines(ctx: Context, run_id: int) -> list[str]:
+    """"微信客服消息：送达 3/5" for each way the notice went."""
+    totals: dict[str, dict[str, int]] = {}
+    for channel, state, count in notices.by_channel(ctx.session, run_id):
+        totals.setdefault(channel, {})[state] = count
+    if "wechat_template" in totals:
+        # A template message is a way of reaching a WeChat follower: one total for both.
+        wechat = totals.setdefault("wechat", {})
+        wechat["template"] = totals.pop("wechat_template").get("sent", 0)
+    return [ctx.t("notice.channel", channel=Phrase(f"channel.{channel}"),
+                  sent=counts.get("sent", 0) + counts.get("template", 0),
+                  total=sum(counts.values()), failed=counts.get("failed", 0))
+            + (ctx.t("notice.channel_template", count=counts["template"])
+               if counts.get("template") else "")
+            for channel, counts in totals.items()]
 
 
 def _acks_per_chat(ctx: Context, acks: Any) -> str:

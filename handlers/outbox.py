@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from handlers import robots
 from handlers.context import ButtonSpec, Scope
 from handlers.messages import Outgoing
-from handlers.notices import Acknowledge
-from storage import notices, orgs, posted
+from handlers.notices import PRIVATE_ONLY, Acknowledge
+from storage import notices, orgs, people, posted
 from storage.models import Delivery, NoticeRun, Person, RunState
 
 MAX_ATTEMPTS = 5
@@ -37,20 +37,26 @@ class Claimed:
     delivery_id: int
     run_id: int
     message: Outgoing
+    # The notice's own words, for a sender that must put them in fields (a template message).
+    words: str = ""
 
 
 def claim(scope: Scope, platform: str, limit: int) -> list[Claimed]:
     """Up to `limit` notices to send now."""
     rows = notices.claim(scope.session, platform, scope.now, limit)
     runs = {run.id: run for run in notices.runs(scope.session, {row.run_id for row in rows})}
-    return [Claimed(row.id, row.run_id, _message(scope, row, runs[row.run_id]))
-            for row in rows]
+    return [Claimed(row.id, row.run_id, _message(scope, row, runs[row.run_id]),
+                    runs[row.run_id].text) for row in rows]
 
 
 def _message(scope: Scope, row: Delivery, run: NoticeRun) -> Outgoing:
     t = scope.group_t
     if row.platform == robots.PLATFORM:
         return robots.notice_message(row.chat_external_id, t, run.text)
+    if row.platform in PRIVATE_ONLY:
+        # No buttons one to one on WeChat: the follower replies 收到.
+        return Outgoing(row.platform, row.chat_external_id,
+                        t("notice.text_private", text=run.text))
     keyboard = [[ButtonSpec.of("notice.button.ack", Acknowledge(run.id)).render(t)]]
     return Outgoing(row.platform, row.chat_external_id, t("notice.text", text=run.text),
                     keyboard)
@@ -106,9 +112,19 @@ def _finish(scope: Scope, run_id: int) -> None:
 def _chat_name(scope: Scope, row: Delivery) -> str:
     chat = orgs.find_chat(scope.session, row.platform, row.chat_external_id)
     title = chat.title if chat and chat.title else row.chat_external_id
+    if row.platform in PRIVATE_ONLY:
+        title = _person_name(scope, row)
     if row.platform == robots.PLATFORM:
         title = robots.title(scope, row.chat_external_id)
     return scope.group_t("notice.failed_chat", chat=title, error=row.error)
+
+
+def _person_name(scope: Scope, row: Delivery) -> str:
+    """A follower by the name they registered with, never their account id."""
+    account = people.find_account(scope.session, row.platform, row.chat_external_id)
+    if account is None:
+        return scope.group_t("person.anonymous")
+    return people.shown_name(scope.session, account.person_id) or scope.group_t("person.anonymous")
 
 
 def progress_edits(scope: Scope, run_ids: list[int]) -> None:

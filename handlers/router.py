@@ -26,7 +26,6 @@ from handlers.messages import Incoming
 from handlers.payloads import MAX_DIGITS, ButtonData, Payload, StartPayload
 from handlers.personal import PersonalData, Reference
 from handlers.roles import Role
-from storage import dialogs
 
 if TYPE_CHECKING:
     from handlers.forms import Form
@@ -154,7 +153,7 @@ class Router:
         from handlers import forms
 
         command = _slash(text) if text.startswith("/") else self._keyword(text)
-        dialog = dialogs.current(ctx.session, ctx.person.id)
+        dialog = ctx.open_form
         if dialog is None:
             return command or Route("unknown", text)
         form = self.forms.get(dialog.name)

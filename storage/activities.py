@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from storage import states
@@ -134,6 +134,32 @@ def signups_of_person(session: Session, person_id: int,
     return session.scalars(select(Signup).where(
         Signup.person_id == person_id, Signup.activity_id.in_(activity_ids),
         Signup.status != SignupStatus.CANCELLED)).all()
+
+
+@dataclass(frozen=True)
+class AtActivity:
+    """An activity with one person's attendance and sign-up (each None when there is none)."""
+
+    activity: Activity
+    attendance: Attendance | None
+    signup: Signup | None
+
+
+def at_activity(session: Session, activity_id: int, person_id: int) -> AtActivity | None:
+    """The activity, the person's attendance and sign-up, in one query (every scan needs
+    all three); None when there is no such activity."""
+    row = session.execute(_AT_ACTIVITY, {"activity": activity_id, "person": person_id}).first()
+    return None if row is None else AtActivity(*row)
+
+
+# Built once: this runs on every scan.
+_AT_ACTIVITY = (
+    select(Activity, Attendance, Signup)
+    .outerjoin(Attendance, and_(Attendance.activity_id == Activity.id,
+                                Attendance.person_id == bindparam("person")))
+    .outerjoin(Signup, and_(Signup.activity_id == Activity.id,
+                            Signup.person_id == bindparam("person")))
+    .where(Activity.id == bindparam("activity")))
 
 
 def attendance(session: Session, activity_id: int, person_id: int) -> Attendance | None:

@@ -249,6 +249,20 @@ class CallbackNonce(Base):
 
 
 
+class MissedMessage(Base):
+    """A private message that could not reach its person (past WeChat's 48-hour window, no
+    template): shown again by 未读 when they next ask."""
+
+    __tablename__ = "missed_messages"
+    __table_args__ = (Index("ix_missed_messages_platform_chat", "platform", "chat_external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    chat_external_id: Mapped[str] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(String(4000))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
 class Activity(Base):
     """A volunteer activity published by a branch (志愿活动)."""
 
@@ -752,6 +766,7 @@ __all__ = [
     "LinkCode",
     "MemberProfile",
     "MemberStatus",
+    "MissedMessage",
     "NeedItem",
     "NoShow",
     "Notice",

@@ -215,5 +215,43 @@ def latest_sent(session: Session, platform: str,
     return (row[0], row[1]) if row is not None and row[1] is not None else None
 
 
+def latest_to(session: Session, platform: str, chat_id: str) -> int | None:
+    """The run of the newest notice addressed to this chat, delivered or not."""
+    return session.scalar(select(Delivery.run_id).where(
+        Delivery.platform == platform, Delivery.chat_external_id == chat_id)
+        .order_by(Delivery.id.desc()).limit(1))
+
+
+def by_channel(session: Session, run_id: int) -> list[tuple[str, str, int]]:
+    """(platform, state, count) of a run's rows; a template message counts as its own
+    channel ("wechat_template", from the message id its sender recorded)."""
+    rows = session.execute(select(Delivery.platform, Delivery.state, Delivery.message_id,
+                                  func.count()).where(Delivery.run_id == run_id)
+                           .group_by(Delivery.platform, Delivery.state, Delivery.message_id))
+    counts: dict[tuple[str, str], int] = {}
+    for platform, state, message_id, count in rows:
+        channel = f"{platform}_template" if (message_id or "").startswith(TEMPLATE) else platform
+        counts[channel, str(state)] = counts.get((channel, str(state)), 0) + count
+    return [(channel, state, count) for (channel, state), count in sorted(counts.items())]
+
+
+# The message id a sender records for a notice that went as a template message.
+TEMPLATE = "template:"
+
+
+def fail_pending(session: Session, run_id: int, platforms: Collection[str],
+                 error: str) -> int:
+    """Rows of a run on platforms no sender serves: failed at once, never left pending."""
+    rows = session.scalars(select(Delivery).where(
+        Delivery.run_id == run_id, Delivery.platform.in_(platforms),
+        Delivery.state == DeliveryState.PENDING)).all()
+    for row in rows:
+        states.move(row, DeliveryState.SENDING)
+        states.move(row, DeliveryState.FAILED)
+        row.error = error[:200]
+    session.flush()
+    return len(rows)
+
+
 def acks(session: Session, run_id: int) -> Sequence[Ack]:
     return session.scalars(select(Ack).where(Ack.run_id == run_id).order_by(Ack.at)).all()

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from storage.db import insert_if_absent
-from storage.models import CallbackNonce, WechatUser
+from storage.models import CallbackNonce, MissedMessage, WechatUser
 
 
 def _row(session: Session, openid: str) -> WechatUser:
@@ -69,9 +69,13 @@ def last_seen(session: Session, openid: str) -> dt.datetime | None:
     return row.last_seen_at if row is not None else None
 
 
-def record_missed(session: Session, openid: str) -> None:
-    """One message to this follower could not be delivered."""
+def record_missed(session: Session, openid: str, text: str = "",
+                  now: dt.datetime | None = None) -> None:
+    """One message to this follower could not be delivered; its text is kept for 未读."""
     _row(session, openid)
+    if text and now is not None:
+        session.add(MissedMessage(platform="wechat", chat_external_id=openid, text=text[:4000],
+                                  at=now))
     session.execute(update(WechatUser).where(WechatUser.openid == openid)
                     .values(missed=WechatUser.missed + 1))
 
@@ -85,3 +89,15 @@ def fresh_nonce(session: Session, timestamp: int, nonce: str, now: dt.datetime) 
 def prune_nonces(session: Session, before: dt.datetime) -> None:
     """Nonces seen before `before` are outside any timestamp window now: forget them."""
     session.execute(delete(CallbackNonce).where(CallbackNonce.seen_at < before))
+
+
+def missed(session: Session, platform: str, chat_id: str) -> list[MissedMessage]:
+    """What could not reach this private chat, oldest first."""
+    return list(session.scalars(select(MissedMessage).where(
+        MissedMessage.platform == platform, MissedMessage.chat_external_id == chat_id)
+        .order_by(MissedMessage.id)))
+
+
+def forget_missed(session: Session, ids: list[int]) -> None:
+    """Shown with 未读: not shown again."""
+    session.execute(delete(MissedMessage).where(MissedMessage.id.in_(ids)))

@@ -1,7 +1,8 @@
 """A fake WeChat API server on loopback, and callbacks built exactly as WeChat sends them.
 
 The server answers what the adapter calls through the real wechatpy client: `token`,
-`qrcode/create`, `media/upload` and `message/custom/send` (under `/cgi-bin/`). `Follower`
+`qrcode/create`, `media/upload`, `message/custom/send` and `message/template/send`
+(under `/cgi-bin/`). `Follower`
 builds a follower's messages and events as WeChat posts them to the callback URL: the XML of
 the real payloads (tests/fixtures/wechat_*.xml), signed with the account's token and, in safe
 mode, AES-encrypted with its EncodingAESKey, using wechatpy's own crypto.
@@ -62,6 +63,8 @@ class FakeWechat:
     calls: list[Call] = field(default_factory=list)
     # openid -> errcode the customer-service API answers for it (45015: out of the window)
     refuse: dict[str, int] = field(default_factory=dict)
+    # openid -> errcode the template message API answers for it (43004: unfollowed)
+    refuse_template: dict[str, int] = field(default_factory=dict)
     # The URLs of the parametric QR codes created, in order (what their images encode).
     qr_urls: list[str] = field(default_factory=list)
     port: int = 0
@@ -93,6 +96,12 @@ class FakeWechat:
         return [c.body for c in self.calls_to("message/custom/send")
                 if c.body.get("touser") == openid or openid is None
                 if c.body.get("touser") not in self.refuse]
+
+    def templates_to(self, openid: str) -> list[dict[str, Any]]:
+        """Template messages accepted for `openid`."""
+        return [c.body for c in self.calls_to("message/template/send")
+                if c.body.get("touser") == openid
+                and c.body.get("touser") not in self.refuse_template]
 
     def texts_to(self, openid: str) -> list[str]:
         return [m["text"]["content"] for m in self.sent(openid) if m["msgtype"] == "text"]
@@ -130,6 +139,10 @@ class FakeWechat:
                 self.qr_urls.append(url)
             return JSONResponse({"ticket": ticket, "expire_seconds": body["expire_seconds"],
                                  "url": url})
+        if path == "message/template/send":
+            code = self.refuse_template.get(body.get("touser", ""), 0)
+            return JSONResponse({"errcode": code, "errmsg": "ok" if not code else "refused",
+                                 "msgid": next(self._ids)})
         if path == "message/custom/send":
             code = self.refuse.get(body.get("touser", ""), 0)
             return JSONResponse({"errcode": code, "errmsg": "ok" if not code else

@@ -1,0 +1,149 @@
+"""The WeChat outbox sender: notices to Official Account followers, one row each.
+
+Inside the 48-hour window after the follower last wrote, a notice goes as a customer-service
+message ending "回复「收到」确认". Outside it (or when WeChat says the window is closed) it goes
+as a template message (模板消息) when WECHAT_NOTICE_TEMPLATE_ID is set, else it is recorded as
+missed: the follower is told when they next write and finds it with 未读. WeChat's refusals
+are recorded on the row; only those that may pass (busy, a stale token) are retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+
+from wechatpy.exceptions import WeChatClientException
+
+from bot.delivery import Registry
+from bot.wechat import PLATFORM, WINDOW_ERRORS, WechatAdapter
+from bot.wechat_render import chunks
+from handlers.outbox import Claimed, Result
+from storage.notices import TEMPLATE
+
+log = logging.getLogger(__name__)
+
+BATCH = 20
+IDLE_SECONDS = 1.0
+RETRY_SECONDS = 30.0
+MISSED = "missed: outside the 48-hour window, no template"
+# -1: WeChat busy; 40001/42001: the access token expired meanwhile (wechatpy refreshes it).
+RETRY_CODES = {-1, 40001, 42001}
+# Codes whose meaning is written on the row as words (the rest keep their number).
+MEANINGS = {43004: "unfollowed", 43101: "refused subscribe messages",
+            40037: "invalid template id", 45009: "daily API quota reached",
+            40003: "invalid openid"}
+
+
+@dataclass(frozen=True)
+class Template:
+    """The template message for notices past the window, and which field gets what."""
+
+    template_id: str
+    fields: dict[str, str]
+    url: str | None = None
+
+    @classmethod
+    def parse(cls, template_id: str | None, fields: str) -> Template | None:
+        if not template_id:
+            return None
+        pairs = dict(pair.split("=", 1) for pair in fields.split(",") if "=" in pair)
+        return cls(template_id, pairs)
+
+
+class WechatSender:
+    """One sender loop sending the outbox rows of platform "wechat"."""
+
+    def __init__(self, adapter: WechatAdapter, registry: Registry,
+                 template: Template | None = None, *, idle: float = IDLE_SECONDS) -> None:
+        self.adapter, self.core, self.registry = adapter, adapter.core, registry
+        self.template, self.idle = template, idle
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name="wechat-sender")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Drain forever; a failure in one round is logged and the next round goes on."""
+        while True:
+            try:
+                sent = await self.drain_once()
+            except Exception:
+                log.exception("WeChat outbox round failed")
+                sent = 0
+            if not sent:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.idle)
+                self._wake.clear()
+
+    async def drain_once(self) -> int:
+        """Claim one batch, send each row, record each result; returns the batch's size."""
+        batch = await asyncio.to_thread(self.core.outbox_claim, PLATFORM, BATCH)
+        for item in batch:
+            result = await asyncio.to_thread(self._send, item)
+            await self.registry.deliver(
+                await asyncio.to_thread(self.core.outbox_report, result))
+        if batch:
+            runs = sorted({item.run_id for item in batch})
+            await self.registry.deliver(await asyncio.to_thread(self.core.outbox_progress,
+                                                                runs))
+        return len(batch)
+
+    def _send(self, item: Claimed) -> Result:
+        """The customer-service message, else the template message, else missed."""
+        openid, row = item.message.chat_id, item.delivery_id
+        if self.adapter.in_window(openid):
+            try:
+                for text in chunks([item.message.text]):
+                    self.adapter.client.message.send_text(openid, text)
+                return Result(row, message_id="service")
+            except WeChatClientException as error:
+                if error.errcode not in WINDOW_ERRORS:
+                    return _refused(row, error)
+            except Exception as error:  # the network: worth another try
+                return Result(row, retry_after=RETRY_SECONDS, error=type(error).__name__)
+        return self._outside_window(item)
+
+    def _outside_window(self, item: Claimed) -> Result:
+        openid, row = item.message.chat_id, item.delivery_id
+        if self.template is None:
+            self.adapter.record_missed(openid, item.message.text)
+            return Result(row, error=MISSED)
+        try:
+            sent = self.adapter.client.message.send_template(
+                openid, self.template.template_id, self._fields(item),
+                url=self.template.url)
+        except WeChatClientException as error:
+            if error.errcode not in RETRY_CODES:
+                self.adapter.record_missed(openid, item.message.text)
+            return _refused(row, error)
+        except Exception as error:
+            return Result(row, retry_after=RETRY_SECONDS, error=type(error).__name__)
+        return Result(row, message_id=f"{TEMPLATE}{sent.get('msgid', '')}")
+
+    def _fields(self, item: Claimed) -> dict[str, dict[str, str]]:
+        assert self.template is not None
+        t = self.core.catalogs.get(None)
+        now = self.core.clock().astimezone(self.core.rules.timezone)
+        values = {"branch": t("notice.template_first"), "text": item.words or item.message.text,
+                  "time": now.strftime("%Y-%m-%d %H:%M"), "action": t("notice.template_action")}
+        return {name: {"value": values[source]} for name, source in self.template.fields.items()
+                if source in values}
+
+
+def _refused(row: int, error: WeChatClientException) -> Result:
+    code = error.errcode
+    words = MEANINGS.get(code, str(error.errmsg or ""))[:120]
+    retry = RETRY_SECONDS if code in RETRY_CODES else None
+    return Result(row, retry_after=retry, error=f"wechat {code} {words}".strip())
