@@ -1,8 +1,17 @@
 """The services that run beside the web server: the timer loop, the outbox sender and the
-WeCom robot sender. What they send goes out through the delivery registry."""
+WeCom robot sender. What they send goes out through the delivery registry.
+
+Timers (and the WeCom sender, whose per-robot window is in memory) run in the one process
+holding the timer lock. On PostgreSQL every process tries that lock again every
+WATCH_SECONDS, and the holder checks its lock's connection as often: a holder that lost its
+connection stops at once, and a survivor takes over within WATCH_SECONDS of the lock coming
+free (a killed process's locks go with its connection).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import logging
 
@@ -12,7 +21,7 @@ from telegram.ext import Application
 from bot import scheduler
 from bot.delivery import Registry
 from bot.outbox import LEASE, OutboxSender
-from bot.singleton import SchedulerLock
+from bot.singleton import SchedulerLock, SenderLock
 from bot.wechat_outbox import WechatSender
 from bot.wecom import RobotClient, WecomSender
 from handlers.core import Core
@@ -20,55 +29,106 @@ from handlers.messages import Outgoing
 
 log = logging.getLogger(__name__)
 
+WATCH_SECONDS = 5.0
+
 
 class Background:
     """The timer loop and the outbox sender that run beside the Application (if any);
     the timers' messages go out through `registry`."""
 
     def __init__(self, app: Application | None, core: Core, registry: Registry, *,
-                 wecom_url: str | None = None, wechat: WechatSender | None = None) -> None:
+                 wecom_url: str | None = None, wechat: WechatSender | None = None,
+                 watch_seconds: float = WATCH_SECONDS) -> None:
         self.app, self.core, self.registry = app, core, registry
         self.wecom_url = wecom_url
         # The WeChat followers' outbox sender, when an Official Account is served.
         self.wechat = wechat
+        self.watch_seconds = watch_seconds
         self.lock = SchedulerLock(core.db)
+        self.sender_lock = SenderLock(core.db)
         self.timers: AsyncIOScheduler | None = None
         self.sender: OutboxSender | None = None
         self.wecom: WecomSender | None = None
+        self._watch: asyncio.Task[None] | None = None
+
+    @property
+    def leading(self) -> bool:
+        """Whether this process runs the timers now."""
+        return self.timers is not None
 
     def start(self) -> None:
         """Timers only in the process holding the lock; senders wherever it is safe."""
+        sqlite = self.core.db.is_sqlite
+        sender_id = self.sender_lock.acquire()
         leader = self.lock.acquire()
+        if self.app is not None and (leader or not sqlite):
+            self.sender = OutboxSender(self.app, self.core, only_process=sqlite,
+                                       claimed_by=sender_id)
+            self.sender.start()
         if leader:
-            self.core.ensure_recurring()
-            self.timers = scheduler.start(self.core, self._deliver, self.core.rules.timezone)
+            self._lead()
         else:
             log.warning("another process runs the timers for this database; "
-                        "this one only answers updates")
-        sqlite = self.core.db.is_sqlite
-        if self.app is not None and (leader or not sqlite):
-            self.sender = OutboxSender(self.app, self.core, only_process=sqlite)
-            self.sender.start()
-        if leader and self.wecom_url:
-            self._start_wecom(sqlite)
+                        "this one answers updates and takes over if that one stops")
         if self.wechat is not None and (leader or not sqlite):
             self.wechat.start()
         self.core.senders = frozenset(self._sending())
+        if not sqlite:
+            self._watch = asyncio.create_task(self._watch_loop(), name="timer-lock-watch")
 
     def _sending(self) -> list[str]:
-        """The platforms whose outbox rows this deployment sends (the leader's view)."""
-        return [platform for platform, sender in (
-            ("telegram", self.sender), ("wecom", self.wecom), ("wechat", self.wechat))
-            if sender is not None]
+        """The platforms whose outbox rows this deployment sends: the WeCom sender runs in
+        whichever process leads, so it counts wherever it is configured."""
+        return [platform for platform, sends in (
+            ("telegram", self.sender is not None), ("wecom", bool(self.wecom_url)),
+            ("wechat", self.wechat is not None)) if sends]
+
+    def _lead(self) -> None:
+        self.core.ensure_recurring()
+        self.timers = scheduler.start(self.core, self._deliver, self.core.rules.timezone)
+        if self.wecom_url:
+            self._start_wecom(self.core.db.is_sqlite)
 
     def _start_wecom(self, sqlite: bool) -> None:
         """The WeCom robot sender, in the leader only: its per-robot window is in memory."""
         after = self.sender.released if self.sender is not None else None
         release = None if after is not None else dt.timedelta(0) if sqlite else LEASE
         assert self.wecom_url is not None
+        sender_id = self.sender_lock.id
         self.wecom = WecomSender(self.core, RobotClient(self.wecom_url), self._deliver,
-                                 after=after, release=release)
+                                 after=after, release=release, claimed_by=sender_id)
         self.wecom.start()
+
+    async def _step_down(self) -> None:
+        if self.timers is not None:
+            self.timers.shutdown(wait=False)
+            self.timers = None
+        if self.wecom is not None:
+            await self.wecom.stop()
+            self.wecom = None
+
+    async def _watch_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.watch_seconds)
+            try:
+                await self.watch()
+            except Exception:
+                log.exception("checking the timer lock failed; trying again")
+
+    async def watch(self) -> None:
+        """One look: stop leading when the lock is lost, take it when it is free."""
+        if self.leading and not await asyncio.to_thread(self.lock.still_held):
+            log.warning("lost the timer lock (database connection gone); timers stopped here")
+            await self._step_down()
+        elif not self.leading and await asyncio.to_thread(self.lock.acquire):
+            log.warning("took over the timers: the process that ran them is gone")
+            self._lead()
+        if not await asyncio.to_thread(self.sender_lock.still_held):
+            sender_id = await asyncio.to_thread(self.sender_lock.acquire)
+            if self.sender is not None:
+                self.sender.claimed_by = sender_id
+            if self.wecom is not None:
+                self.wecom.claimed_by = sender_id
 
     async def _deliver(self, messages: list[Outgoing]) -> None:
         await self.registry.deliver(messages)
@@ -80,12 +140,14 @@ class Background:
             self.wechat.wake()
 
     async def stop(self) -> None:
-        if self.timers is not None:
-            self.timers.shutdown(wait=False)
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
+        await self._step_down()
         if self.sender is not None:
             await self.sender.stop()
-        if self.wecom is not None:
-            await self.wecom.stop()
         if self.wechat is not None:
             await self.wechat.stop()
         self.lock.release()
+        self.sender_lock.release()

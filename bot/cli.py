@@ -1,4 +1,4 @@
-"""The command line: `python -m bot [run|console|demo|grant|db upgrade|export]`."""
+"""The command line: `python -m bot [run|worker|console|demo|grant|db upgrade|export]`."""
 
 from __future__ import annotations
 
@@ -96,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Jinlin neighbourhood bot")
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("run", help="run on Telegram, or in the console when no token is set")
+    commands.add_parser("worker", help="handle stored Telegram updates (PostgreSQL), "
+                        "without a web server")
     commands.add_parser("console", help="play several users in a local console")
     commands.add_parser("demo", help="seed a sample community, then open the console")
     grant_cmd = commands.add_parser("grant", help="give a role, e.g. the first community admin")
@@ -158,6 +160,8 @@ def _run(command: str, settings: Settings, core: Core) -> int:
         return repl.run(core, seed(core))
     if command == "console":
         return repl.run(core)
+    if command == "worker":
+        return _run_worker(settings, core)
     if settings.wechat_enabled:
         return _run_wechat(settings, core)
     if settings.telegram_token is None:
@@ -173,6 +177,23 @@ def _run_wechat(settings: Settings, core: Core) -> int:
         wechat_service.run(settings, core)
     except (telegram.ConfigError, wechat.ConfigError, web.PortBusy) as error:
         print(f"Cannot start: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _run_worker(settings: Settings, core: Core) -> int:
+    import asyncio
+
+    from bot import services, telegram
+
+    if core.db.is_sqlite:
+        print("Cannot start a worker: workers share a PostgreSQL database (DATABASE_URL); "
+              "with SQLite, `python -m bot run` handles every update itself", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(services.serve_worker(settings, core))
+    except telegram.ConfigError as error:
+        print(f"Cannot start a worker: {error}", file=sys.stderr)
         return 2
     return 0
 

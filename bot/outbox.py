@@ -54,8 +54,11 @@ class OutboxSender:
     """One sender loop for one Telegram Application."""
 
     def __init__(self, app: Application, core: Core, *, only_process: bool,
-                 progress_seconds: float = PROGRESS_SECONDS) -> None:
+                 progress_seconds: float = PROGRESS_SECONDS,
+                 claimed_by: int | None = None) -> None:
         self.app, self.core = app, core
+        # This process's sender id (bot/singleton.py), written on the rows it claims.
+        self.claimed_by = claimed_by
         # With SQLite only one process runs, so whatever is "sending" at start was orphaned.
         self.only_process = only_process
         self.progress_seconds = progress_seconds
@@ -120,7 +123,8 @@ class OutboxSender:
         while True:
             await self._wait_for_room()
             try:
-                batch = await asyncio.to_thread(self.core.outbox_claim, PLATFORM, BATCH)
+                batch = await asyncio.to_thread(self.core.outbox_claim, PLATFORM, BATCH,
+                                              self.claimed_by)
             except Exception:
                 log.exception("claiming from the outbox failed")
                 batch = []

@@ -92,6 +92,11 @@ class Settings(BaseSettings, RuleSettings):
     wecom_api_base_url: str = rule("https://qyapi.weixin.qq.com", "WECOM_API_BASE_URL",
                                    "WeCom's API (a test server).")
 
+    redis_url: str | None = rule(None, "JINLIN_REDIS_URL",
+                                 "Redis shared by several processes (one Telegram rate limit).")
+    web_worker: bool = rule(True, "JINLIN_WEB_WORKER",
+                            "false: `run` only stores webhook updates; `worker`s handle them.")
+
     web_host: str = rule("127.0.0.1", "JINLIN_WEB_HOST", "Address the web server listens on.")
     web_port: int = rule(8080, "JINLIN_WEB_PORT", "Port the web server listens on.",
                          ge=1, le=65535)
@@ -119,10 +124,11 @@ class Settings(BaseSettings, RuleSettings):
         values = (self.telegram_token, self.telegram_webhook_secret, self.wechat_app_secret,
                   self.wechat_token, self.wechat_aes_key, self.secret_key)
         found = [v.get_secret_value() for v in values if v is not None]
-        if self.database_url and "@" in self.database_url:
-            password = self.database_url.split("@", 1)[0].rpartition(":")[2]
-            if password and "/" not in password:
-                found.append(password)
+        for url in (self.database_url, self.redis_url):
+            if url and "@" in url:
+                password = url.split("@", 1)[0].rpartition(":")[2]
+                if password and "/" not in password:
+                    found.append(password)
         return found
 
     def rules(self) -> Rules:

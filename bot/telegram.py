@@ -369,7 +369,7 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Await the update's coroutine while holding its chat's lock."""
-        async with self._chats.held(_chat_key(update)):
+        async with self._chats.held(chat_key(update)):
             await coroutine
 
     async def initialize(self) -> None:
@@ -379,7 +379,8 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         """Nothing to free."""
 
 
-def _chat_key(update: object) -> int | None:
+def chat_key(update: object) -> int | None:
+    """The chat an update belongs to (its order is kept per chat), if any."""
     chat = update.effective_chat if isinstance(update, Update) else None
     return chat.id if chat is not None else None
 
@@ -461,9 +462,16 @@ async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None
     log.error("update %r failed", update, exc_info=context.error)
 
 
-def rate_limiter(max_retries: int, scale: float = 1.0) -> BaseRateLimiter[int]:
+def rate_limiter(max_retries: int, scale: float = 1.0, *, redis_url: str | None = None,
+                 token: str = "") -> BaseRateLimiter[int]:
     """Telegram's flood limits, about 30 messages a second overall and 20 a minute per group,
-    kept evenly (`scale` times them, for benchmarks against a fake server with scaled limits)."""
+    kept evenly (`scale` times them, for benchmarks against a fake server with scaled limits);
+    with `redis_url`, kept for all processes of `token` together."""
+    if redis_url:
+        from bot.shared_limit import RedisRateLimiter, key_for
+
+        return RedisRateLimiter(redis_url, key_for(token), 30 * scale, 20 * scale,
+                                max_retries=max_retries)
     from bot.ratelimit import SmoothRateLimiter
 
     return SmoothRateLimiter(30 * scale, 20 * scale, max_retries=max_retries)
@@ -478,14 +486,17 @@ def build_application(settings: Settings, core: Core, *,
     if settings.telegram_token is None:
         raise ConfigError("TELEGRAM_BOT_TOKEN is not set")
     adapter = TelegramAdapter(core)
+    token = settings.telegram_token.get_secret_value()
+    limiter = limiter or rate_limiter(settings.telegram_max_retries,
+                                      redis_url=settings.redis_url, token=token)
     builder = (
         ApplicationBuilder()
-        .token(settings.telegram_token.get_secret_value())
+        .token(token)
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_api_base_file_url)
         .request(AiohttpRequest())
         .get_updates_request(AiohttpRequest(connection_pool_size=1))
-        .rate_limiter(limiter or rate_limiter(settings.telegram_max_retries))
+        .rate_limiter(limiter)
         .concurrent_updates(ChatOrderedProcessor(settings.telegram_concurrent_updates))
         .post_init(adapter.set_menus)
     )

@@ -1,4 +1,4 @@
-"""The web server: one Starlette app served by uvicorn, with the health check.
+"""The web server: one Starlette app served by uvicorn, with the health checks.
 
 The platforms' routes (Telegram's webhook: bot/telegram_web.py; WeChat's callback:
 bot/wechat.py; the QR page: bot/qrpage.py) are handed in; the services that run beside the
@@ -15,10 +15,9 @@ from collections.abc import Iterator, Sequence
 
 import uvicorn
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
+from bot.health import Readiness, health_routes
 from bot.settings import Settings
 
 
@@ -26,12 +25,10 @@ class PortBusy(RuntimeError):
     """The configured port is taken by another program."""
 
 
-def create_web_app(routes: Sequence[BaseRoute] = ()) -> Starlette:
-    """A Starlette app with GET /healthz and `routes`."""
-    async def healthz(_: Request) -> Response:
-        return PlainTextResponse("ok")
-
-    return Starlette(routes=[Route("/healthz", healthz, methods=["GET"]), *routes])
+def create_web_app(routes: Sequence[BaseRoute] = (), *,
+                   readiness: Readiness | None = None) -> Starlette:
+    """A Starlette app with GET /healthz, GET /readyz (given `readiness`) and `routes`."""
+    return Starlette(routes=[*health_routes(readiness), *routes])
 
 
 class Server(uvicorn.Server):

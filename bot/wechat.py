@@ -63,6 +63,8 @@ WINDOW_ERRORS = {45015, 45047}
 # Temporary parametric QR codes live at most 30 days; a scene holds at most 64 characters.
 QR_MAX_SECONDS = 30 * 24 * 3600
 QR_MAX_SCENE = 64
+# Rotating codes' QR addresses remembered (one per activity, direction and period).
+ROTATING_KEPT = 200
 # Passive replies kept to repeat for a retry whose first answer WeChat never received.
 REMEMBERED_REPLIES = 1000
 API_TIMEOUT_SECONDS = 10
@@ -405,8 +407,9 @@ class WechatAdapter:
             functools.partial(self.client.message.send_text, openid, text)
             for text in chunks(bundle.texts)]
         sends += [functools.partial(self._send_image, openid, image) for image in bundle.images]
-        sends += [functools.partial(self._send_qr, openid, payload)
-                  for payload in bundle.qr_payloads]
+        for label, payload in bundle.qr_payloads:
+            sends += [functools.partial(self.client.message.send_text, openid, label),
+                      functools.partial(self._send_qr, openid, payload)]
         if sends and not self.in_window(openid):
             log.warning("%d messages to a WeChat follower not sent: more than 48 hours "
                         "since their last message", len(sends))
@@ -449,10 +452,27 @@ class WechatAdapter:
         if len(payload) > QR_MAX_SCENE:
             log.error("QR payload longer than WeChat's %d-character scene", QR_MAX_SCENE)
             return
+        self._send_image(openid, qr.png(self._qr_url(payload, QR_MAX_SECONDS)))
+
+    def _qr_url(self, payload: str, seconds: int) -> str:
         created = self.client.qrcode.create({
-            "expire_seconds": QR_MAX_SECONDS, "action_name": "QR_STR_SCENE",
+            "expire_seconds": seconds, "action_name": "QR_STR_SCENE",
             "action_info": {"scene": {"scene_str": payload}}})
-        self._send_image(openid, qr.png(created["url"]))
+        return str(created["url"])
+
+    def rotating_link(self, period_seconds: int) -> Callable[[str], str]:
+        """What the on-site page shows for a code: a temporary parametric QR made once per
+        code (so once per period), living two periods, so a photo sent home stops working."""
+        made: collections.OrderedDict[str, str] = collections.OrderedDict()
+
+        def link_for(payload: str) -> str:
+            if payload not in made:
+                made[payload] = self._qr_url(payload, 2 * period_seconds + 60)
+                while len(made) > ROTATING_KEPT:
+                    made.popitem(last=False)
+            return made[payload]
+
+        return link_for
 
     def _spawn(self, work: Awaitable[None]) -> None:
         task = asyncio.ensure_future(work)
@@ -481,10 +501,18 @@ def _pressed(option: dict[str, str]) -> tuple[str, str | None]:
 
 
 def update_key(message: BaseMessage) -> str:
-    """MsgId for messages; sender and time for events, which have none."""
+    """MsgId for messages; for events, which have none, sender, time, kind and content (a
+    LOCATION and a SCAN in the same second are two events; WeChat's retry of one is one)."""
     if message.id:
         return f"msg:{message.source}:{message.id}"
-    return f"ev:{message.source}:{message.time}"
+    event = str(getattr(message, "event", ""))
+    content = next((str(v) for v in (getattr(message, name, None) for name in _EVENT_CONTENT)
+                    if v), "")
+    return f"ev:{message.source}:{message.time}:{event}:{content[:64]}"
+
+
+# What tells two events of one second apart: a scan's scene, a click's key, a location.
+_EVENT_CONTENT = ("scene_id", "key", "latitude")
 
 
 def account_of(settings: Settings) -> Account:

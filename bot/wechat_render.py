@@ -33,7 +33,8 @@ class Bundle:
     openid: str
     texts: list[str] = field(default_factory=list)
     images: list[bytes] = field(default_factory=list)
-    qr_payloads: list[str] = field(default_factory=list)
+    # (label, payload): each code image follows its own label, so 签到 and 签退 are told apart.
+    qr_payloads: list[tuple[str, str]] = field(default_factory=list)
 
 
 def render(db: Database, catalogs: Catalogs, messages: list[Outgoing],
@@ -63,7 +64,7 @@ def render(db: Database, catalogs: Catalogs, messages: list[Outgoing],
             if out.image is not None:
                 bundle.images.append(out.image)
             if out.qr_payload is not None:
-                bundle.qr_payloads.append(out.qr_payload)
+                bundle.qr_payloads.append((excerpt(out.text), out.qr_payload))
         for openid, offered in choices.items():
             wechat_users.offer(session, openid, offered, now)
     return list(bundles.values())

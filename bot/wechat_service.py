@@ -8,6 +8,7 @@ import contextlib
 from bot.background import Background
 from bot.delivery import Registry
 from bot.desk import Desk
+from bot.qrpage import qr_routes
 from bot.services import PollingService, WebhookService
 from bot.settings import Settings
 from bot.web import Server, create_web_app, server_config
@@ -28,8 +29,12 @@ class WechatService:
         self.adapter = adapter or build_adapter(settings, core)
         self.wecom_url = settings.wecom_api_base_url
         self.sender = followers_sender(settings, self.adapter)
-        desk = Desk(core, settings, self.adapter.registry.deliver)
-        web_app = create_web_app([*self.adapter.routes(), *desk.routes()])
+        # The on-site sign-in page is served here too, its codes scannable by WeChat.
+        rules = core.rules
+        web_app = create_web_app([*self.adapter.routes(), *qr_routes(
+            rules.secret, rules.qr_period_seconds,
+            self.adapter.rotating_link(rules.qr_period_seconds), core.clock),
+            *Desk(core, settings, self.adapter.registry.deliver).routes()])
         self.server = Server(server_config(web_app, settings))
 
     async def run(self) -> None:

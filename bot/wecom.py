@@ -162,8 +162,11 @@ class WecomSender:
                  limit: int = PER_ROBOT, period: float = PERIOD_SECONDS,
                  idle: float = IDLE_SECONDS, after: asyncio.Event | None = None,
                  release: dt.timedelta | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 claimed_by: int | None = None) -> None:
         self.core, self.client, self.deliver = core, client, deliver
+        # This process's sender id (bot/singleton.py), written on the rows it claims.
+        self.claimed_by = claimed_by
         self.window = Window(limit, period, clock, slack=SLOT_MARGIN + idle + CLAIM_LATENCY)
         self.idle = idle
         # Rows a dead process left "sending" are released once per start, for every platform:
@@ -208,7 +211,8 @@ class WecomSender:
 
     async def drain_once(self) -> int:
         """Claim one batch, post it robot by robot, record every result; returns its size."""
-        batch = await asyncio.to_thread(self.core.outbox_claim, PLATFORM, BATCH)
+        batch = await asyncio.to_thread(self.core.outbox_claim, PLATFORM, BATCH,
+                                    self.claimed_by)
         if not batch:
             return 0
         keys = await asyncio.to_thread(self._keys, {item.message.chat_id for item in batch})

@@ -41,9 +41,10 @@ class Claimed:
     words: str = ""
 
 
-def claim(scope: Scope, platform: str, limit: int) -> list[Claimed]:
-    """Up to `limit` notices to send now."""
-    rows = notices.claim(scope.session, platform, scope.now, limit)
+def claim(scope: Scope, platform: str, limit: int,
+          claimed_by: int | None = None) -> list[Claimed]:
+    """Up to `limit` notices to send now, marked as claimed by sender `claimed_by`."""
+    rows = notices.claim(scope.session, platform, scope.now, limit, claimed_by)
     runs = {run.id: run for run in notices.runs(scope.session, {row.run_id for row in rows})}
     return [Claimed(row.id, row.run_id, _message(scope, row, runs[row.run_id]),
                     runs[row.run_id].text) for row in rows]
@@ -150,6 +151,11 @@ def _edit_progress(scope: Scope, run: NoticeRun) -> None:
             where.platform, where.chat_external_id,
             t("notice.progress", number=run.notice_id, sent=done.sent, total=done.total),
             edit_message_id=where.message_id))
+
+
+def release_of_dead_senders(scope: Scope, me: int | None) -> int:
+    """Rows claimed by senders known to be dead go back to pending at once."""
+    return notices.release_of_dead_senders(scope.session, me)
 
 
 def release_stale(scope: Scope, older_than: dt.timedelta) -> int:

@@ -20,6 +20,18 @@ def alembic_config(engine: Engine | None = None) -> Config:
     return config
 
 
+# Tables in our schema that are not our models: the job queue's (procrastinate, migration 0016).
+FOREIGN_PREFIX = "procrastinate_"
+
+
+def ours(object_: object, name: str | None, type_: str, _reflected: bool,
+         _compare_to: object) -> bool:
+    """Alembic's include_object: compare only our own tables (and what is on them)."""
+    table = object_ if type_ == "table" else getattr(object_, "table", None)
+    table_name = getattr(table, "name", None) or name or ""
+    return not table_name.startswith(FOREIGN_PREFIX)
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema up to `revision` (the newest by default). On PostgreSQL under an
     advisory lock (migrations/env.py): any number of processes may start together."""

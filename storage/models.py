@@ -653,6 +653,8 @@ class Delivery(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     not_before: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The id of the claiming sender's lock (bot/singleton.py SenderLock), on PostgreSQL.
+    claimed_by: Mapped[int | None] = mapped_column()
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 

@@ -7,7 +7,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from storage import states
@@ -102,8 +102,9 @@ def enqueue(session: Session, run_id: int, targets: list[tuple[str, str]]) -> in
         for platform, chat_id in targets)
 
 
-def claim(session: Session, platform: str, now: dt.datetime, limit: int) -> list[Delivery]:
-    """Take up to `limit` pending rows for one sender.
+def claim(session: Session, platform: str, now: dt.datetime, limit: int,
+          claimed_by: int | None = None) -> list[Delivery]:
+    """Take up to `limit` pending rows for one sender (marked with its lock's id).
 
     PostgreSQL: rows another sender holds are skipped (FOR UPDATE SKIP LOCKED), so several
     processes drain one outbox without sending anything twice. SQLite: the transaction is
@@ -116,7 +117,7 @@ def claim(session: Session, platform: str, now: dt.datetime, limit: int) -> list
         .order_by(Delivery.id).limit(limit).with_for_update(skip_locked=True)))
     for row in rows:
         states.move(row, DeliveryState.SENDING)
-        row.claimed_at, row.attempts = now, row.attempts + 1
+        row.claimed_at, row.claimed_by, row.attempts = now, claimed_by, row.attempts + 1
     session.flush()
     return rows
 
@@ -160,6 +161,20 @@ def retry_later(session: Session, delivery_id: int, not_before: dt.datetime,
 def release_stale(session: Session, claimed_before: dt.datetime) -> int:
     """Rows claimed by a sender that died: back to pending (they were not marked sent)."""
     return _move_sending(session, DeliveryState.PENDING, Delivery.claimed_at < claimed_before)
+
+
+def release_of_dead_senders(session: Session, me: int | None) -> int:
+    """Rows claimed by a sender whose lock is free (its process is gone): back to pending at
+    once. PostgreSQL only; the probe takes the dead sender's lock for this transaction."""
+    if session.get_bind().dialect.name != "postgresql":
+        return 0
+    others: list[ColumnElement[bool]] = [Delivery.claimed_by.is_not(None)]
+    if me is not None:
+        others.append(Delivery.claimed_by != me)
+    # The same key as bot/singleton.py's sender locks.
+    sender_free = func.pg_try_advisory_xact_lock(
+        func.hashtext(func.concat("jinlin-sender:", func.current_schema())), Delivery.claimed_by)
+    return _move_sending(session, DeliveryState.PENDING, *others, sender_free, claimed_by=None)
 
 
 def progress(session: Session, run_id: int) -> Progress:

@@ -219,6 +219,17 @@ class Follower:
         """A new follower subscribing by scanning a parametric code."""
         return self._build("wechat_subscribe_scan.xml", EventKey=f"qrscene_{scene}")
 
+    def location(self, same_second: bool = False) -> tuple[dict[str, str], bytes]:
+        """The location report WeChat sends when a follower opens the chat (if allowed);
+        `same_second`: in the same second as the previous event."""
+        if same_second:
+            self._created -= 1
+        return self._build("wechat_location.xml")
+
+    def click(self, key: str) -> tuple[dict[str, str], bytes]:
+        """A tap on a custom menu item of kind "click"."""
+        return self._build("wechat_click.xml", EventKey=key)
+
     def image(self) -> tuple[dict[str, str], bytes]:
         return self._build("wechat_image.xml", MsgId=str(next(self._msg_ids)))
 

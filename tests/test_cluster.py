@@ -3,18 +3,32 @@ share one Telegram rate limit and take over each other's timers."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+import socket
 import subprocess
 import sys
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
+import httpx
 import pytest
 from sqlalchemy import text
 
-from storage.db import make_engine
-from storage.migrate import current_revision, head_revision
-from tests.conftest import POSTGRES_URL, postgres_skip_reason
+from bot.intake import Intake
+from bot.services import WebhookService, start_worker, stop_worker
+from bot.telegram_web import SECRET_HEADER
+from handlers.core import Core
+from handlers.messages import Incoming, Outgoing
+from storage import orgs, people
+from storage.db import Database, make_engine
+from storage.migrate import current_revision, head_revision, upgrade
+from storage.people import SenderInfo
+from tests.conftest import POSTGRES_URL, TEST_RULES, postgres_skip_reason
+from tests.fake_telegram import FakeTelegram, TgUser, private_chat
+from tests.telegram_fixtures import settings_for
 
 
 @pytest.fixture
@@ -50,3 +64,169 @@ def test_three_workers_started_together_on_an_empty_database_all_come_up(
         assert current_revision(engine) == head_revision()
     finally:
         engine.dispose()
+
+
+# ------------------------------------------------------------------ intake on PostgreSQL
+
+WANG = TgUser(5100000002, "王书记", username="wang_shuji", language_code="zh-hans")
+SECRET = "s3cret-Token_for-cluster"
+SUBMITTED = "已提交给「阳光花园党支部」书记核实，核实后我会告诉你。"
+
+
+@pytest.fixture
+def city(empty_schema: str) -> Iterator[tuple[str, Database]]:
+    """A migrated PostgreSQL schema: its URL (as DATABASE_URL) and the database."""
+    database = Database.from_url(empty_schema)
+    upgrade(database.engine)
+    try:
+        yield empty_schema, database
+    finally:
+        database.dispose()
+
+
+def seed_branch(core: Core) -> int:
+    """A community with one branch whose secretary is WANG; returns the branch id."""
+    with core.db.session() as session:
+        community = orgs.create_community(session, "阳光社区")
+        branch = orgs.create_branch(session, community.id, "阳光花园党支部")
+        account, _ = people.ensure_account(session, SenderInfo(
+            "telegram", str(WANG.id), WANG.first_name, WANG.username, WANG.language_code),
+            core.clock())
+        people.grant(session, account.person_id, "secretary", branch_id=branch.id,
+                     now=core.clock())
+        return branch.id
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class BusyCore(Core):
+    """The core of a worker on a busier machine: each update waits a little first."""
+
+    def handle(self, incoming: Incoming) -> list[Outgoing]:
+        time.sleep(0.05)
+        return super().handle(incoming)
+
+
+def webhook_worker(fake: FakeTelegram, url: str, database: Database, *,
+                   work: bool = True, core: type[Core] = Core) -> WebhookService:
+    """One of the city's webhook workers: its own port, Application and (if `work`) intake
+    worker."""
+    settings = settings_for(fake, TELEGRAM_MODE="webhook", DATABASE_URL=url,
+                            TELEGRAM_WEBHOOK_URL="https://jinlin.example/telegram",
+                            TELEGRAM_WEBHOOK_SECRET=SECRET, JINLIN_WEB_PORT=free_port())
+    return WebhookService(settings, core(database, rules=TEST_RULES), intake=Intake(url),
+                          work=work)
+
+
+@contextlib.asynccontextmanager
+async def running(*services: WebhookService) -> AsyncIterator[list[httpx.AsyncClient]]:
+    """The services serving, with a client for each."""
+    tasks = [asyncio.create_task(s.run()) for s in services]
+    try:
+        for service in services:
+            await asyncio.wait_for(service.server.listening.wait(), 20)
+        async with contextlib.AsyncExitStack() as stack:
+            yield [await stack.enter_async_context(httpx.AsyncClient(
+                base_url=f"http://127.0.0.1:{s.server.config.port}",
+                headers={SECRET_HEADER: SECRET})) for s in services]
+    finally:
+        for service in services:
+            service.stop()
+        await asyncio.wait_for(asyncio.gather(*tasks), 60)
+
+
+async def eventually(check: Callable[[], bool], seconds: float = 30) -> None:
+    """Until `check` holds (what it looks at lives in other threads: poll it)."""
+    async with asyncio.timeout(seconds):
+        while not check():  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+
+
+async def test_answers_alternating_between_two_workers_are_taken_in_the_order_written(
+        city: tuple[str, Database]) -> None:
+    """Five people fill in 亮身份, each update going to the other web server than the one
+    before (as a reverse proxy alternates); two workers, one slower than the other, then
+    take the stored updates, eight at a time each: every form reads what its person wrote,
+    in the order written."""
+    url, database = city
+    branch_id = seed_branch(Core(database, rules=TEST_RULES))
+    fake = FakeTelegram()
+    fake.start()
+    people_ = [TgUser(5300000001 + n, f"居民{n}", language_code="zh-hans") for n in range(5)]
+    answers = ["/start iam_{branch}", "{name}", "{n}号楼1单元", "2", "1", "暂无", "1"]
+    servers = [webhook_worker(fake, url, database, work=False, core=kind)
+               for kind in (Core, BusyCore)]
+    try:
+        async with running(*servers) as clients:
+            for step, answer in enumerate(answers):
+                for n, person in enumerate(people_):
+                    text = answer.format(branch=branch_id, name=person.first_name, n=n + 1)
+                    update = {**fake.text_update(person, private_chat(person), text),
+                              "update_id": 1000 * (n + 1) + step}
+                    stored = await clients[(n + step) % 2].post("/telegram", json=update)
+                    assert stored.status_code == 200
+            workers = [start_worker(s.intake, s.telegram_app, 8) for s in servers
+                       if s.intake is not None]
+            try:
+                await eventually(lambda: all(SUBMITTED in fake.sent_texts(p.id)
+                                             for p in people_))
+            finally:
+                for worker in workers:
+                    await stop_worker(worker)
+    finally:
+        fake.stop()
+    for n, person in enumerate(people_):
+        (summary,) = [t for t in fake.sent_texts(person.id) if t.startswith("请核对")]
+        assert (f"姓名：{person.first_name}\n楼栋/单元：{n + 1}号楼1单元\n党员类别：离退休\n"
+                f"组织关系：在册\n特长：无") in summary
+
+
+async def test_sigterm_lets_the_update_under_way_finish(city: tuple[str, Database]) -> None:
+    """Stopping a worker while it answers someone: the answer still goes out, and no job is
+    left behind."""
+    url, database = city
+    fake = FakeTelegram()
+    fake.start()
+    person = TgUser(5300000100, "李四", language_code="zh-hans")
+    try:
+        service = webhook_worker(fake, url, database)
+        async with running(service) as (client,):
+            fake.hold("sendMessage")
+            update = {**fake.text_update(person, private_chat(person), "/help"),
+                      "update_id": 77}
+            assert (await client.post("/telegram", json=update)).status_code == 200
+            await eventually(lambda: fake.held("sendMessage") == 1)
+            service.stop()  # what uvicorn does on SIGTERM
+            await asyncio.sleep(0.5)
+            fake.release("sendMessage")
+        assert fake.sent_texts(person.id)
+    finally:
+        fake.stop()
+    with database.engine.connect() as connection:
+        left = connection.execute(text(
+            "SELECT count(*) FROM procrastinate_jobs WHERE status IN ('todo', 'doing')"))
+        assert left.scalar() == 0
+
+
+async def test_readyz_says_what_is_ready(city: tuple[str, Database]) -> None:
+    url, database = city
+    fake = FakeTelegram()
+    fake.start()
+    try:
+        service = webhook_worker(fake, url, database)
+        async with running(service) as (client,):
+            ready = await client.get("/readyz")
+            assert (ready.status_code, ready.json()) == (200, {
+                "status": "ready",
+                "checks": {"database": True, "migrations": True, "queue": True}})
+            with database.engine.begin() as connection:
+                connection.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+            behind = await client.get("/readyz")
+            assert (behind.status_code, behind.json()["checks"]["migrations"]) == (503, False)
+            assert (await client.get("/healthz")).status_code == 200
+    finally:
+        fake.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, text
 
+from storage.migrate import ours
 from storage.models import Base
 
 config = context.config
@@ -25,6 +26,7 @@ def run_migrations_online() -> None:
             connection=connection,
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
+            include_object=ours,
         )
         with context.begin_transaction():
             context.run_migrations()
