@@ -55,8 +55,9 @@ def test_two_neighbours_of_one_name_are_asked_about(world: ConsoleWorld) -> None
     assert texts(world.say("王书记", GROUP, "/grant 楼栋长 @王芳")) == [
         f"有 2 位叫「王芳」的邻居：王芳（3号楼2单元、@{first}）、王芳（5号楼1单元、@{second}）。"
         "请用 @用户名，或者回复对方的消息。"]
+    # Named as registered (亮身份); the username only told the two apart.
     assert texts(world.say("王书记", GROUP, f"/grant 楼栋长 @{second}"))[0] == (
-        "已任命 小王 为阳光小区党支部楼栋长。")
+        "已任命 王芳 为阳光小区党支部楼栋长。")
 
 
 def test_a_name_nobody_has_is_refused_clearly(world: ConsoleWorld) -> None:
