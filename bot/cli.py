@@ -105,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     grant_cmd.add_argument("role", choices=[r.code for r in GRANTABLE])
     grant_cmd.add_argument("--community", help="community name (admins without one: all)")
     grant_cmd.add_argument("--branch", help="branch name (secretary, building_leader)")
+    wechat_cmd = commands.add_parser("wechat", help="the WeChat Official Account")
+    wechat_cmd.add_argument("action", choices=["menu"],
+                            help="menu: publish the custom menu (签到 · 活动 · 我的)")
     db_cmd = commands.add_parser("db", help="database maintenance")
     db_cmd.add_argument("action", choices=["upgrade"])
     export_cmd = commands.add_parser("export", help="write a branch's ledger (.xlsx or CSV)")
@@ -145,6 +148,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if command == "export":
         return export(database, settings, args)
+    if command == "wechat":
+        from bot import wechat, wechat_menu
+
+        try:
+            print(wechat_menu.publish(settings))
+        except wechat.ConfigError as error:
+            print(f"Cannot publish the menu: {error}", file=sys.stderr)
+            return 2
+        return 0
     rules = settings.rules()
     logsafe.install([rules.secret])
     core = Core(database, rules=rules)

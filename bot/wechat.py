@@ -20,6 +20,7 @@ import datetime as dt
 import functools
 import io
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -32,7 +33,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from wechatpy import WeChatClient, parse_message
 from wechatpy.crypto import WeChatCrypto
-from wechatpy.events import ScanEvent, SubscribeEvent, SubscribeScanEvent
+from wechatpy.events import ClickEvent, ScanEvent, SubscribeEvent, SubscribeScanEvent
 from wechatpy.exceptions import (
     InvalidAppIdException,
     InvalidSignatureException,
@@ -364,6 +365,8 @@ class WechatAdapter:
             text = f"/start {message.scene_id}".strip()
         elif isinstance(message, SubscribeEvent):
             text = "/start"
+        elif isinstance(message, ClickEvent) and _MENU_KEY.fullmatch(message.key or ""):
+            text = f"/{message.key}"  # a menu item: as if its command were typed
         else:
             return None
         return Incoming(PLATFORM, message.source, ChatKind.PRIVATE,
@@ -523,6 +526,8 @@ def update_key(message: BaseMessage) -> str:
     return f"ev:{message.source}:{message.time}:{event}:{content[:64]}"
 
 
+# A menu item's key is the name of the command it runs (bot/wechat_menu.py).
+_MENU_KEY = re.compile(r"[a-z_]{1,30}")
 # What tells two events of one second apart: a scan's scene, a click's key, a location.
 _EVENT_CONTENT = ("scene_id", "key", "latitude")
 

@@ -139,6 +139,8 @@ class FakeWechat:
                 self.qr_urls.append(url)
             return JSONResponse({"ticket": ticket, "expire_seconds": body["expire_seconds"],
                                  "url": url})
+        if path == "menu/create":
+            return JSONResponse({"errcode": 0, "errmsg": "ok"})
         if path == "message/template/send":
             code = self.refuse_template.get(body.get("touser", ""), 0)
             return JSONResponse({"errcode": code, "errmsg": "ok" if not code else "refused",
