@@ -27,6 +27,8 @@ from bot.ratelimit import _seconds as retry_seconds
 
 log = logging.getLogger(__name__)
 
+POOL = 16
+
 # KEYS: the overall slot, the pause. ARGV: the spacing. Returns seconds to wait (a string).
 _OVERALL = """
 local t = redis.call('TIME')
@@ -84,7 +86,11 @@ class RedisRateLimiter(BaseRateLimiter[int]):
     def __init__(self, url: str, key: str, overall_per_second: float = 30,
                  group_per_minute: float = 20, max_retries: int = 0,
                  margin: float = MARGIN) -> None:
-        self._client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        # Many sends wait their turn at once: they queue for a connection instead of failing.
+        pool = redis.BlockingConnectionPool.from_url(url, max_connections=POOL, timeout=10,
+                                                     socket_timeout=2,
+                                                     socket_connect_timeout=2)
+        self._client = redis.Redis(connection_pool=pool)
         self._key = key
         self._interval = (1 + margin) / overall_per_second if overall_per_second else 0.0
         self._group_max = int(group_per_minute)
