@@ -68,9 +68,9 @@ class RecordingCore(Core):
 
     last_route: Route | None = None
 
-    def _run(self, ctx, route):  # type: ignore[no-untyped-def]
+    def _run(self, ctx, route, careful):  # type: ignore[no-untyped-def]
         self.last_route = route
-        super()._run(ctx, route)
+        super()._run(ctx, route, careful)
 
 
 def seed(world: ConsoleWorld) -> None:

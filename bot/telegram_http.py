@@ -8,6 +8,9 @@ replies is bound by that CPU. The bodies are the same: form fields, multipart wi
 
 from __future__ import annotations
 
+import functools
+import urllib.request
+
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
@@ -44,9 +47,8 @@ class AiohttpRequest(BaseRequest):
     async def initialize(self) -> None:
         """Open the session (inside the running event loop, as aiohttp requires)."""
         if self._session is None or self._session.closed:
-            # trust_env: HTTPS_PROXY and friends are honoured, as httpx did by default.
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._pool_size), trust_env=True)
+                connector=aiohttp.TCPConnector(limit=self._pool_size))
 
     async def shutdown(self) -> None:
         """Close the session and its connections."""
@@ -71,7 +73,7 @@ class AiohttpRequest(BaseRequest):
         try:
             async with self._session.request(method, url, data=_body(request_data),
                                              headers={"User-Agent": self.USER_AGENT},
-                                             timeout=timeout) as response:
+                                             timeout=timeout, proxy=_proxy(url)) as response:
                 return response.status, await response.read()
         except TimeoutError as error:
             raise TimedOut from error
@@ -93,6 +95,21 @@ class AiohttpRequest(BaseRequest):
             total=None, sock_read=_longest(read, write),
             connect=None if connect is None or pool is None else connect + pool,
             sock_connect=connect)
+
+
+def _proxy(url: str) -> str | None:
+    """The proxy the environment names for `url` (HTTPS_PROXY, NO_PROXY…), as httpx honoured
+    them; aiohttp's own `trust_env` looks them up, and ~/.netrc, on a thread per request."""
+    scheme, _, rest = url.partition("://")
+    return _env_proxy(scheme, rest.split("/", 1)[0])
+
+
+@functools.cache
+def _env_proxy(scheme: str, host: str) -> str | None:
+    if urllib.request.proxy_bypass(host):
+        return None
+    proxies = urllib.request.getproxies()
+    return proxies.get(scheme) or proxies.get("all")
 
 
 def _longest(*seconds: float | None) -> float | None:

@@ -17,6 +17,7 @@ from handlers import (
     attendance,
     basics,
     checkin,
+    desk,
     forms,
     help_requests,
     holidays,
@@ -44,7 +45,7 @@ from handlers.rules import Rules
 from handlers.schedules import WorkCalendar
 from handlers.text import clean_name
 from storage import day_overrides, dialogs, orgs, people, posted, timers
-from storage.db import Database
+from storage.db import Database, discard_pending, writes
 from storage.models import Chat
 from storage.people import SenderInfo
 
@@ -55,7 +56,8 @@ FEATURES = [basics.FEATURE, identity.FEATURE, checkin.FEATURE, activities.FEATUR
             signups.FEATURE, attendance.FEATURE, notices.FEATURE, admin.FEATURE,
             privacy.FEATURE, needs.FEATURE, help_requests.FEATURE,
             problems.FEATURE, linking.FEATURE, robots.FEATURE,
-            ledger.FEATURE, points.FEATURE, holidays.FEATURE, unread.FEATURE, forms.FEATURE]
+            ledger.FEATURE, points.FEATURE, holidays.FEATURE, unread.FEATURE, forms.FEATURE,
+            desk.FEATURE]
 
 # Parameters whose values are codes to be shown in the reader's words: the key prefix, and
 # which values are codes (None: all of them).
@@ -72,6 +74,10 @@ _FORM_ROUTES: dict[str, Callable[[Context, str, str], None]] = {
 
 # How often the timer loop forgets handled updates past their retention period.
 PRUNE_EVERY = dt.timedelta(hours=1)
+
+
+class _Replay(Exception):
+    """A feature refused after writing; its update is to be handled again, carefully."""
 
 
 def utc_now() -> dt.datetime:
@@ -107,6 +113,14 @@ class Core:
                              toast=incoming.button_data is not None)]
 
     def _handle(self, incoming: Incoming) -> list[Outgoing]:
+        try:
+            return self._handle_once(incoming, careful=False)
+        except _Replay:
+            # A refusal came after the feature wrote: all of it was rolled back; again, with
+            # a savepoint to undo only the feature's writes.
+            return self._handle_once(incoming, careful=True)
+
+    def _handle_once(self, incoming: Incoming, *, careful: bool) -> list[Outgoing]:
         acknowledged = self._typed_ack(incoming)
         if incoming.chat_kind == ChatKind.GROUP and acknowledged is None \
                 and not self._addressed(incoming):
@@ -124,7 +138,7 @@ class Core:
             route = self.router.route(ctx)
             if route is None:
                 return []
-            self._run(ctx, route)
+            self._run(ctx, route, careful)
             return ctx.outbox
 
     def _addressed(self, incoming: Incoming) -> bool:
@@ -267,7 +281,7 @@ class Core:
         return Context(session, self.catalogs, self.rules, now, self, incoming=incoming,
                        account=account, person=person, chat=chat, open_form=dialog)
 
-    def _run(self, ctx: Context, route: Route) -> None:
+    def _run(self, ctx: Context, route: Route, careful: bool) -> None:
         if route.kind == "dead_form":
             # A form whose step the code no longer has: cleared for good, outside the
             # savepoint a refusal would roll back.
@@ -277,14 +291,30 @@ class Core:
         before = forms.snapshot(ctx) if route.interrupts else None
         sent_before = len(ctx.outbox)
         try:
-            with ctx.session.begin_nested():
-                self._dispatch(ctx, route)
+            if careful:
+                with ctx.session.begin_nested():
+                    self._dispatch(ctx, route)
+            else:
+                self._dispatch_optimistically(ctx, route)
         except DomainError as error:
-            # The savepoint undid the feature's writes; drop what it meant to say as well.
+            # The feature's writes are undone; drop what it meant to say as well.
             del ctx.outbox[sent_before:]
             self._refuse(ctx, error)
         if route.interrupts:
             forms.interrupt(ctx, before)
+
+    def _dispatch_optimistically(self, ctx: Context, route: Route) -> None:
+        """Dispatch without a savepoint (two statements and much of a scan's time): most
+        updates refuse before writing, or do not refuse. A refusal after a write replays."""
+        ctx.session.flush()  # what came before the feature stays, whatever it decides
+        before = writes(ctx.session)
+        try:
+            self._dispatch(ctx, route)
+        except DomainError:
+            if writes(ctx.session) != before:
+                raise _Replay from None
+            discard_pending(ctx.session)
+            raise
 
     def _dispatch(self, ctx: Context, route: Route) -> None:
         if len(route.args) > 4 * self.rules.max_text_length:

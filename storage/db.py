@@ -17,15 +17,65 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 READ_ONLY = "jinlin_read_only"
 
 
+# Where a connection counts the INSERT, UPDATE and DELETE statements it ran (see `writes`).
+WRITES = "jinlin_writes"
+# An execution option: the caller counts this statement's write itself, if it wrote.
+COUNTED_BY_CALLER = "jinlin_counted_by_caller"
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine with SQLite tuned for concurrent use (WAL, busy timeout, foreign keys)."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, **kwargs)
-    engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
-    _tune_sqlite(engine)
+        engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    else:
+        engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
+        _tune_sqlite(engine)
+    event.listen(engine, "before_cursor_execute", _count_insert)
+    event.listen(engine, "after_cursor_execute", _count_change)
+    event.listen(engine, "handle_error", _count_failure)
     return engine
+
+
+def _count(connection: Any) -> None:
+    connection.info[WRITES] = connection.info.get(WRITES, 0) + 1
+
+
+def _count_insert(connection: Any, _cursor: Any, _statement: str, _parameters: Any,
+                  context: Any, _executemany: bool) -> None:
+    if context is not None and context.isinsert \
+            and not context.execution_options.get(COUNTED_BY_CALLER):
+        _count(connection)
+
+
+def _count_change(connection: Any, cursor: Any, _statement: str, _parameters: Any,
+                  context: Any, _executemany: bool) -> None:
+    # An UPDATE or DELETE whose conditions matched no row wrote nothing ("take it if still
+    # open" lost the race): a refusal after it needs no undoing.
+    if context is not None and (context.isupdate or context.isdelete) and cursor.rowcount != 0:
+        _count(connection)
+
+
+def _count_failure(error: Any) -> None:
+    # A failed statement spoils a PostgreSQL transaction: undoing needs a savepoint too.
+    if error.connection is not None:
+        _count(error.connection)
+
+
+def writes(session: Session) -> int:
+    """How many INSERT, UPDATE and DELETE statements the session's connection has run (a
+    flush counts its own): two readings that agree mean nothing was written between them."""
+    count: int = session.connection().info.get(WRITES, 0)
+    return count
+
+
+def discard_pending(session: Session) -> None:
+    """Forget changes made to objects and not yet flushed (nothing was written)."""
+    for instance in list(session.new) + list(session.deleted):
+        session.expunge(instance)
+    for instance in list(session.dirty):
+        session.expire(instance)
 
 
 def _tune_sqlite(engine: Engine) -> None:
@@ -92,7 +142,12 @@ def insert_if_absent(session: Session, model: type[Any], values: dict[str, Any])
     """
     statement = _insert_statement(session.get_bind().dialect.name, model.__table__)
     # rowcount is not reliable here across drivers; a returned key is.
-    return session.execute(statement, values).first() is not None
+    result = session.execute(statement, values)
+    if result.first() is None:
+        return False  # the row was there: nothing was written
+    info = session.connection().info
+    info[WRITES] = info.get(WRITES, 0) + 1
+    return True
 
 
 @functools.cache
@@ -102,7 +157,8 @@ def _insert_statement(dialect: str, table: Any) -> Any:
     from sqlalchemy.dialects import postgresql, sqlite
 
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)
+    return (insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)
+            .execution_options(**{COUNTED_BY_CALLER: True}))
 
 
 @contextmanager
