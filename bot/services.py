@@ -17,6 +17,7 @@ from telegram.ext import Application
 
 from bot.background import Background
 from bot.delivery import Registry
+from bot.desk import Desk
 from bot.health import Readiness
 from bot.intake import Intake
 from bot.settings import Settings
@@ -58,7 +59,8 @@ class WebhookService:
         readiness = Readiness(core.db, intake.reachable if intake is not None else None)
         web_app = create_web_app([
             *webhook_routes(self.telegram_app, self.secret, self.path, accept),
-            *telegram_qr_routes(self.telegram_app, core), *routes], readiness=readiness)
+            *telegram_qr_routes(self.telegram_app, core),
+            *Desk(core, settings, self.registry.deliver).routes(), *routes], readiness=readiness)
         self.server = Server(server_config(web_app, settings))
 
     async def _store(self, update: Update) -> None:
@@ -175,8 +177,9 @@ class PollingService:
         settings = settings.model_copy(update={"telegram_mode": "polling"})
         self.poll_timeout = dt.timedelta(seconds=poll_timeout)
         self.telegram_app = build_application(settings, core, registry=self.registry)
-        web_app = create_web_app([*telegram_qr_routes(self.telegram_app, core), *routes],
-                                 readiness=Readiness(core.db))
+        web_app = create_web_app([*telegram_qr_routes(self.telegram_app, core),
+                                  *Desk(core, settings, self.registry.deliver).routes(),
+                                  *routes], readiness=Readiness(core.db))
         self.server = Server(server_config(web_app, settings))
 
     async def run(self) -> None:

@@ -73,6 +73,9 @@ class Settings(BaseSettings, RuleSettings):
         "true to run without WECHAT_AES_KEY (plaintext mode: bodies are not signed).")
     wechat_api_base_url: str = rule("https://api.weixin.qq.com/cgi-bin/", "WECHAT_API_BASE_URL",
                                     "WeChat's API (a proxy or a test server).")
+    wechat_oauth_base_url: str = rule(
+        "https://open.weixin.qq.com/connect/", "WECHAT_OAUTH_BASE_URL",
+        "WeChat's OAuth pages, where the web desk sends a browser to learn who it is.")
     wechat_reply_budget_seconds: float = rule(
         4.0, "WECHAT_REPLY_BUDGET_SECONDS",
         "Seconds to wait before answering through the customer-service API.", gt=0, le=4.5)

@@ -75,7 +75,9 @@ class Server(uvicorn.Server):
 def listen_socket(host: str, port: int) -> socket.socket:
     """A TCP socket bound to (host, port), ready for uvicorn."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # Made as TCP (not protocol 0), so asyncio sets TCP_NODELAY on each accepted connection;
+    # otherwise every answer stalls about 40 ms (Nagle against delayed ACKs).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))

@@ -22,8 +22,9 @@ import io
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from xml.parsers.expat import ExpatError
 
 from starlette.requests import Request
@@ -46,13 +47,15 @@ from bot.bodies import MAX_BODY_BYTES, TooLarge, read_body
 from bot.delivery import Registry
 from bot.ordering import ChatLocks
 from bot.settings import Settings
+from bot.telegram import POSTGRES_CORE_THREADS, SQLITE_CORE_THREADS
 from bot.wechat_numbers import Ambiguous, Picked, pick
-from bot.wechat_render import PLATFORM, Bundle, chunks, render
+from bot.wechat_render import PLATFORM, Bundle, chunks, render, render_in
 from handlers.core import Core
 from handlers.messages import Button, ChatKind, Incoming, Outgoing, Sender
 from storage import wechat_users
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 PATH = "/wechat"
 SUCCESS = "success"
@@ -153,6 +156,14 @@ class WechatAdapter:
         self._followers = ChatLocks()
         self._background: set[asyncio.Task[None]] = set()
         self._pruned = dt.datetime.min.replace(tzinfo=dt.UTC)
+        # SQLite takes one writer at a time: more threads only fight over it (as Telegram's).
+        workers = SQLITE_CORE_THREADS if core.db.is_sqlite else POSTGRES_CORE_THREADS
+        self._threads = ThreadPoolExecutor(workers, thread_name_prefix="jinlin-wechat")
+
+    async def _in_core_thread(self, work: Callable[..., T], *args: Any) -> T:
+        """`work` on one of the adapter's database threads."""
+        return await asyncio.get_running_loop().run_in_executor(
+            self._threads, functools.partial(work, *args))
 
     def routes(self) -> list[Route]:
         """The callback endpoint, to be served by the project's Starlette app."""
@@ -308,23 +319,24 @@ class WechatAdapter:
     async def _handle(self, message: BaseMessage) -> list[Bundle]:
         """Run the message through the core (one follower at a time, in order)."""
         async with self._followers.held(message.source):
-            return await asyncio.to_thread(self._handle_sync, message)
+            return await self._in_core_thread(self._handle_sync, message)
 
     def _handle_sync(self, message: BaseMessage) -> list[Bundle]:
         now = self.core.clock()
         # The number is read against what the follower had been sent before this message.
         incoming, asked = self._incoming_or_question(message, now)
-        with self.core.db.session() as session:
-            missed = wechat_users.seen(session, message.source, now)
         answers = [] if incoming is None else self.core.handle(incoming)
         if asked is not None:
             answers = [asked]
         if message.type not in ("text", "event"):
             answers = [self._say(message.source, "wechat.text_only")]
-        if missed:
-            answers.insert(0, self._say(message.source, "wechat.missed", count=missed))
         self._pass_on([o for o in answers if o.platform != PLATFORM])
-        return render(self.core.db, self.core.catalogs, answers, now)
+        # One transaction: the window opens, the missed count is told, the answer is kept.
+        with self.core.db.session() as session:
+            missed = wechat_users.seen(session, message.source, now)
+            if missed:
+                answers.insert(0, self._say(message.source, "wechat.missed", count=missed))
+            return render_in(session, self.core.catalogs, answers, now)
 
     def _say(self, openid: str, key: str, **params: object) -> Outgoing:
         return Outgoing(PLATFORM, openid, self.core.catalogs.get(None)(key, **params))

@@ -40,33 +40,39 @@ class Bundle:
 def render(db: Database, catalogs: Catalogs, messages: list[Outgoing],
            now: dt.datetime) -> list[Bundle]:
     """Bundles for the WeChat messages among `messages`; remembers each one's options."""
+    with db.session() as session:
+        return render_in(session, catalogs, messages, now)
+
+
+def render_in(session: Session, catalogs: Catalogs, messages: list[Outgoing],
+              now: dt.datetime) -> list[Bundle]:
+    """`render` inside a transaction already open."""
     bundles: dict[str, Bundle] = {}
     choices: dict[str, list[dict[str, str]]] = {}
-    with db.session() as session:
-        for out in messages:
-            if out.platform != PLATFORM:
+    for out in messages:
+        if out.platform != PLATFORM:
+            continue
+        bundle = bundles.setdefault(out.chat_id, Bundle(out.chat_id))
+        offered = choices.setdefault(out.chat_id, [])
+        t = catalogs.get(_lang(session, out.chat_id))
+        lines = [out.text] if out.text else []
+        for button in (b for row in out.buttons for b in row):
+            if button.url is not None:
+                lines.append(t("wechat.link", label=button.label, url=button.url))
                 continue
-            bundle = bundles.setdefault(out.chat_id, Bundle(out.chat_id))
-            offered = choices.setdefault(out.chat_id, [])
-            t = catalogs.get(_lang(session, out.chat_id))
-            lines = [out.text] if out.text else []
-            for button in (b for row in out.buttons for b in row):
-                if button.url is not None:
-                    lines.append(t("wechat.link", label=button.label, url=button.url))
-                    continue
-                target = ({"start": button.start_payload} if button.start_payload is not None
-                          else {"data": button.data or ""})
-                offered.append({**target, "label": button.label,
-                                "about": excerpt(out.text)})
-                lines.append(t("wechat.option", number=len(offered), label=button.label))
-            if lines:
-                bundle.texts.append("\n".join(lines))
-            if out.image is not None:
-                bundle.images.append(out.image)
-            if out.qr_payload is not None:
-                bundle.qr_payloads.append((excerpt(out.text), out.qr_payload))
-        for openid, offered in choices.items():
-            wechat_users.offer(session, openid, offered, now)
+            target = ({"start": button.start_payload} if button.start_payload is not None
+                      else {"data": button.data or ""})
+            offered.append({**target, "label": button.label,
+                            "about": excerpt(out.text)})
+            lines.append(t("wechat.option", number=len(offered), label=button.label))
+        if lines:
+            bundle.texts.append("\n".join(lines))
+        if out.image is not None:
+            bundle.images.append(out.image)
+        if out.qr_payload is not None:
+            bundle.qr_payloads.append((excerpt(out.text), out.qr_payload))
+    for openid, offered in choices.items():
+        wechat_users.offer(session, openid, offered, now)
     return list(bundles.values())
 
 

@@ -7,6 +7,7 @@ import contextlib
 
 from bot.background import Background
 from bot.delivery import Registry
+from bot.desk import Desk
 from bot.qrpage import qr_routes
 from bot.services import PollingService, WebhookService
 from bot.settings import Settings
@@ -32,7 +33,8 @@ class WechatService:
         rules = core.rules
         web_app = create_web_app([*self.adapter.routes(), *qr_routes(
             rules.secret, rules.qr_period_seconds,
-            self.adapter.rotating_link(rules.qr_period_seconds), core.clock)])
+            self.adapter.rotating_link(rules.qr_period_seconds), core.clock),
+            *Desk(core, settings, self.adapter.registry.deliver).routes()])
         self.server = Server(server_config(web_app, settings))
 
     async def run(self) -> None:

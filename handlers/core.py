@@ -17,6 +17,7 @@ from handlers import (
     attendance,
     basics,
     checkin,
+    desk,
     forms,
     help_requests,
     holidays,
@@ -55,7 +56,8 @@ FEATURES = [basics.FEATURE, identity.FEATURE, checkin.FEATURE, activities.FEATUR
             signups.FEATURE, attendance.FEATURE, notices.FEATURE, admin.FEATURE,
             privacy.FEATURE, needs.FEATURE, help_requests.FEATURE,
             problems.FEATURE, linking.FEATURE, robots.FEATURE,
-            ledger.FEATURE, points.FEATURE, holidays.FEATURE, unread.FEATURE, forms.FEATURE]
+            ledger.FEATURE, points.FEATURE, holidays.FEATURE, unread.FEATURE, forms.FEATURE,
+            desk.FEATURE]
 
 # Parameters whose values are codes to be shown in the reader's words: the key prefix, and
 # which values are codes (None: all of them).
