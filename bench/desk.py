@@ -21,13 +21,16 @@ import datetime as dt
 import resource
 import socket
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import httpx
+import uvicorn
 from sqlalchemy import func, select
 
-from bench.ledger_generate import DATA_DIR, SQLiteWriter, fresh_sqlite, generate
+from bench.ledger_generate import DATA_DIR
 from bench.ledger_scale import biggest_branch
 from bot.delivery import Registry
 from bot.desk import Desk
@@ -69,8 +72,6 @@ async def run(database: Database, repeat: int) -> list[float]:
     print(f"biggest branch #{branch_id}: {members} members; its biggest activity #{activity_id}")
     core = Core(database, rules=Rules(secret=SECRET), clock=lambda: NOW.astimezone(dt.UTC))
     app = create_web_app(Desk(core, None, Registry().deliver).routes())
-    import uvicorn
-
     port = free_port()
     server = Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     task = asyncio.create_task(server.serve())
@@ -111,10 +112,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     if not args.db.exists():
-        print(f"generating {args.db} at scale {args.scale} (bench.ledger_generate):")
+        # In a process of its own, so that its memory is not counted as the desk's.
         args.db.parent.mkdir(parents=True, exist_ok=True)
-        fresh_sqlite(args.db)
-        generate(SQLiteWriter(args.db), args.scale, seed=7)
+        generate = [sys.executable, "-m", "bench.ledger_generate", "--scale", str(args.scale),
+                    "--db", str(args.db)]
+        subprocess.run(generate, check=True)  # noqa: S603 - our own module and arguments
     database = Database.from_url(f"sqlite:///{args.db}")
     upgrade(database.engine)
     times = asyncio.run(run(database, args.repeat))
