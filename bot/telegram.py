@@ -55,6 +55,8 @@ PLATFORM = "telegram"
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 MAX_CONCURRENT_UPDATES = 64
 SQLITE_CORE_THREADS = 1
+# Updates handled in one transaction at most (see TelegramAdapter._handle).
+MAX_BATCH = 16
 POSTGRES_CORE_THREADS = 4
 # Menu languages: (Telegram language_code, our catalog); "" is the default menu.
 MENU_LANGUAGES = (("", DEFAULT_LANG), ("en", "en"))
@@ -395,13 +397,41 @@ class TelegramAdapter:
         self.core = core
         # SQLite takes one writer at a time: more threads only fight over it and over the
         # interpreter lock (measured: bench.checkin_burst). PostgreSQL gains from a few.
-        workers = SQLITE_CORE_THREADS if core.db.is_sqlite else POSTGRES_CORE_THREADS
-        self._threads = ThreadPoolExecutor(workers, thread_name_prefix="jinlin-core")
+        self._workers = SQLITE_CORE_THREADS if core.db.is_sqlite else POSTGRES_CORE_THREADS
+        self._threads = ThreadPoolExecutor(self._workers, thread_name_prefix="jinlin-core")
+        self._busy = 0
+        self._waiting: list[tuple[Incoming, asyncio.Future[list[Outgoing]]]] = []
 
     async def _handle(self, incoming: Incoming) -> list[Outgoing]:
-        """The core's answer, worked out on one of the adapter's threads."""
-        call = functools.partial(contextvars.copy_context().run, self.core.handle, incoming)
-        return await asyncio.get_running_loop().run_in_executor(self._threads, call)
+        """The core's answer, worked out on one of the adapter's threads; updates that came
+        while every thread was busy are handled together, in one transaction (a burst of
+        scans then costs one commit per batch instead of one per scan)."""
+        answer: asyncio.Future[list[Outgoing]] = asyncio.get_running_loop().create_future()
+        self._waiting.append((incoming, answer))
+        self._start_batches()
+        return await answer
+
+    def _start_batches(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._waiting and self._busy < self._workers:
+            batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
+            self._busy += 1
+            call = functools.partial(contextvars.copy_context().run, self.core.handle_batch,
+                                     [incoming for incoming, _ in batch])
+            done = loop.run_in_executor(self._threads, call)
+            done.add_done_callback(functools.partial(self._finished, batch))
+
+    def _finished(self, batch: list[tuple[Incoming, asyncio.Future[list[Outgoing]]]],
+                  done: asyncio.Future[list[list[Outgoing]]]) -> None:
+        self._busy -= 1
+        for n, (_, answer) in enumerate(batch):
+            if answer.done():
+                continue  # its update was cancelled meanwhile (the bot is stopping)
+            if done.cancelled() or done.exception() is not None:
+                answer.set_exception(done.exception() or asyncio.CancelledError())
+            else:
+                answer.set_result(done.result()[n])
+        self._start_batches()
 
     async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Translate one message, let the core act on it, send what it says."""

@@ -122,24 +122,56 @@ class Core:
 
     def _handle_once(self, incoming: Incoming, *, careful: bool) -> list[Outgoing]:
         acknowledged = self._typed_ack(incoming)
-        if incoming.chat_kind == ChatKind.GROUP and acknowledged is None \
-                and not self._addressed(incoming):
-            return []  # chatter: nothing is written, not even that the update was seen
+        if self._chatter(incoming, acknowledged):
+            return []  # nothing is written, not even that the update was seen
         with self.db.session() as session:
-            now = self.clock()
-            if incoming.update_key and not dialogs.first_time(
-                    session, incoming.platform, incoming.update_key, now):
-                return []
-            ctx = self._context(session, incoming, now)
-            if acknowledged is not None:
-                # A typed 收到 counts like the button (silently in a group).
-                notices.acknowledge_typed(ctx, acknowledged)
-                return ctx.outbox
-            route = self.router.route(ctx)
-            if route is None:
-                return []
-            self._run(ctx, route, careful)
+            return self._in_session(session, incoming, acknowledged, careful=careful)
+
+    def handle_batch(self, incomings: list[Incoming]) -> list[list[Outgoing]]:
+        """Act on several updates in one transaction, as if one after the other (one commit
+        instead of one each); when any of them fails or must be replayed, on each alone."""
+        if len(incomings) < 2:
+            return [self.handle(incoming) for incoming in incomings]
+        try:
+            return self._batch(incomings)
+        except Exception:
+            # The whole transaction was rolled back: nothing of the batch was kept.
+            return [self.handle(incoming) for incoming in incomings]
+
+    def _batch(self, incomings: list[Incoming]) -> list[list[Outgoing]]:
+        acknowledged = [self._typed_ack(incoming) for incoming in incomings]
+        for_us = [not self._chatter(incoming, ack)
+                  for incoming, ack in zip(incomings, acknowledged, strict=True)]
+        answers: list[list[Outgoing]] = [[] for _ in incomings]
+        with self.db.session() as session:
+            for n, incoming in enumerate(incomings):
+                if for_us[n]:
+                    answers[n] = self._in_session(session, incoming, acknowledged[n],
+                                                  careful=False)
+        return answers
+
+    def _chatter(self, incoming: Incoming, acknowledged: int | None) -> bool:
+        """A group message not for the bot (and no typed 收到)."""
+        return incoming.chat_kind == ChatKind.GROUP and acknowledged is None \
+            and not self._addressed(incoming)
+
+    def _in_session(self, session: Session, incoming: Incoming, acknowledged: int | None,
+                    *, careful: bool) -> list[Outgoing]:
+        """Act on one update inside `session`'s transaction."""
+        now = self.clock()
+        if incoming.update_key and not dialogs.first_time(
+                session, incoming.platform, incoming.update_key, now):
+            return []
+        ctx = self._context(session, incoming, now)
+        if acknowledged is not None:
+            # A typed 收到 counts like the button (silently in a group).
+            notices.acknowledge_typed(ctx, acknowledged)
             return ctx.outbox
+        route = self.router.route(ctx)
+        if route is None:
+            return []
+        self._run(ctx, route, careful)
+        return ctx.outbox
 
     def _addressed(self, incoming: Incoming) -> bool:
         """Whether a group message is for the bot, decided with reads only."""

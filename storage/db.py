@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -17,6 +19,9 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 READ_ONLY = "jinlin_read_only"
 
 
+# Seconds a pooled connection may sit unused and still be trusted without a ping.
+PING_AFTER = 5.0
+RETURNED_AT = "jinlin_returned_at"
 # Where a connection counts the INSERT, UPDATE and DELETE statements it ran (see `writes`).
 WRITES = "jinlin_writes"
 # An execution option: the caller counts this statement's write itself, if it wrote.
@@ -28,7 +33,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if not url.startswith("sqlite"):
-        engine = create_engine(url, pool_pre_ping=True, **kwargs)
+        engine = create_engine(url, **kwargs)
+        _ping_when_idle(engine)
     else:
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         _tune_sqlite(engine)
@@ -36,6 +42,26 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     event.listen(engine, "after_cursor_execute", _count_change)
     event.listen(engine, "handle_error", _count_failure)
     return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Check a pooled connection before use only when it sat idle for PING_AFTER seconds
+    (a server restart meanwhile is then noticed). `pool_pre_ping` pings at every checkout:
+    a round trip on every update, an eighth of a sign-in's on PostgreSQL."""
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info[RETURNED_AT] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get(RETURNED_AT, float("inf")) < PING_AFTER:
+            return
+        try:
+            dbapi_connection.cursor().execute("SELECT 1")
+            dbapi_connection.rollback()
+        except Exception as error:  # gone: the pool drops it and connects anew
+            raise DisconnectionError from error
 
 
 def _count(connection: Any) -> None:
