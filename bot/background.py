@@ -71,6 +71,7 @@ class Background:
             log.warning("another process runs the timers for this database; "
                         "this one answers updates and takes over if that one stops")
         if self.wechat is not None and (leader or not sqlite):
+            self.wechat.claimed_by = sender_id
             self.wechat.start()
         self.core.senders = frozenset(self._sending())
         if not sqlite:
@@ -125,10 +126,19 @@ class Background:
             self._lead()
         if not await asyncio.to_thread(self.sender_lock.still_held):
             sender_id = await asyncio.to_thread(self.sender_lock.acquire)
-            if self.sender is not None:
-                self.sender.claimed_by = sender_id
-            if self.wecom is not None:
-                self.wecom.claimed_by = sender_id
+            for sender in (self.sender, self.wecom, self.wechat):
+                if sender is not None:
+                    sender.claimed_by = sender_id
+        await self._release_dead()
+
+    async def _release_dead(self) -> None:
+        """Notices claimed by a process that is gone go back to the outbox now."""
+        released = await asyncio.to_thread(self.core.outbox_release_dead, self.sender_lock.id)
+        if released:
+            log.warning("resending %d notices a process that is gone had claimed", released)
+            for sender in (self.sender, self.wecom, self.wechat):
+                if sender is not None:
+                    sender.wake()
 
     async def _deliver(self, messages: list[Outgoing]) -> None:
         await self.registry.deliver(messages)

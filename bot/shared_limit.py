@@ -2,11 +2,11 @@
 
 The same rules as bot/ratelimit.py — messages spaced evenly MARGIN under 30 a second, up to
 20 a minute per group, every request paused after a 429 for its `retry_after` — but the
-bookkeeping lives in Redis, so three workers together keep the limit one process keeps. Each
-turn is booked by a short Lua script (atomic in Redis, on Redis's clock): the group's slot
-first, then the next free slot overall; the process sleeps until its slot. Should Redis stop
-answering, sends fall back to the process's own limiter (and say so in the log) rather than
-stop.
+bookkeeping lives in Redis, so three workers together keep the limit one process keeps. Short
+Lua scripts (atomic in Redis, on Redis's clock) book the group's slot, then take the overall
+turn when it is due; in each process one waiter at a time asks, in arrival order. Should
+Redis stop answering, sends fall back to the process's own limiter (and say so in the log)
+rather than stop.
 """
 
 from __future__ import annotations
@@ -27,15 +27,23 @@ from bot.ratelimit import _seconds as retry_seconds
 
 log = logging.getLogger(__name__)
 
-# KEYS: the overall slot, the pause. ARGV: the spacing. Returns seconds to wait (a string).
+POOL = 16
+
+# KEYS: the last send overall, the pause. ARGV: the spacing. Takes the turn when it is due
+# (returns "0") or says how many seconds until it is (a string). The turn is stamped with the
+# moment it was taken, not the moment it was due, so a late wake-up never lets the next
+# sends bunch up to catch up.
 _OVERALL = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local last = tonumber(redis.call('GET', KEYS[1]) or '-1e18')
 local paused = tonumber(redis.call('GET', KEYS[2]) or '0')
-local slot = math.max(now, last + tonumber(ARGV[1]), paused)
-redis.call('SET', KEYS[1], tostring(slot), 'EX', 60)
-return tostring(slot - now)
+local due = math.max(last + tonumber(ARGV[1]), paused)
+if now >= due then
+  redis.call('SET', KEYS[1], tostring(now), 'EX', 60)
+  return '0'
+end
+return tostring(due - now)
 """
 
 # KEYS: the group's window (its last slots). ARGV: how many, over how many seconds.
@@ -84,12 +92,17 @@ class RedisRateLimiter(BaseRateLimiter[int]):
     def __init__(self, url: str, key: str, overall_per_second: float = 30,
                  group_per_minute: float = 20, max_retries: int = 0,
                  margin: float = MARGIN) -> None:
-        self._client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        # Many sends wait their turn at once: they queue for a connection instead of failing.
+        pool = redis.BlockingConnectionPool.from_url(url, max_connections=POOL, timeout=10,
+                                                     socket_timeout=2,
+                                                     socket_connect_timeout=2)
+        self._client = redis.Redis(connection_pool=pool)
         self._key = key
         self._interval = (1 + margin) / overall_per_second if overall_per_second else 0.0
         self._group_max = int(group_per_minute)
         self._group_period = 60 * (1 + margin)
         self._max_retries = max_retries
+        self._gate = asyncio.Lock()
         self._overall = self._client.register_script(_OVERALL)
         self._group = self._client.register_script(_GROUP)
         self._pause_script = self._client.register_script(_PAUSE)
@@ -133,12 +146,13 @@ class RedisRateLimiter(BaseRateLimiter[int]):
         if group is not None and self._group_max:
             await _sleep(await self._group(keys=[f"{self._key}:g:{group}"],
                                            args=[self._group_max, self._group_period]))
-        while True:
-            await _sleep(await self._overall(keys=[f"{self._key}:last", f"{self._key}:pause"],
-                                             args=[self._interval]))
-            # A 429 may have come in while this one slept: then book again after it.
-            if float(await self._left(keys=[f"{self._key}:pause"])) <= 0:
-                return
+        # One waiter per process asks Redis, in arrival order; the processes take turns.
+        async with self._gate:
+            keys = [f"{self._key}:last", f"{self._key}:pause"]
+            # The turn is taken in Redis by whichever process asks first once it is due.
+            while (wait := float(await self._overall(keys=keys,  # noqa: ASYNC110
+                                                     args=[self._interval]))) > 0:
+                await asyncio.sleep(wait)
 
     async def _unpaused(self) -> None:
         # The pause lives in Redis, set by any process: there is no local event to wait on.

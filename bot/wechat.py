@@ -23,7 +23,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 from xml.parsers.expat import ExpatError
 
@@ -50,6 +50,7 @@ from bot.settings import Settings
 from bot.telegram import POSTGRES_CORE_THREADS, SQLITE_CORE_THREADS
 from bot.wechat_numbers import Ambiguous, Picked, pick
 from bot.wechat_render import PLATFORM, Bundle, chunks, render, render_in
+from bot.wechat_shared import CallbackState, TokenStore, follower_turn, shared
 from handlers.core import Core
 from handlers.messages import Button, ChatKind, Incoming, Outgoing, Sender
 from storage import wechat_users
@@ -68,8 +69,6 @@ QR_MAX_SECONDS = 30 * 24 * 3600
 QR_MAX_SCENE = 64
 # Rotating codes' QR addresses remembered (one per activity, direction and period).
 ROTATING_KEPT = 200
-# Passive replies kept to repeat for a retry whose first answer WeChat never received.
-REMEMBERED_REPLIES = 1000
 API_TIMEOUT_SECONDS = 10
 # A callback signed further than this from our clock is refused (an old one replayed).
 FRESH_SECONDS = 300
@@ -86,12 +85,20 @@ class WechatClient(WeChatClient):
     """wechatpy's client with its API base URL and its token URL both configurable."""
 
     def __init__(self, app_id: str, secret: str, base_url: str,
-                 timeout: float = API_TIMEOUT_SECONDS) -> None:
-        super().__init__(app_id, secret, timeout=timeout)
+                 timeout: float = API_TIMEOUT_SECONDS, tokens: TokenStore | None = None) -> None:
+        super().__init__(app_id, secret, timeout=timeout, session=tokens)
         self.API_BASE_URL = base_url.rstrip("/") + "/"
+        # Shared by every process (Redis): one of them refreshes the token at a time.
+        self.tokens = tokens
 
     def fetch_access_token(self) -> Any:
-        """Fetch a token from `<base>token` (wechatpy hard-codes api.weixin.qq.com)."""
+        """Fetch a token from `<base>token` (wechatpy hard-codes api.weixin.qq.com); with a
+        shared store, only when no other process is fetching one already."""
+        if self.tokens is not None:
+            return self.tokens.refresh_once(self.access_token_key, self._fetch_token)
+        return self._fetch_token()
+
+    def _fetch_token(self) -> Any:
         return self._fetch_access_token(
             url=self.API_BASE_URL + "token",
             params={"grant_type": "client_credential", "appid": self.appid,
@@ -129,21 +136,12 @@ class _Job:
     openid: str = ""
 
 
-@dataclass
-class _Remembered:
-    replies: collections.OrderedDict[str, str] = field(default_factory=collections.OrderedDict)
-
-    def put(self, key: str, reply: str) -> None:
-        self.replies[key] = reply
-        while len(self.replies) > REMEMBERED_REPLIES:
-            self.replies.popitem(last=False)
-
-
 class WechatAdapter:
     """Hands each callback to the core and answers passively or through the service API."""
 
     def __init__(self, core: Core, account: Account, client: WechatClient, *,
-                 budget_seconds: float = 4.0, registry: Registry | None = None) -> None:
+                 budget_seconds: float = 4.0, registry: Registry | None = None,
+                 callbacks: CallbackState | None = None) -> None:
         self.core, self.account, self.client = core, account, client
         self.crypto = account.crypto()
         self.budget = budget_seconds
@@ -152,7 +150,9 @@ class WechatAdapter:
         self.registry = registry if registry is not None else Registry()
         self.registry.register(PLATFORM, self.deliver)
         self._jobs: dict[str, _Job] = {}
-        self._remembered = _Remembered()
+        # What every worker knows of the callbacks being answered and the replies kept for
+        # retries (bot/wechat_shared.py): in Redis when several workers share the account.
+        self.callbacks = callbacks if callbacks is not None else CallbackState()
         self._followers = ChatLocks()
         self._background: set[asyncio.Task[None]] = set()
         self._pruned = dt.datetime.min.replace(tzinfo=dt.UTC)
@@ -268,8 +268,11 @@ class WechatAdapter:
             # WeChat only retries once it gave up on the first connection.
             job.lost = True
             return SUCCESS
-        if key in self._remembered.replies:
-            return self._remembered.replies[key]
+        remembered = self.callbacks.reply(key)
+        if remembered is not None:
+            return remembered
+        if not self.callbacks.begin(key):
+            return SUCCESS  # another worker answers it, and now knows WeChat gave up waiting
         job = _Job(openid=message.source)
         self._jobs[key] = job
         job.task = asyncio.create_task(self._handle(message))
@@ -281,18 +284,22 @@ class WechatAdapter:
             log.info("answer to %s took longer than %.1f s: sending it through the "
                      "customer-service API", key, self.budget)
             job.task.add_done_callback(self._send_later)
+            job.task.add_done_callback(lambda _task: self.callbacks.end(key))
             return SUCCESS
         except Exception:
             # The core already answers its own failures; this is the adapter's (a database
             # error while rendering): say nothing rather than have WeChat retry it.
             log.exception("a WeChat callback failed")
+            self.callbacks.end(key)
             return SUCCESS
-        if job.lost:
+        if job.lost or self.callbacks.lost(key):
+            self.callbacks.end(key)
             self._spawn(self.send_bundles(bundles))
             return SUCCESS
         reply = self._passive(message, bundles)
         if reply != SUCCESS:
-            self._remembered.put(key, reply)
+            self.callbacks.remember(key, reply)
+        self.callbacks.end(key)
         return reply
 
     def _send_later(self, task: asyncio.Task[list[Bundle]]) -> None:
@@ -319,7 +326,12 @@ class WechatAdapter:
     async def _handle(self, message: BaseMessage) -> list[Bundle]:
         """Run the message through the core (one follower at a time, in order)."""
         async with self._followers.held(message.source):
-            return await self._in_core_thread(self._handle_sync, message)
+            return await self._in_core_thread(self._handle_in_turn, message)
+
+    def _handle_in_turn(self, message: BaseMessage) -> list[Bundle]:
+        """`_handle_sync` in the follower's turn among all processes."""
+        with follower_turn(self.core.db, message.source):
+            return self._handle_sync(message)
 
     def _handle_sync(self, message: BaseMessage) -> list[Bundle]:
         now = self.core.clock()
@@ -552,8 +564,9 @@ def build_adapter(settings: Settings, core: Core, registry: Registry | None = No
     in `registry` as the way to WeChat."""
     account = account_of(settings)
     assert settings.wechat_app_secret is not None
+    callbacks, tokens = shared(settings.redis_url)
     client = WechatClient(account.app_id, settings.wechat_app_secret.get_secret_value(),
-                          settings.wechat_api_base_url)
+                          settings.wechat_api_base_url, tokens=tokens)
     return WechatAdapter(core, account, client,
                          budget_seconds=settings.wechat_reply_budget_seconds,
-                         registry=registry)
+                         registry=registry, callbacks=callbacks)

@@ -59,6 +59,8 @@ class WechatSender:
                  template: Template | None = None, *, idle: float = IDLE_SECONDS) -> None:
         self.adapter, self.core, self.registry = adapter, adapter.core, registry
         self.template, self.idle = template, idle
+        # This process's sender id (bot/singleton.py), written on the rows it claims.
+        self.claimed_by: int | None = None
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
 
@@ -89,7 +91,8 @@ class WechatSender:
 
     async def drain_once(self) -> int:
         """Claim one batch, send each row, record each result; returns the batch's size."""
-        batch = await asyncio.to_thread(self.core.outbox_claim, PLATFORM, BATCH)
+        batch = await asyncio.to_thread(self.core.outbox_claim, PLATFORM, BATCH,
+                                        self.claimed_by)
         for item in batch:
             result = await asyncio.to_thread(self._send, item)
             await self.registry.deliver(

@@ -15,10 +15,18 @@ from collections.abc import AsyncIterator, Callable, Iterator
 
 import httpx
 import pytest
+import redis
 from sqlalchemy import text
+from telegram.ext import BaseRateLimiter
 
+from bot.background import Background
+from bot.console import ConsoleWorld
+from bot.delivery import Registry
 from bot.intake import Intake
+from bot.ratelimit import SmoothRateLimiter
 from bot.services import WebhookService, start_worker, stop_worker
+from bot.shared_limit import RedisRateLimiter
+from bot.telegram import build_application, send_one
 from bot.telegram_web import SECRET_HEADER
 from handlers.core import Core
 from handlers.messages import Incoming, Outgoing
@@ -26,8 +34,9 @@ from storage import orgs, people
 from storage.db import Database, make_engine
 from storage.migrate import current_revision, head_revision, upgrade
 from storage.people import SenderInfo
-from tests.conftest import POSTGRES_URL, TEST_RULES, postgres_skip_reason
-from tests.fake_telegram import FakeTelegram, TgUser, private_chat
+from tests.conftest import POSTGRES_URL, TEST_RULES, Clock, postgres_skip_reason
+from tests.fake_telegram import FakeTelegram, Limits, TgUser, group_chat, private_chat
+from tests.story import set_up_branch
 from tests.telegram_fixtures import settings_for
 
 
@@ -230,3 +239,124 @@ async def test_readyz_says_what_is_ready(city: tuple[str, Database]) -> None:
             assert (await client.get("/healthz")).status_code == 200
     finally:
         fake.stop()
+
+
+# ------------------------------------------------------------------ one rate limit (Redis)
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """A Redis database for this run (skipped, with the reason, when Redis is away)."""
+    url = os.environ.get("JINLIN_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except Exception as error:  # any failure to connect means: skip, and say why
+        pytest.skip(f"Redis not reachable at {url}: {type(error).__name__}: {error}")
+    return url
+
+
+async def broadcast_from_two_processes(fake: FakeTelegram, core: Core,
+                                       limiters: list[BaseRateLimiter[int]]) -> float:
+    """Two Applications of one bot send to 120 groups each at once; returns the seconds."""
+    apps = [build_application(settings_for(fake), core, limiter=limiter)
+            for limiter in limiters]
+    started = time.monotonic()
+    async with apps[0], apps[1]:
+        sends = [send_one(app, Outgoing("telegram", str(-1009000000000 - 100 * a - n), "通知"))
+                 for a, app in enumerate(apps) for n in range(120)]
+        await asyncio.gather(*sends, return_exceptions=True)
+    return time.monotonic() - started
+
+
+async def test_two_processes_of_one_bot_keep_one_rate_limit_together(
+        core: Core, redis_url: str) -> None:
+    """Telegram counts per bot, not per process: two workers each keeping 100 a second stay
+    within this fake's 120 a second together when they share the limit through Redis, and
+    draw 429s when each keeps its own."""
+    fake = FakeTelegram(limits=Limits().scaled(4))
+    fake.start()
+    try:
+        for a in range(2):
+            for n in range(120):
+                fake.add_chat(group_chat(-1009000000000 - 100 * a - n, "楼栋群"))
+        alone = [SmoothRateLimiter(100, 80) for _ in range(2)]
+        await broadcast_from_two_processes(fake, core, alone)
+        assert fake.limited > 0
+        await asyncio.sleep(1.1)  # the fake's window empties
+        fake.limited = 0
+        key = f"jinlin:test:{uuid.uuid4().hex}"
+        shared: list[BaseRateLimiter[int]] = [RedisRateLimiter(redis_url, key, 100, 80)
+                                              for _ in range(2)]
+        seconds = await broadcast_from_two_processes(fake, core, shared)
+        assert fake.limited == 0
+        assert seconds >= 239 / 100
+    finally:
+        fake.stop()
+
+
+# ------------------------------------------------------------------ failover
+
+HOLDER = """
+import asyncio, sys
+from bot.background import Background
+from bot.delivery import Registry
+from handlers.core import Core
+from storage.db import Database
+
+async def main():
+    core = Core(Database.from_url(sys.argv[1]))
+    background = Background(None, core, Registry())
+    background.start()
+    claimed = core.outbox_claim("console", 10, background.sender_lock.id)
+    print(background.leading, len(claimed), flush=True)
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+"""
+
+
+async def test_when_the_timer_process_is_killed_a_survivor_takes_over_and_resends(
+        city: tuple[str, Database], clock: Clock) -> None:
+    """The process running the timers dies (SIGKILL) holding notices it had claimed: another
+    process runs the timers within seconds, and the notices go back to the outbox at once
+    rather than after the two-minute lease."""
+    url, database = city
+    world = ConsoleWorld(Core(database, rules=TEST_RULES, clock=clock))
+    set_up_branch(world)
+    notice(world, "周六上午清扫楼道")
+    holder = subprocess.Popen(  # noqa: ASYNC220, S603 - our own interpreter, a fixed script
+        [sys.executable, "-c", HOLDER, url], stdout=subprocess.PIPE, text=True,
+        env={**os.environ, "JINLIN_LOG_LEVEL": "WARNING"})
+    survivor = Background(None, Core(database, rules=TEST_RULES), Registry(),
+                          watch_seconds=0.2)
+    try:
+        assert holder.stdout is not None
+        said = await asyncio.wait_for(asyncio.to_thread(holder.stdout.readline), 60)
+        assert said.split() == ["True", "1"]  # it runs the timers and holds the notice
+        survivor.start()
+        assert not survivor.leading
+        holder.kill()
+        killed = time.monotonic()
+        await eventually(lambda: survivor.leading, 30)
+        took_over = time.monotonic() - killed
+        await eventually(lambda: pending_rows(database) == 1, 5)
+    finally:
+        holder.kill()
+        holder.wait()
+        await survivor.stop()
+    assert took_over < 5
+
+
+def notice(world: ConsoleWorld, text: str) -> None:
+    """王书记 sends `text` to every group of the branch, now."""
+    world.say("王书记", "private", "通知")
+    world.say("王书记", "private", text)
+    world.press("王书记", "private", "本支部所有群")
+    world.press("王书记", "private", "立即发送")
+    world.press("王书记", "private", "确定")
+
+
+def pending_rows(database: Database) -> int:
+    with database.engine.connect() as connection:
+        return int(connection.execute(text(
+            "SELECT count(*) FROM deliveries WHERE state = 'pending'")).scalar() or 0)
