@@ -2,10 +2,13 @@
 
 The server answers what the adapter calls through the real wechatpy client: `token`,
 `qrcode/create`, `media/upload`, `message/custom/send` and `message/template/send`
-(under `/cgi-bin/`). `Follower`
-builds a follower's messages and events as WeChat posts them to the callback URL: the XML of
-the real payloads (tests/fixtures/wechat_*.xml), signed with the account's token and, in safe
-mode, AES-encrypted with its EncodingAESKey, using wechatpy's own crypto.
+(under `/cgi-bin/`). For 网页授权 (OAuth `snsapi_base`) it plays both sides:
+`/connect/oauth2/authorize` sends the browser back to the page's redirect_uri with a code for
+`oauth_openid` (as WeChat does for whoever opened the page in WeChat), and
+`/sns/oauth2/access_token` exchanges that code, once, for the openid. `Follower` builds a
+follower's messages and events as WeChat posts them to the callback URL: the XML of the real
+payloads (tests/fixtures/wechat_*.xml), signed with the account's token and, in safe mode,
+AES-encrypted with its EncodingAESKey, using wechatpy's own crypto.
 """
 
 from __future__ import annotations
@@ -24,13 +27,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import uvicorn
 import xmltodict
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 from wechatpy.crypto import PrpCrypto, WeChatCrypto
 
@@ -67,7 +71,10 @@ class FakeWechat:
     refuse_template: dict[str, int] = field(default_factory=dict)
     # The URLs of the parametric QR codes created, in order (what their images encode).
     qr_urls: list[str] = field(default_factory=list)
+    # The follower whose WeChat opens pages next (who 网页授权 says it is), if anyone.
+    oauth_openid: str | None = None
     port: int = 0
+    _codes: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _server: uvicorn.Server | None = None
@@ -77,9 +84,15 @@ class FakeWechat:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/cgi-bin/"
 
+    @property
+    def oauth_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/connect/"
+
     def start(self) -> None:
         app = Starlette(routes=[Route("/cgi-bin/{path:path}", self._endpoint,
-                                      methods=["GET", "POST"])])
+                                      methods=["GET", "POST"]),
+                                Route("/connect/oauth2/authorize", self._authorize),
+                                Route("/sns/oauth2/access_token", self._oauth_token)])
         self._server, self._thread, self.port = loopback.serve(app, "WeChat")
 
     def stop(self) -> None:
@@ -148,6 +161,34 @@ class FakeWechat:
             return JSONResponse({"errcode": code, "errmsg": "ok" if not code else
                                  "response out of time limit or subscription is canceled"})
         return JSONResponse({"errcode": 40004, "errmsg": "not faked"})
+
+    async def _authorize(self, request: Request) -> Response:
+        """WeChat's authorization page: for snsapi_base it asks nothing and sends the browser
+        straight back with a code."""
+        query = dict(request.query_params)
+        self._record(Call("oauth2/authorize", query, {}))
+        if query.get("appid") != APP_ID or query.get("scope") != "snsapi_base" \
+                or self.oauth_openid is None:
+            return PlainTextResponse("bad request", status_code=400)
+        code = f"CODE{next(self._ids)}"
+        with self._lock:
+            self._codes[code] = self.oauth_openid
+        answer = urlencode({"code": code, "state": query.get("state", "")})
+        back = f"{query['redirect_uri']}?{answer}"
+        return RedirectResponse(back, status_code=302)
+
+    async def _oauth_token(self, request: Request) -> JSONResponse:
+        query = dict(request.query_params)
+        self._record(Call("sns/oauth2/access_token", query, {}))
+        with self._lock:
+            openid = self._codes.pop(query.get("code", ""), None)
+        if query.get("appid") != APP_ID or query.get("secret") != APP_SECRET:
+            return JSONResponse({"errcode": 40125, "errmsg": "invalid appsecret"})
+        if openid is None:
+            return JSONResponse({"errcode": 40029, "errmsg": "invalid code"})
+        return JSONResponse({"access_token": "FAKE_OAUTH_TOKEN", "expires_in": 7200,
+                             "refresh_token": "FAKE_REFRESH", "openid": openid,
+                             "scope": "snsapi_base"})
 
     def _token(self, query: dict[str, str]) -> JSONResponse:
         self._record(Call("token", query, {}))

@@ -14,14 +14,17 @@ STYLE = Style(background="#ffffff", plot_background="#ffffff", foreground="#1a1a
               foreground_strong="#1a1a1a", foreground_subtle="#555555",
               colors=("#9b1c1c", "#1f5f99", "#2e7d32", "#6a1b9a"),
               font_family="sans-serif", label_font_size=12, major_label_font_size=12,
-              value_font_size=12, title_font_size=16, legend_font_size=12)
-SIZE = {"width": 640, "height": 360}
+              value_font_size=14, title_font_size=18, legend_font_size=14,
+              no_data_font_size=20)
+# Drawn at about a phone's width, so that its words stay readable there.
+SIZE = {"width": 400, "height": 300}
 
 
-def _chart(kind: type[pygal.graph.graph.Graph], title: str) -> pygal.graph.graph.Graph:
+def _chart(kind: type[pygal.graph.graph.Graph], title: str,
+           t: Translator) -> pygal.graph.graph.Graph:
     return kind(style=STYLE, title=title, disable_xml_declaration=True, js=(),
                 show_legend=False, margin=8, x_label_rotation=0, print_values=False,
-                **SIZE)
+                no_data_text=t("desk.chart.no_data"), **SIZE)
 
 
 def draw(t: Translator, month: Month) -> dict[str, Markup]:
@@ -31,14 +34,14 @@ def draw(t: Translator, month: Month) -> dict[str, Markup]:
 
 
 def _checkins(t: Translator, month: Month) -> Markup:
-    chart = _chart(pygal.Bar, t("desk.chart.checkins"))
-    chart.x_labels = [day if int(day) % 5 == 1 else "" for day, _ in month.checkins_per_day]
+    chart = _chart(pygal.Bar, t("desk.chart.checkins"), t)
+    chart.x_labels = [day if int(day) % 7 == 1 else "" for day, _ in month.checkins_per_day]
     chart.add(t("desk.chart.checkins_series"), [n for _, n in month.checkins_per_day])
     return _svg(chart)
 
 
 def _attendance(t: Translator, month: Month) -> Markup:
-    chart = _chart(pygal.HorizontalBar, t("desk.chart.attendance"))
+    chart = _chart(pygal.HorizontalBar, t("desk.chart.attendance"), t)
     chart.show_legend = True
     chart.legend_at_bottom = True
     chart.x_labels = [title for title, _, _ in month.attendance]
@@ -48,7 +51,7 @@ def _attendance(t: Translator, month: Month) -> Markup:
 
 
 def _acks(t: Translator, month: Month) -> Markup:
-    chart = _chart(pygal.HorizontalBar, t("desk.chart.acks"))
+    chart = _chart(pygal.HorizontalBar, t("desk.chart.acks"), t)
     chart.range = (0, 100)
     chart.x_labels = [text for text, _ in month.ack_rates]
     chart.add(t("desk.chart.ack_series"), [round(rate * 100) for _, rate in month.ack_rates])
@@ -56,7 +59,7 @@ def _acks(t: Translator, month: Month) -> Markup:
 
 
 def _points(t: Translator, month: Month) -> Markup:
-    chart = _chart(pygal.Bar, t("desk.chart.points"))
+    chart = _chart(pygal.Bar, t("desk.chart.points"), t)
     chart.x_labels = [building for building, _ in month.points_per_building]
     chart.add(t("desk.chart.points_series"), [n for _, n in month.points_per_building])
     return _svg(chart)
