@@ -14,6 +14,10 @@ store: updates/s (burst pushed -> last reply), p50/p99 wait, the ratio to the ba
 whether every sign-in was stored exactly once. A second burst of the same scans must answer
 "already signed in" and store nothing.
 
+Our bot makes its Bot API requests with aiohttp (bot/telegram_http.py); the bare bot keeps
+python-telegram-bot's default, httpx, as a bare bot is written. A third row, the bare bot on
+our transport, shows how much of the difference is the transport and how much the work.
+
 `--limits off` (default): the fake enforces no flood limits; the bare bot has no rate limiter
 and ours keeps its own with the throttles off, so both run as fast as they can.
 `--limits telegram`: the fake answers 429 beyond Telegram's limits (30 messages/s overall,
@@ -61,6 +65,7 @@ from telegram.ext import (
 from bot.ratelimit import SmoothRateLimiter
 from bot.settings import Settings
 from bot.telegram import ALLOWED_UPDATES, build_application, rate_limiter
+from bot.telegram_http import AiohttpRequest
 from handlers import qrcodes
 from handlers.core import Core, utc_now
 from handlers.rules import Rules
@@ -251,8 +256,9 @@ def our_application(fake: ChildFake, core: Core, limits: str) -> Application:
     return build_application(settings, core, limiter=limiter)
 
 
-def bare_application(fake: ChildFake, limits: str) -> Application:
-    """A bare python-telegram-bot echo bot: same server and concurrent updates."""
+def bare_application(fake: ChildFake, limits: str, *, aiohttp: bool = False) -> Application:
+    """A bare python-telegram-bot echo bot: same server and concurrent updates (with
+    `aiohttp`, on our Bot API transport instead of python-telegram-bot's default)."""
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
         assert message is not None
@@ -261,6 +267,9 @@ def bare_application(fake: ChildFake, limits: str) -> Application:
 
     builder: Any = (ApplicationBuilder().token(TOKEN).base_url(fake.base_url)
                     .base_file_url(fake.base_file_url).concurrent_updates(CONCURRENCY[0]))
+    if aiohttp:
+        builder = builder.request(AiohttpRequest()).get_updates_request(
+            AiohttpRequest(connection_pool_size=1))
     if limits == "telegram":
         limiter: BaseRateLimiter[Any] = AIORateLimiter(max_retries=3)
         builder = builder.rate_limiter(limiter)
@@ -395,6 +404,14 @@ async def bench_store(name: str, database: Database, fake: ChildFake, members: i
     once, problems = reply_check(bare_burst, {scan})
     rows.append(Row("bare PTB echo", name, bare_burst, check=f"{once} echoed once{problems}",
                     ok=once == members))
+    if limits == "off":
+        quick = bare_application(fake, limits, aiohttp=True)
+        async with polling(quick, fake):
+            await warm_up(fake)
+            quick_burst = await burst(fake, fake.scans(seeded.members, scan))
+        once, problems = reply_check(quick_burst, {scan})
+        rows.append(Row("bare on aiohttp", name, quick_burst, quick_burst.rate / bare_burst.rate,
+                        f"{once} echoed once{problems}", once == members))
 
     ours = our_application(fake, core, limits)
     async with polling(ours, fake):

@@ -21,7 +21,7 @@ from redis.exceptions import RedisError
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
-from bot.ratelimit import MARGIN, RETRY_PAD, Callback, JSONDict, SmoothRateLimiter
+from bot.ratelimit import MARGIN, RETRY_PAD, TOLERANCE, Callback, JSONDict, SmoothRateLimiter
 from bot.ratelimit import _group_of as group_of
 from bot.ratelimit import _seconds as retry_seconds
 
@@ -29,10 +29,11 @@ log = logging.getLogger(__name__)
 
 POOL = 16
 
-# KEYS: the last send overall, the pause. ARGV: the spacing. Takes the turn when it is due
-# (returns "0") or says how many seconds until it is (a string). The turn is stamped with the
-# moment it was taken, not the moment it was due, so a late wake-up never lets the next
-# sends bunch up to catch up.
+# KEYS: the last send overall, the pause. ARGV: the spacing, the tolerance. Takes the turn
+# when it is due (returns "0") or says how many seconds until it is (a string). A turn taken
+# within the tolerance of its moment is stamped with that moment (the spacing does not drift
+# by each wake-up's lateness); one taken later is stamped when taken, so that the next sends
+# never bunch up to catch up.
 _OVERALL = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
@@ -40,7 +41,9 @@ local last = tonumber(redis.call('GET', KEYS[1]) or '-1e18')
 local paused = tonumber(redis.call('GET', KEYS[2]) or '0')
 local due = math.max(last + tonumber(ARGV[1]), paused)
 if now >= due then
-  redis.call('SET', KEYS[1], tostring(now), 'EX', 60)
+  local stamp = now
+  if now - due < tonumber(ARGV[2]) then stamp = due end
+  redis.call('SET', KEYS[1], tostring(stamp), 'EX', 60)
   return '0'
 end
 return tostring(due - now)
@@ -151,7 +154,8 @@ class RedisRateLimiter(BaseRateLimiter[int]):
             keys = [f"{self._key}:last", f"{self._key}:pause"]
             # The turn is taken in Redis by whichever process asks first once it is due.
             while (wait := float(await self._overall(keys=keys,  # noqa: ASYNC110
-                                                     args=[self._interval]))) > 0:
+                                                     args=[self._interval,
+                                                           TOLERANCE]))) > 0:
                 await asyncio.sleep(wait)
 
     async def _unpaused(self) -> None:
