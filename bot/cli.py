@@ -107,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     grant_cmd.add_argument("--branch", help="branch name (secretary, building_leader)")
     wechat_cmd = commands.add_parser("wechat", help="the WeChat Official Account")
     wechat_cmd.add_argument("action", choices=["menu"],
-                            help="menu: publish the custom menu (签到 · 活动 · 我的)")
+                            help="menu: publish the custom menu (check in, activities, the desk)")
     db_cmd = commands.add_parser("db", help="database maintenance")
     db_cmd.add_argument("action", choices=["upgrade"])
     export_cmd = commands.add_parser("export", help="write a branch's ledger (.xlsx or CSV)")
