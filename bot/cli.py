@@ -166,20 +166,32 @@ def main(argv: list[str] | None = None) -> int:
 def _run(command: str, settings: Settings, core: Core) -> int:
     from bot import repl
 
-    if command == "demo":
-        from bot.demo import seed
-
-        return repl.run(core, seed(core))
-    if command == "console":
-        return repl.run(core)
+    if command in {"demo", "console"}:
+        return _run_console(settings, core, demo=command == "demo")
     if command == "worker":
         return _run_worker(settings, core)
     if settings.wechat_enabled:
         return _run_wechat(settings, core)
     if settings.telegram_token is None:
         print(repl.t("no_token"), file=sys.stderr)
-        return repl.run(core)
+        return _run_console(settings, core, demo=False)
     return _run_telegram(settings, core)
+
+
+def _run_console(settings: Settings, core: Core, *, demo: bool) -> int:
+    """The console, with the desk and QR pages served locally so its links open."""
+    from bot import console_web, repl
+    from bot.console import ConsoleWorld
+
+    if demo:
+        from bot.demo import seed
+
+        world = seed(core)
+    else:
+        world = ConsoleWorld(core)
+        repl.restore(world)
+    console_web.start(settings, world)
+    return repl.run(core, world)
 
 
 def _run_wechat(settings: Settings, core: Core) -> int:

@@ -7,6 +7,7 @@ takes); bot/repl.py wraps it in a prompt for people. Buttons show as numbered ch
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from handlers.core import Core
@@ -130,6 +131,10 @@ class ConsoleWorld:
                 if button.label == label:
                     return message, button
         raise LookupError(f"no button {label!r} in chat {chat_id}")
+
+    def show_all(self, messages: Iterable[Outgoing]) -> list[Shown]:
+        """Show messages sent from elsewhere (the desk's pages) in their chats."""
+        return [self._show(out) for out in messages]
 
     def _show(self, out: Outgoing) -> Shown:
         if out.edit_message_id and out.edit_message_id in self._messages:

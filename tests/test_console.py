@@ -7,9 +7,11 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import tomllib
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bot import demo, repl
@@ -17,6 +19,7 @@ from bot.console import ConsoleWorld, Shown
 from handlers.core import Core
 from handlers.i18n import LOCALES_DIR
 from storage import orgs, people
+from tests.test_qr_codes import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -157,6 +160,8 @@ def subprocess_env(tmp_path: Path) -> dict[str, str]:
            if k not in {"TELEGRAM_BOT_TOKEN", "DATABASE_URL", "LANG", "LC_ALL"}}
     env.update(JINLIN_DATA_DIR=str(tmp_path / "data"), PYTHONPATH=str(ROOT),
                PYTHONIOENCODING="utf-8", LANG="C.UTF-8", JINLIN_LOG_LEVEL="WARNING")
+    port = free_port()  # the console serves its pages; never on a port someone else uses
+    env.update(JINLIN_WEB_PORT=str(port), JINLIN_PUBLIC_URL=f"http://127.0.0.1:{port}")
     return env
 
 
@@ -200,3 +205,30 @@ def test_python_m_bot_without_a_token_falls_back_to_the_console(tmp_path: Path) 
     assert done.stderr.startswith(
         "没有设置 TELEGRAM_BOT_TOKEN，现在打开本地控制台。要连上 Telegram，请看 README.md。\n")
     assert "张三 @ 私聊 > 帮助\n  [私聊 → 张三]\n  你的身份：居民" in done.stdout
+
+
+def test_the_secretary_opens_her_desk_link_while_the_console_runs(tmp_path: Path) -> None:
+    """In the demo, 王书记 asks for 工作台; the link the console shows opens in a browser."""
+    env = subprocess_env(tmp_path)
+    bot = subprocess.Popen([sys.executable, "-m", "bot", "demo"], stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path, env=env,
+                           encoding="utf-8")
+    killer = threading.Timer(60, bot.kill)
+    killer.start()
+    try:
+        assert bot.stdin is not None
+        assert bot.stdout is not None
+        bot.stdin.write(":as 王书记\n:dm\n工作台\n")
+        bot.stdin.flush()
+        link = next(found.group(0) for line in bot.stdout
+                    if (found := re.search(r"http://127\.0\.0\.1:\d+/desk/login\S+", line)))
+        page = httpx.get(link, follow_redirects=True, timeout=10)
+        assert page.status_code == 200
+        assert "你好，王书记" in page.text
+        bot.stdin.write(":quit\n")
+        bot.stdin.flush()
+        assert bot.wait(timeout=30) == 0
+    finally:
+        killer.cancel()
+        bot.kill()
+        bot.communicate()
