@@ -32,9 +32,13 @@ def ensure_venv() -> None:
     if STAMP.exists() and STAMP.read_text().strip() == wanted:
         return
     print("Installing the project and its dependencies into .venv …", flush=True)
-    pip = [str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, "-e", f"{ROOT}[test]"], check=True)
+    pip = [str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check"]
+    subprocess.run([*pip, "-q", "--upgrade", "pip"], check=True)
+    # pip's own lines (Collecting …, Downloading …) show the progress. setuptools' advice on
+    # editable installs is for package authors, not for someone setting up: not shown.
+    quiet_builds = os.environ | {"PYTHONWARNINGS": "ignore::UserWarning"}
+    subprocess.run([*pip, "--progress-bar", "on", "-e", f"{ROOT}[test]"], check=True,
+                   env=quiet_builds)
     STAMP.write_text(wanted)
 
 
