@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from wechatpy.exceptions import WeChatClientException
 
 from bot.delivery import Registry
+from bot.drain import drain_forever
 from bot.wechat import PLATFORM, WINDOW_ERRORS, WechatAdapter
 from bot.wechat_render import chunks
 from handlers.outbox import Claimed, Result
@@ -78,16 +79,7 @@ class WechatSender:
 
     async def run(self) -> None:
         """Drain forever; a failure in one round is logged and the next round goes on."""
-        while True:
-            try:
-                sent = await self.drain_once()
-            except Exception:
-                log.exception("WeChat outbox round failed")
-                sent = 0
-            if not sent:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.idle)
-                self._wake.clear()
+        await drain_forever(self.drain_once, self._wake, self.idle, "WeChat")
 
     async def drain_once(self) -> int:
         """Claim one batch, send each row, record each result; returns the batch's size."""

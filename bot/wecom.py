@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 
 from bot import logsafe
+from bot.drain import drain_forever
 from handlers import robots
 from handlers.core import Core
 from handlers.messages import Outgoing
@@ -198,16 +199,7 @@ class WecomSender:
             released = await asyncio.to_thread(self.core.outbox_release, self.release)
             if released:
                 log.info("resending %d notices claimed before a restart", released)
-        while True:
-            try:
-                sent = await self.drain_once()
-            except Exception:
-                log.exception("WeCom outbox round failed")
-                sent = 0
-            if not sent:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.idle)
-                self._wake.clear()
+        await drain_forever(self.drain_once, self._wake, self.idle, "WeCom")
 
     async def drain_once(self) -> int:
         """Claim one batch, post it robot by robot, record every result; returns its size."""
