@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -17,6 +16,7 @@ import pytest
 from bot.services import PollingService
 from handlers.core import Core
 from storage.db import Database
+from tests.browser import browser, needs_chromium
 from tests.conftest import TEST_RULES, Clock
 from tests.fake_telegram import FakeTelegram, TgUser, private_chat
 from tests.telegram_fixtures import Dialog, Handled, settings_for
@@ -25,18 +25,10 @@ from tests.test_qr_codes import free_port
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Page
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip("Debian's chromium is not installed at /usr/bin/chromium, so the desk cannot "
-                "be tested in a browser (.ci/run installs it: apt-get install chromium)",
-                allow_module_level=True)
-async_api = pytest.importorskip("playwright.async_api", reason="the playwright package is not "
-                                "installed: pip install -e '.[test]'")
+needs_chromium("the desk")
 
-# Debian's browser, never one downloaded by `playwright install`; no network but loopback.
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+__all__ = ["browser"]  # a fixture, used by name in the desk tests
+
 PHONE = {"width": 390, "height": 844}
 LINK = re.compile(r"https?://\S+/desk/login\?t=\S+")
 
@@ -72,16 +64,6 @@ async def service(fake_tg: FakeTelegram, core: Core, port: int
 @pytest.fixture
 def dialog(fake_tg: FakeTelegram, service: PollingService) -> Dialog:
     return Dialog(fake_tg, service.telegram_app)
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    """Debian's Chromium, headless, driven by Playwright."""
-    async with async_api.async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=str(CHROMIUM),
-                                                    args=CHROMIUM_ARGS)
-        yield launched
-        await launched.close()
 
 
 async def phone(browser: Browser, lang: str = "zh-CN") -> Page:

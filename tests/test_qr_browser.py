@@ -12,7 +12,6 @@ import datetime as dt
 import re
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -23,6 +22,7 @@ from handlers import qrcodes
 from handlers.core import Core
 from handlers.rules import Rules
 from storage.db import Database
+from tests.browser import browser, needs_chromium
 from tests.fake_telegram import FakeTelegram
 from tests.telegram_fixtures import Dialog, fake_tg
 from tests.test_qr_codes import (
@@ -41,21 +41,11 @@ from tests.test_qr_codes import (
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Page
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip("Debian's chromium is not installed at /usr/bin/chromium, so the display page "
-                "cannot be tested in a browser (.ci/run installs it: apt-get install chromium)",
-                allow_module_level=True)
-async_api = pytest.importorskip("playwright.async_api", reason="the playwright package is not "
-                                "installed: pip install -e '.[test]'")
+needs_chromium("the display page")
 
-__all__ = ["fake_tg"]  # fixtures used by name below
+__all__ = ["browser", "fake_tg"]  # fixtures used by name below
 
 PERIOD = 2
-# Debian's browser, never one downloaded by `playwright install`; no network but loopback.
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 WORDS = load_texts()["zh_CN"]
 
 
@@ -94,16 +84,6 @@ async def service(fake_tg: FakeTelegram, core: Core) -> AsyncIterator[PollingSer
     """Polling the fake Bot API and serving the web pages on a free loopback port."""
     async with polling_service(fake_tg, core) as running:
         yield running
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    """Debian's Chromium, headless, driven by Playwright."""
-    async with async_api.async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=str(CHROMIUM),
-                                                    args=CHROMIUM_ARGS)
-        yield launched
-        await launched.close()
 
 
 async def shown(page: Page) -> str:
