@@ -154,6 +154,9 @@ class WorkerService:
 def _signals(stop: Any) -> Any:
     import signal
 
+    if not Server.take_signals:
+        yield
+        return
     loop = asyncio.get_running_loop()
     for number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(number, stop)

@@ -12,6 +12,7 @@ import contextlib
 import errno
 import socket
 from collections.abc import Iterator, Sequence
+from typing import ClassVar
 
 import uvicorn
 from starlette.applications import Starlette
@@ -34,6 +35,11 @@ def create_web_app(routes: Sequence[BaseRoute] = (), *,
 class Server(uvicorn.Server):
     """uvicorn's server with an event set once it listens, on a socket bound beforehand so
     that a busy port is said in one sentence rather than a traceback."""
+
+    # Whether SIGINT/SIGTERM stop the service gracefully (the bot's own process). A test
+    # process sets it False: there a SIGTERM (from `timeout`) must end the run, not only the
+    # server of the test under way while the next tests go on.
+    take_signals: ClassVar[bool] = True
 
     def __init__(self, config: uvicorn.Config) -> None:
         super().__init__(config)
@@ -66,6 +72,9 @@ class Server(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         """Stop on SIGINT/SIGTERM as uvicorn does, without raising the signal again after."""
+        if not self.take_signals:
+            yield
+            return
         with super().capture_signals():
             yield
             # Re-raised, it would cancel the services' clean-up (stopping the bot) half-way.
@@ -90,7 +99,13 @@ def listen_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+# How long a stop waits for answers under way: an open live sign-in screen (server-sent
+# events) would otherwise hold the stop for as long as its stream lasts.
+GRACE_SECONDS = 5
+
+
 def server_config(web_app: Starlette, settings: Settings) -> uvicorn.Config:
     """uvicorn's settings for the configured host and port."""
     return uvicorn.Config(web_app, host=settings.web_host, port=settings.web_port,
-                          use_colors=False, log_level="warning")
+                          use_colors=False, log_level="warning",
+                          timeout_graceful_shutdown=GRACE_SECONDS)

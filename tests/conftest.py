@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from bot.console import ConsoleWorld
+from bot.web import Server
 from handlers import i18n
 from handlers.core import Core
 from handlers.rules import Rules
@@ -21,6 +22,10 @@ from storage.migrate import upgrade
 # Every test runs with strict texts: a missing catalog key, an unfilled {placeholder} or an
 # internal code shown raw fails it (subprocesses inherit the setting).
 os.environ[i18n.STRICT_ENV] = "1"
+
+# The services tests run in this process must not take SIGTERM for themselves: `timeout`'s
+# SIGTERM would only stop the server of the test under way, and the run would go on past it.
+Server.take_signals = False
 
 POSTGRES_URL = os.environ.get("JINLIN_TEST_POSTGRES_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/test")
