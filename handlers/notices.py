@@ -523,51 +523,95 @@ def acknowledge_typed(ctx: Context, run_id: int) -> None:
         ctx.reply("notice.acked" if first else "notice.already_acked")
 
 
+@dataclass(frozen=True)
+class Channel:
+    """How a run went on one way of sending: reached (template messages counted in), of how
+    many, failed, and how many of the reached went as template messages."""
+
+    channel: str
+    sent: int
+    total: int
+    failed: int
+    template: int
+
+
+@dataclass(frozen=True)
+class Received:
+    """How one sending of a notice was received: delivery (in all and per channel), who of
+    the members acknowledged, in which chats, and who has not."""
+
+    run: NoticeRun
+    sent: notices.Progress
+    channels: list[Channel]
+    members: list[int]
+    acked: set[int]
+    per_chat: dict[str, int]
+
+    @property
+    def acked_members(self) -> int:
+        return len(self.acked & set(self.members))
+
+    @property
+    def missing(self) -> list[int]:
+        return [p for p in self.members if p not in self.acked]
+
+
+def received(scope: Scope, item: Notice, run: NoticeRun,
+             members: list[int] | None = None) -> Received:
+    """The figures `通知 状态` says and the desk shows; `members` when already known."""
+    acks = notices.acks(scope.session, run.id)
+    return Received(run, notices.progress(scope.session, run.id), channels(scope, run.id),
+                    _members(scope, item) if members is None else members,
+                    {a.person_id for a in acks}, _acks_per_chat(scope, acks))
+
+
 def status(ctx: Context, args: str) -> None:
     """`/notice status <n>`: delivery, acknowledgement rate per chat, who has not acknowledged."""
     item = _own_notice(ctx, args)
     run = notices.latest_sent_run(ctx.session, item.id)
     if run is None:
         raise DomainError("notice_not_sent", number=item.id)
-    sent = notices.progress(ctx.session, run.id)
-    channels = "\n".join(_channel_lines(ctx, run.id))
-    acks = notices.acks(ctx.session, run.id)
-    members = _members(ctx, item)
-    acked = {a.person_id for a in acks}
-    per_chat = _acks_per_chat(ctx, acks)
-    missing = [ctx.name_of(p, item.branch_id) for p in members
-               if p not in acked]
-    ctx.reply_private("notice.status", number=item.id, sent=sent.sent, total=sent.total,
-                      failed=sent.failed, acked=len(acked & set(members)),
-                      members=len(members), per_chat=per_chat, channels=channels,
+    got = received(ctx, item, run)
+    channel_lines = "\n".join(_channel_line(ctx, c) for c in got.channels)
+    per_chat = "\n".join(ctx.t("notice.status_chat", count=n,
+                                chat=title or ctx.t("notice.private_chat"))
+                          for title, n in got.per_chat.items()) or ctx.t("report.nobody")
+    missing = [ctx.name_of(p, item.branch_id) for p in got.missing]
+    ctx.reply_private("notice.status", number=item.id, sent=got.sent.sent,
+                      total=got.sent.total, failed=got.sent.failed, acked=got.acked_members,
+                      members=len(got.members), per_chat=per_chat, channels=channel_lines,
                       missing=ctx.t("list.separator").join(missing) or ctx.t("report.nobody"))
 
 
-def _channel_lines(ctx: Context, run_id: int) -> list[str]:
-    """"微信客服消息：送达 3/5" for each way the notice went."""
+def channels(scope: Scope, run_id: int) -> list[Channel]:
+    """Each way the notice went, with its counts."""
     totals: dict[str, dict[str, int]] = {}
-    for channel, state, count in notices.by_channel(ctx.session, run_id):
+    for channel, state, count in notices.by_channel(scope.session, run_id):
         totals.setdefault(channel, {})[state] = count
     if "wechat_template" in totals:
         # A template message is a way of reaching a WeChat follower: one total for both.
         wechat = totals.setdefault("wechat", {})
         wechat["template"] = totals.pop("wechat_template").get("sent", 0)
-    return [ctx.t("notice.channel", channel=Phrase(f"channel.{channel}"),
-                  sent=counts.get("sent", 0) + counts.get("template", 0),
-                  total=sum(counts.values()), failed=counts.get("failed", 0))
-            + (ctx.t("notice.channel_template", count=counts["template"])
-               if counts.get("template") else "")
+    return [Channel(channel, counts.get("sent", 0) + counts.get("template", 0),
+                    sum(counts.values()), counts.get("failed", 0), counts.get("template", 0))
             for channel, counts in totals.items()]
 
 
-def _acks_per_chat(ctx: Context, acks: Any) -> str:
+def _channel_line(ctx: Context, channel: Channel) -> str:
+    """"微信客服消息：送达 3/5" for one way the notice went."""
+    return ctx.t("notice.channel", channel=Phrase(f"channel.{channel.channel}"),
+                 sent=channel.sent, total=channel.total, failed=channel.failed) \
+        + (ctx.t("notice.channel_template", count=channel.template) if channel.template else "")
+
+
+def _acks_per_chat(scope: Scope, acks: Any) -> dict[str, int]:
+    """How many acknowledged in each chat, by its title ("" for a private chat)."""
     counts: dict[str, int] = {}
     for ack in acks:
-        chat = orgs.chat(ctx.session, ack.chat_id) if ack.chat_id else None
-        title = (chat.title if chat and chat.title else "") or ctx.t("notice.private_chat")
+        chat = orgs.chat(scope.session, ack.chat_id) if ack.chat_id else None
+        title = chat.title if chat and chat.title else ""
         counts[title] = counts.get(title, 0) + 1
-    lines = [ctx.t("notice.status_chat", chat=title, count=n) for title, n in counts.items()]
-    return "\n".join(lines) or ctx.t("report.nobody")
+    return counts
 
 
 def list_notices(ctx: Context, _args: str) -> None:

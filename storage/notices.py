@@ -94,6 +94,17 @@ def latest_sent_run(session: Session, notice_id: int) -> NoticeRun | None:
         .order_by(NoticeRun.planned_at.desc()).limit(1))
 
 
+def sent_runs(session: Session, branch_id: int, limit: int,
+              ) -> Sequence[tuple[Notice, NoticeRun]]:
+    """A branch's latest sendings (runs sending or done), newest first, with their notice."""
+    sent_at = func.coalesce(NoticeRun.started_at, NoticeRun.planned_at)
+    rows = session.execute(select(Notice, NoticeRun).join(NoticeRun)
+                           .where(Notice.branch_id == branch_id,
+                                  NoticeRun.state.in_((RunState.SENDING, RunState.DONE)))
+                           .order_by(sent_at.desc(), NoticeRun.id.desc()).limit(limit)).all()
+    return [(item, run) for item, run in rows]
+
+
 def enqueue(session: Session, run_id: int, targets: list[tuple[str, str]]) -> int:
     """One outbox row per target chat; returns how many were added."""
     return sum(insert_if_absent(session, Delivery, {

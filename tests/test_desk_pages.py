@@ -17,7 +17,8 @@ import pytest
 from bot.services import PollingService
 from handlers import activities as published
 from handlers.core import Core
-from storage import activities, people
+from storage import activities, notices, people, states
+from storage.models import RunState
 from storage.people import SenderInfo
 from tests.desk_fixtures import (
     browser,
@@ -84,6 +85,21 @@ def seed_activity(core: Core, branch_id: int) -> int:
             ends_at=starts + dt.timedelta(hours=2), place="3号楼", capacity=10, points=5,
             created_by=secretary, created_at=core.clock())
         return item.id
+
+
+def seed_sent_notice(core: Core, branch_id: int) -> int:
+    """本周五主题党日, sent just now to the branch's group; returns its sending's id."""
+    secretary = person_of(core, WANG)
+    with core.db.session() as session:
+        item = notices.create(session, branch_id=branch_id, created_by=secretary,
+                              text="本周五主题党日", target="branch", rule="now",
+                              created_at=core.clock())
+        run = notices.plan_run(session, item.id, core.clock())
+        assert run is not None
+        states.move(run, RunState.SENDING)
+        run.started_at, run.text = core.clock(), item.text
+        notices.enqueue(session, run.id, [("telegram", str(GROUP["id"]))])
+        return run.id
 
 
 async def post_card(core: Core, service: PollingService, activity_id: int) -> None:
@@ -237,7 +253,8 @@ async def test_my_points_and_my_data_are_the_chats_answers(dialog: Dialog, core:
 
 
 PAGES = ["/desk", "/desk/activities", "/desk/pending", "/desk/roster", "/desk/manage",
-         "/desk/activity/{id}", "/desk/live/{id}", "/desk/month"]
+         "/desk/activity/{id}", "/desk/live/{id}", "/desk/month", "/desk/notices",
+         "/desk/notices/{run}"]
 
 
 async def test_every_page_fits_a_phone_and_passes_axe(
@@ -247,11 +264,12 @@ async def test_every_page_fits_a_phone_and_passes_axe(
     bind_group(core, branch_id, fake_tg)
     seed_members(core, branch_id)
     activity_id = seed_activity(core, branch_id)
+    run_id = seed_sent_notice(core, branch_id)
     page = await signed_in(browser, dialog, WANG)
     axe = axe_api.Axe()
     for path in PAGES:
-        opened = await page.goto(f"http://127.0.0.1:{port}{path.format(id=activity_id)}",
-                                 wait_until="domcontentloaded")
+        shown = path.format(id=activity_id, run=run_id)
+        opened = await page.goto(f"http://127.0.0.1:{port}{shown}", wait_until="domcontentloaded")
         assert opened is not None
         assert opened.status == 200, path
         await no_horizontal_scroll(page)
@@ -260,7 +278,8 @@ async def test_every_page_fits_a_phone_and_passes_axe(
                    for v in found.response["violations"]
                    if v["impact"] in ("serious", "critical")]
         assert serious == [], path
-        name = path.strip("/").replace("/", "-").replace("{id}", "activity")
+        name = path.strip("/").replace("/", "-").replace("{id}", "activity") \
+            .replace("{run}", "sending")
         await page.screenshot(path=tmp_path / f"{name}.png", full_page=True)
     await page.get_by_role("navigation").get_by_role("link", name="首页").click()
     await page.get_by_role("button", name="我的积分").click()

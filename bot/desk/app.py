@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from bot.desk import views
+from bot.desk import notices, views
 from bot.desk.forms import read_form
 from bot.desk.platforms import platform_routes
 from bot.desk.render import Pages
@@ -104,6 +104,9 @@ class Desk:
                 Route("/desk/live/{activity_id:int}/events", self.live_events,
                       methods=["GET"]),
                 Route("/desk/month", secretary(views.month), methods=["GET"]),
+                Route("/desk/notices", secretary(notices.notices), methods=["GET"]),
+                Route("/desk/notices/{run_id:int}", secretary(notices.notice),
+                      methods=["GET"]),
                 Route("/desk/act", self.act, methods=["POST"]),
                 Route("/desk/say", self.say, methods=["POST"]),
                 *self.extra]

@@ -51,10 +51,15 @@ def _attendance(t: Translator, month: Month) -> Markup:
 
 
 def _acks(t: Translator, month: Month) -> Markup:
+    return acks(t, month.ack_rates)
+
+
+def acks(t: Translator, rates: list[tuple[str, float]]) -> Markup:
+    """Acknowledgement rate (%) per notice, one bar each, labelled with the notice's start."""
     chart = _chart(pygal.HorizontalBar, t("desk.chart.acks"), t)
     chart.range = (0, 100)
-    chart.x_labels = [text for text, _ in month.ack_rates]
-    chart.add(t("desk.chart.ack_series"), [round(rate * 100) for _, rate in month.ack_rates])
+    chart.x_labels = [text for text, _ in rates]
+    chart.add(t("desk.chart.ack_series"), [round(rate * 100) for _, rate in rates])
     return _svg(chart)
 
 
