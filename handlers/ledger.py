@@ -26,6 +26,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from sqlalchemy.orm import Session
 
+from handlers import desk
 from handlers.addressing import first_word
 from handlers.context import Context
 from handlers.errors import DomainError
@@ -102,18 +103,51 @@ class View:
 
 
 def export(ctx: Context, args: str) -> None:
-    """`/export [period] [branch]`: the workbook, sent privately."""
+    """`/export [period] [branch]`: the workbook, sent privately; where the platform carries
+    no files, a link to download it (made when it is opened, for a secretary of the branch)."""
     words, branch_name = _split(args)
     branch = _branch(ctx, branch_name)
     require(ctx, Role.SECRETARY, branch)
     period = parse_period(words, ctx.today, ctx.rules.timezone)
+    first, last = period.first.isoformat(), period.last.isoformat()
+    if ctx.incoming.platform in desk.NO_FILES:
+        url = desk.file_url(ctx, f"ledger:{branch.id}:{first}:{last}")
+        ctx.reply_private("ledger.link", branch=branch.name, first=first, last=last, url=url,
+                          minutes=desk.FILE_MINUTES)
+        return
+    caption = ctx.t("ledger.sent", branch=branch.name, first=first, last=last)
+    ctx.outbox.append(Outgoing(ctx.incoming.platform, ctx.account.external_id, caption,
+                               document=ledger_file(ctx, branch, period)))
+
+
+def ledger_file(ctx: Context, branch: Branch, period: Period) -> Document:
+    """The workbook of `branch` over `period`, for a secretary of it (as the chat checks)."""
+    require(ctx, Role.SECRETARY, branch)
     view = View(ctx.t, ctx.rules.timezone)
     data = workbook_bytes(sheets(ctx.session, branch, period, view))
-    name = ctx.t("ledger.file_name", branch=branch.name, period=_period_words(period))
-    caption = ctx.t("ledger.sent", branch=branch.name, first=period.first.isoformat(),
-                    last=period.last.isoformat())
-    ctx.outbox.append(Outgoing(ctx.incoming.platform, ctx.account.external_id, caption,
-                               document=Document(name, data)))
+    return Document(ctx.t("ledger.file_name", branch=branch.name,
+                          period=_period_words(period)), data)
+
+
+def download(ctx: Context, what: str) -> Document:
+    """The file a download link names (`ledger:<branch>:<first day>:<last day>`), made now:
+    the person must still be a secretary of the branch."""
+    try:
+        kind, branch_id, first, last = what.split(":")
+        branch = orgs.branch(ctx.session, int(branch_id))
+        days = dt.date.fromisoformat(first), dt.date.fromisoformat(last)
+    except ValueError:
+        raise DomainError("desk_file_forged") from None
+    if kind != "ledger" or branch is None:
+        raise DomainError("desk_file_forged")
+    return ledger_file(ctx, branch, period_of(*days, ctx.rules.timezone))
+
+
+def month_file(ctx: Context, branch: Branch, year: int, month: int) -> Document:
+    """The ledger of one calendar month (the desk's month page)."""
+    first = dt.date(year, month, 1)
+    return ledger_file(ctx, branch, period_of(first, _span(f"{first:%Y-%m}")[1],
+                                              ctx.rules.timezone))
 
 
 def _split(args: str) -> tuple[list[str], str]:

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from rapidfuzz import fuzz, process
 
-from handlers import forms, points
+from handlers import desk, forms, points
 from handlers.addressing import any_of, free_text, needs_item, subcommands
 from handlers.context import ButtonSpec, Context, Keyboard, Scope
 from handlers.errors import DomainError
@@ -121,11 +121,16 @@ def start_form(ctx: Context, _args: str) -> None:
 
 
 def start_import(ctx: Context, _args: str) -> None:
-    """`/importitems`: a file sent with this caption is imported; else the bot waits for one."""
+    """`/importitems`: a file sent with this caption (or uploaded on the desk) is imported;
+    else the bot waits for one, or, where nobody can send it a file, links the upload page."""
     branch = _secretary_branch(ctx)
     document = ctx.incoming.document
     if document is not None and not ctx.in_group:
-        _import(ctx, branch, document)
+        _import(ctx, branch, document, wait=False)
+        return
+    if ctx.incoming.platform in desk.NO_FILES:
+        ctx.reply_private("needs.upload_link", branch=branch.name, minutes=desk.LINK_MINUTES,
+                          url=desk.login_url(ctx, desk.UPLOAD_PATH))
         return
     forms.start(ctx, IMPORT, {"branch_id": branch.id})
 
@@ -232,7 +237,9 @@ IMPORT = Form("items_import", "form.title.import", (
 ), _import_file)
 
 
-def _import(ctx: Context, branch: Branch, document: Document) -> None:
+def _import(ctx: Context, branch: Branch, document: Document, wait: bool = True) -> None:
+    """Import the file; after a refusal, `wait` for a better one in the form (a file that
+    came with its command, or from the desk's upload page, is sent again the same way)."""
     try:
         added = import_items(ctx, branch, document.file_name, document.data, ctx.person.id)
     except ImportRejected as rejected:
@@ -242,7 +249,8 @@ def _import(ctx: Context, branch: Branch, document: Document) -> None:
         hidden = len(rejected.problems) - len(shown)
         ctx.reply("needs.import_rejected", file=document.file_name, problems="\n".join(shown),
                   more=Phrase.of("needs.more_problems", count=hidden) if hidden else "")
-        forms.start(ctx, IMPORT, {"branch_id": branch.id}, ask=False)  # wait for a better file
+        if wait:
+            forms.start(ctx, IMPORT, {"branch_id": branch.id}, ask=False)  # a better file
         return
     ctx.reply("needs.imported", count=len(added), branch=branch.name,
               names=ctx.t("list.separator").join(i.name for i in added))

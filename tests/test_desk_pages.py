@@ -230,7 +230,7 @@ async def test_the_month_has_its_charts_and_its_ledger(dialog: Dialog, core: Cor
     assert "每日签到人数" in await page.locator("figure").first.inner_text()
 
     async with page.expect_download() as downloading:
-        await page.get_by_role("button", name="下载本月台账（.xlsx）").click()
+        await page.get_by_role("button", name="下载 2026-11 台账（.xlsx）").click()
     download = await downloading.value
     saved = tmp_path / "ledger.xlsx"
     await download.save_as(saved)
@@ -254,7 +254,7 @@ async def test_my_points_and_my_data_are_the_chats_answers(dialog: Dialog, core:
 
 PAGES = ["/desk", "/desk/activities", "/desk/pending", "/desk/roster", "/desk/manage",
          "/desk/activity/{id}", "/desk/live/{id}", "/desk/month", "/desk/notices",
-         "/desk/notices/{run}"]
+         "/desk/notices/{run}", "/desk/items", "/desk/items/import"]
 
 
 async def test_every_page_fits_a_phone_and_passes_axe(

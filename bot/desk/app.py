@@ -18,22 +18,24 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from bot.desk import notices, views
-from bot.desk.forms import read_form
+from bot.bodies import TooLarge
+from bot.desk import items, notices, views
+from bot.desk.forms import read_form, read_upload
 from bot.desk.platforms import platform_routes
 from bot.desk.render import Pages
 from bot.qrpage import page_language
 from bot.settings import Settings
-from handlers import desk, desk_pages
+from handlers import desk, desk_pages, ledger, needs_import
 from handlers.context import Context
 from handlers.core import Core
 from handlers.errors import DomainError
 from handlers.i18n import DEFAULT_LANG, normalize_lang
-from handlers.messages import ChatKind, Incoming, Outgoing, Sender
+from handlers.messages import ChatKind, Document, Incoming, Outgoing, Sender
 from storage import dialogs, people
 from storage.models import Account, Chat, Person
 from storage.people import SenderInfo
@@ -52,7 +54,9 @@ LIVE_STREAM_SECONDS = 300
 # Pages show names and addresses: keep them out of caches, Referer headers and search engines.
 PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
            "X-Robots-Tag": "noindex", "X-Frame-Options": "SAMEORIGIN"}
-STATUS = {"desk_link_expired": 410, "desk_link_used": 410, "desk_not_found": 404}
+STATUS = {"desk_link_expired": 410, "desk_link_used": 410, "desk_file_expired": 410,
+          "desk_not_found": 404, "import_too_big": 413}
+
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -95,6 +99,7 @@ class Desk:
         return [Route(desk.LOGIN_PATH, self.login, methods=["GET"]),
                 Route("/desk", page(views.home), methods=["GET"]),
                 Route("/desk/activities", page(views.activities), methods=["GET"]),
+                Route("/desk/items", page(items.items), methods=["GET"]),
                 Route("/desk/pending", secretary(views.pending), methods=["GET"]),
                 Route("/desk/roster", secretary(views.roster), methods=["GET"]),
                 Route("/desk/manage", secretary(views.manage), methods=["GET"]),
@@ -107,6 +112,10 @@ class Desk:
                 Route("/desk/notices", secretary(notices.notices), methods=["GET"]),
                 Route("/desk/notices/{run_id:int}", secretary(notices.notice),
                       methods=["GET"]),
+                Route(desk.FILE_PATH, self.file, methods=["GET"]),
+                Route("/desk/ledger", self.ledger, methods=["GET"]),
+                Route(desk.UPLOAD_PATH, secretary(views.items_import), methods=["GET"]),
+                Route(desk.UPLOAD_PATH, self.upload, methods=["POST"]),
                 Route("/desk/act", self.act, methods=["POST"]),
                 Route("/desk/say", self.say, methods=["POST"]),
                 *self.extra]
@@ -120,7 +129,7 @@ class Desk:
         if isinstance(result, DomainError):
             owner = await asyncio.to_thread(self._owner_lang, token)
             return self.refusal(owner or page_language(request), result)
-        return self.signed_in(result, "/desk")
+        return self.signed_in(result, request.query_params.get("to", "/desk"))
 
     def signed_in(self, account_id: int, to: str) -> Response:
         """A redirect to `to` that sets a fresh session cookie for `account_id`."""
@@ -314,10 +323,78 @@ class Desk:
         """The bot's answers as a page (with their buttons), or the file it sent."""
         for message in said.mine:
             if message.document is not None:
-                name = quote(message.document.file_name)
-                return Response(message.document.data, media_type=XLSX, headers={
-                    **PRIVATE, "Content-Disposition": f"attachment; filename*=UTF-8''{name}"})
+                return _download(message.document)
         return await self.show(request, views.home, "say.html", {"said": said.mine})
+
+    # ------------------------------------------------------------------ files
+
+    async def file(self, request: Request) -> Response:
+        """A download link the chat gave (the ledger on WeChat): the file, made now for the
+        account the link was signed for, with the chat's role check; no sign-in needed."""
+        token = request.query_params.get("t", "")
+        try:
+            account_id, what = desk.check_file(self.secret, token, self.core.clock())
+        except DomainError as error:
+            owner = desk.file_owner(self.secret, token)
+            lang = await asyncio.to_thread(self._lang_of, owner) if owner else None
+            return self.refusal(lang or page_language(request), error)
+        return await self.made(account_id, lambda ctx: ledger.download(ctx, what))
+
+    async def ledger(self, request: Request) -> Response:
+        """The month page's download: the ledger of the month asked for (`m=YYYY-MM`)."""
+        found = self.visitor(request)
+        if isinstance(found, DomainError):
+            return self.refusal(page_language(request), found)
+        given = request.query_params.get("m", "")
+
+        def month(ctx: Context) -> Document:
+            branch = desk_pages.secretary_branch(ctx)
+            return ledger.month_file(ctx, branch, *views.month_of(ctx, given))
+
+        return await self.made(found.account_id, month)
+
+    async def made(self, account_id: int, make: Callable[[Context], Document]) -> Response:
+        """The file `make` makes as the account (read only), or the page saying why not."""
+        made = await asyncio.to_thread(self._made, account_id, make)
+        if isinstance(made, Document):
+            return _download(made)
+        return self.refusal(*made)
+
+    def _made(self, account_id: int, make: Callable[[Context], Document],
+              ) -> Document | tuple[str, DomainError]:
+        with self.core.db.reading() as session:
+            ctx = self._context(session, account_id)
+            if ctx is None:
+                return DEFAULT_LANG, DomainError("desk_signed_out")
+            try:
+                return make(ctx)
+            except DomainError as error:
+                return ctx.t.lang, error
+
+    async def upload(self, request: Request) -> Response:
+        """The needs list uploaded from the page: sent as the chat's `/importitems` with the
+        file attached, so the import's rules (all or nothing, the lines named) are the chat's;
+        the bot's answers are shown on the page."""
+        found = self.visitor(request)
+        if isinstance(found, DomainError):
+            return self.refusal(page_language(request), found)
+        try:
+            given, upload = await read_upload(request)
+        except TooLarge:
+            lang = await asyncio.to_thread(self._lang_of, found.account_id)
+            return self.refusal(lang, DomainError(
+                "import_too_big", limit=needs_import.MAX_FILE_BYTES // 1000))
+        except HTTPException:
+            given, upload = {}, None
+        if not desk.csrf_valid(self.secret, found.cookie, given.get("csrf", "")):
+            lang = await asyncio.to_thread(self._lang_of, found.account_id)
+            return self.refusal(lang, DomainError("desk_csrf"))
+        if upload is None:
+            lang = await asyncio.to_thread(self._lang_of, found.account_id)
+            return self.refusal(lang, DomainError("desk_no_file"))
+        said = await self.run(found.account_id, {"text": "/importitems"}, Document(*upload))
+        return await self.show(request, views.items_import, "items_import.html",
+                               {"said": said.mine})
 
     async def _checked_form(self, request: Request) -> tuple[Visitor, dict[str, str]] | Response:
         """The signed-in visitor and the fields of a form carrying its CSRF token."""
@@ -330,9 +407,11 @@ class Desk:
             return self.refusal(lang, DomainError("desk_csrf"))
         return found, given
 
-    async def run(self, account_id: int, given: Mapping[str, str]) -> Said:
-        """Press `data` and/or say `text` as the account; deliver what is for others."""
-        said = await asyncio.to_thread(self._run, account_id, given)
+    async def run(self, account_id: int, given: Mapping[str, str],
+                  document: Document | None = None) -> Said:
+        """Press `data` and/or say `text` (with `document` attached) as the account; deliver
+        what is for others."""
+        said = await asyncio.to_thread(self._run, account_id, given, document)
         await self.send(said.others)
         return said
 
@@ -344,7 +423,8 @@ class Desk:
             return
         await self.deliver(messages)
 
-    def _run(self, account_id: int, given: Mapping[str, str]) -> Said:
+    def _run(self, account_id: int, given: Mapping[str, str],
+             document: Document | None = None) -> Said:
         with self.core.db.reading() as session:
             account = session.get(Account, account_id)
             if account is None:
@@ -355,7 +435,7 @@ class Desk:
         if given.get("data"):
             steps.append({"button_data": given["data"]})
         if given.get("text", "").strip():
-            steps.append({"text": given["text"].strip()})
+            steps.append({"text": given["text"].strip(), "document": document})
         said = Said([], [])
         for step in steps:
             out = self.core.handle(replace(incoming, **step))
@@ -368,6 +448,12 @@ class Desk:
             account = session.get(Account, account_id)
             person = session.get(Person, account.person_id) if account else None
             return _lang(person, account) if person else DEFAULT_LANG
+
+
+def _download(document: Document) -> Response:
+    name = quote(document.file_name)
+    return Response(document.data, media_type=XLSX, headers={
+        **PRIVATE, "Content-Disposition": f"attachment; filename*=UTF-8''{name}"})
 
 
 def _sender(account: Account) -> Sender:

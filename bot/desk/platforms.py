@@ -30,7 +30,7 @@ from bot import qr
 from bot.desk.forms import read_form
 from bot.qrpage import page_language
 from bot.settings import Settings
-from handlers import qrcodes
+from handlers import desk, qrcodes
 from handlers.errors import DomainError
 from handlers.text import clean_name
 from storage.people import SenderInfo
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 # How old a Mini App's initData may be (Telegram signs it when the app opens).
 INIT_DATA_SECONDS = 3600
-TG_PATH = "/desk/tg"
+TG_PATH = desk.MINI_APP_PATH
 WX_PATH = "/desk/wx"
 STATE_COOKIE = "jinlin_oauth"
 

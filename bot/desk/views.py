@@ -60,13 +60,17 @@ def roster(ctx: Context, query: QueryParams, _path: Mapping[str, Any]) -> Values
 
 
 def month(ctx: Context, query: QueryParams, _path: Mapping[str, Any]) -> Values:
-    year, number = _month(ctx, query.get("m", ""))
+    year, number = month_of(ctx, query.get("m", ""))
     branch, figures = desk_pages.month(ctx, year, number)
     return {"branch": branch, "figures": figures, "m": f"{year:04d}-{number:02d}",
             "charts": charts.draw(ctx.t, figures)}
 
 
-def _month(ctx: Context, given: str) -> tuple[int, int]:
+def items_import(ctx: Context, _query: QueryParams, _path: Mapping[str, Any]) -> Values:
+    return {"branch": desk_pages.secretary_branch(ctx), "said": []}
+
+
+def month_of(ctx: Context, given: str) -> tuple[int, int]:
     """`YYYY-MM` from the query, else this month."""
     try:
         year, number = (int(part) for part in given.split("-"))
