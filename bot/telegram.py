@@ -24,6 +24,7 @@ from telegram import (
     MessageEntity,
     Update,
     User,
+    WebAppInfo,
 )
 from telegram.constants import ChatType
 from telegram.error import Forbidden, TelegramError
@@ -176,6 +177,8 @@ def _button(button: Button, bot_username: str) -> InlineKeyboardButton:
     if button.start_payload is not None:
         url = create_deep_linked_url(bot_username, button.start_payload)
         return InlineKeyboardButton(button.label, url=url)
+    if button.web_app is not None:
+        return InlineKeyboardButton(button.label, web_app=WebAppInfo(button.web_app))
     if button.url is not None:
         return InlineKeyboardButton(button.label, url=button.url)
     return InlineKeyboardButton(button.label, callback_data=button.data or "")

@@ -28,18 +28,21 @@ class ButtonSpec:
     start_payload: str | None = None
     params: tuple[tuple[str, object], ...] = ()
     url: str | None = None
+    web_app: str | None = None
 
     @classmethod
     def of(cls, key: str, data: ButtonData | None = None, *,
            start_payload: StartPayload | None = None, url: str | None = None,
-           **params: object) -> ButtonSpec:
-        """A button sending `data` back, or opening a private chat with `start_payload`."""
+           web_app: str | None = None, **params: object) -> ButtonSpec:
+        """A button sending `data` back, or opening a private chat with `start_payload`, or
+        a page (`url`; `web_app` inside the chat app where the platform can)."""
         return cls(key, data.pack() if data else None,
-                   start_payload.pack() if start_payload else None, tuple(params.items()), url)
+                   start_payload.pack() if start_payload else None, tuple(params.items()), url,
+                   web_app)
 
     def render(self, t: Translator) -> Button:
         return Button(t(self.key, **dict(self.params)), data=self.data,
-                      start_payload=self.start_payload, url=self.url)
+                      start_payload=self.start_payload, url=self.url, web_app=self.web_app)
 
 
 Keyboard = list[list[ButtonSpec]]

@@ -61,12 +61,15 @@ class Incoming:
 @dataclass(frozen=True)
 class Button:
     """A button: `data` is sent back when pressed; `start_payload` opens a private chat
-    with the bot carrying that payload (a Telegram deep link); `url` opens a page."""
+    with the bot carrying that payload (a Telegram deep link); `url` opens a page;
+    `web_app`, where the platform has them (a Telegram Mini App in a private chat), opens
+    that page inside the chat app instead of `url`."""
 
     label: str
     data: str | None = None
     start_payload: str | None = None
     url: str | None = None
+    web_app: str | None = None
 
 
 @dataclass
