@@ -4,7 +4,8 @@ The data set is bench.ledger_generate's (generated here at --scale when --db doe
 yet; 0.25 keeps the whole run to a few minutes, 1.0 is a city). The desk is served by uvicorn
 on loopback exactly as the bot serves it, and an HTTP client signed in as the branch's
 secretary asks for: the whole roster, the roster filtered, the participants of the branch's
-biggest activity, the month's charts (November, December) and the activity list. Latency is
+biggest activity, the month's charts (November, December), the activity list, the notices
+(and the latest one with who has not acknowledged) and the needs list. Latency is
 the time from sending the request to having the whole page, as a person waits for it. Goal:
 p95 under 150 ms on SQLite; peak resident memory under 200 MB.
 
@@ -38,6 +39,7 @@ from bot.web import Server, create_web_app
 from handlers import desk
 from handlers.core import Core
 from handlers.rules import Rules
+from storage import notices
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Activity, Signup
@@ -60,6 +62,13 @@ def biggest_activity(database: Database, branch_id: int) -> int:
     return int(found)
 
 
+def latest_sending(database: Database, branch_id: int) -> int | None:
+    """The branch's latest notice sending, if it has one."""
+    with database.session() as session:
+        found = notices.sent_runs(session, branch_id, 1)
+        return found[0][1].id if found else None
+
+
 async def run(database: Database, repeat: int) -> list[float]:
     branch_id, members, secretary = biggest_branch(database)
     activity_id = biggest_activity(database, branch_id)
@@ -76,7 +85,11 @@ async def run(database: Database, repeat: int) -> list[float]:
              "/desk/roster?building=3%E5%8F%B7%E6%A5%BC&status=verified",
              "participants": f"/desk/activity/{activity_id}",
              "month 2025-11": "/desk/month?m=2025-11", "month 2025-12": "/desk/month?m=2025-12",
-             "activities": "/desk/manage"}
+             "activities": "/desk/manage", "notices": "/desk/notices",
+             "needs list": "/desk/items"}
+    sending = latest_sending(database, branch_id)
+    if sending is not None:
+        pages["notice, who has not acknowledged"] = f"/desk/notices/{sending}"
     times: list[float] = []
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}",

@@ -212,7 +212,7 @@ def needs(w: World) -> Iterator[tuple[str, Row]]:
         for n in range(10):
             item_id += 1
             ids.append(item_id)
-            yield "need_items", (item_id, b, f"事项{n + 1}", "小区", "", 2, "每周",
+            yield "need_items", (item_id, b, f"事项{n + 1}", "小区", "", 2, "weekly",
                                  w.secretary_of[b - 1], created, None)
         item_ids.append(ids)
     for claim_id in range(1, w.sizes.claims + 1):
