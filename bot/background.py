@@ -1,5 +1,6 @@
-"""The services that run beside the web server: the timer loop, the outbox sender and the
-WeCom robot sender. What they send goes out through the delivery registry.
+"""The services that run beside the web server: the timer loop, the outbox sender, the
+WeCom robot sender and (PostgreSQL) the sender of kept answers whose own process is gone.
+What they send goes out through the delivery registry.
 
 Timers (and the WeCom sender, whose per-robot window is in memory) run in the one process
 holding the timer lock. On PostgreSQL every process tries that lock again every
@@ -21,7 +22,9 @@ from telegram.ext import Application
 from bot import scheduler
 from bot.delivery import Registry
 from bot.outbox import LEASE, OutboxSender
+from bot.replies import ReplySender
 from bot.singleton import SchedulerLock, SenderLock
+from bot.telegram import PLATFORM
 from bot.wechat_outbox import WechatSender
 from bot.wecom import RobotClient, WecomSender
 from handlers.core import Core
@@ -48,6 +51,7 @@ class Background:
         self.sender_lock = SenderLock(core.db)
         self.timers: AsyncIOScheduler | None = None
         self.sender: OutboxSender | None = None
+        self.replies: ReplySender | None = None
         self.wecom: WecomSender | None = None
         self._watch: asyncio.Task[None] | None = None
 
@@ -65,6 +69,13 @@ class Background:
             self.sender = OutboxSender(self.app, self.core, only_process=sqlite,
                                        claimed_by=sender_id)
             self.sender.start()
+        if self.app is not None and not sqlite:
+            # Several processes: an answer must outlive the one that worked it out. SQLite's
+            # one process sends its answers straight away, with no round trip more.
+            self.core.kept_replies = frozenset({PLATFORM})
+            self.core.reply_sender = sender_id
+            self.replies = ReplySender(self.app, self.core, sender_id)
+            self.replies.start()
         if leader:
             self._lead()
         else:
@@ -126,9 +137,11 @@ class Background:
             self._lead()
         if not await asyncio.to_thread(self.sender_lock.still_held):
             sender_id = await asyncio.to_thread(self.sender_lock.acquire)
-            for sender in (self.sender, self.wecom, self.wechat):
+            for sender in (self.sender, self.wecom, self.wechat, self.replies):
                 if sender is not None:
                     sender.claimed_by = sender_id
+            if self.replies is not None:
+                self.core.reply_sender = sender_id
         await self._release_dead()
 
     async def _release_dead(self) -> None:
@@ -139,6 +152,12 @@ class Background:
             for sender in (self.sender, self.wecom, self.wechat):
                 if sender is not None:
                     sender.wake()
+        if self.replies is not None:
+            kept = await asyncio.to_thread(self.core.replies_release_dead,
+                                           self.sender_lock.id)
+            if kept:
+                log.warning("sending %d answers a process that is gone had not sent", kept)
+                self.replies.wake()
 
     async def _deliver(self, messages: list[Outgoing]) -> None:
         await self.registry.deliver(messages)
@@ -155,6 +174,9 @@ class Background:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watch
         await self._step_down()
+        if self.replies is not None:
+            await self.replies.stop()
+            self.core.kept_replies = frozenset()
         if self.sender is not None:
             await self.sender.stop()
         if self.wechat is not None:

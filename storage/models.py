@@ -658,6 +658,36 @@ class Delivery(Base):
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
+class ReplyState(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+
+
+class Reply(Base):
+    """The reply outbox (PostgreSQL): an update's answers, kept in the transaction that
+    records the update as handled and deleted once sent (handlers/replies.py)."""
+
+    __tablename__ = "replies"
+    __table_args__ = (one_of("state", ReplyState), Index("ix_replies_state_id", "state", "id"))
+    # Claimed by a sender (the process that handled the update, at once); back to pending to
+    # retry, or when that sender died.
+    MOVES: ClassVar[Moves[ReplyState]] = moves("state", {
+        ReplyState.PENDING: {ReplyState.SENDING}, ReplyState.SENDING: {ReplyState.PENDING}})
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    chat_external_id: Mapped[str] = mapped_column(String(100))
+    # The message as handlers/replies.py `encode` writes it.
+    message: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[ReplyState] = mapped_column(StateType(ReplyState, 10),
+                                              default=ReplyState.SENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    not_before: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The id of the claiming sender's lock (bot/singleton.py SenderLock).
+    claimed_by: Mapped[int | None] = mapped_column()
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
 class Ack(Base):
     """A 收到 tap on a notice: once per person and run."""
 
@@ -780,6 +810,8 @@ __all__ = [
     "ProblemReport",
     "ProblemStatus",
     "ProcessedUpdate",
+    "Reply",
+    "ReplyState",
     "RoleGrant",
     "RunState",
     "Signup",
