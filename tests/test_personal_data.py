@@ -35,6 +35,8 @@ NOT_PERSONAL = {
     ("timers", "ref"): "a row id of the thing the timer is for",
     ("callback_nonces", "nonce"): "WeChat's random nonce, no person in it",
     ("day_overrides", "kind"): "a day's kind",
+    ("replies", "chat_external_id"): "an answer on its way (PostgreSQL): deleted once sent, "
+                                     "within seconds, or given up after five tries",
 }
 
 
