@@ -7,13 +7,14 @@ import asyncio
 import io
 import socket
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import httpx
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import func, select
+from starlette.routing import BaseRoute
 
 from bot.cli import grant
 from bot.console import ConsoleWorld
@@ -68,7 +69,7 @@ class Running:
         if openid not in self.followers:
             self.followers[openid] = Follower(
                 openid, self.url, aes=self.adapter.crypto is not None,
-                clock=lambda: self.core.clock().timestamp())
+                clock=lambda: self.core.clock().timestamp(), wrote=self.fake.saw)
         return self.followers[openid]
 
     async def say(self, who: Follower, text: str, msg_id: int | None = None) -> str:
@@ -81,13 +82,17 @@ class Running:
 
 
 async def serve(adapter: WechatAdapter, settings: Settings, core: Core,
-                fake: FakeWechat) -> AsyncIterator[Running]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
+                fake: FakeWechat, routes: Sequence[BaseRoute] = (),
+                port: int | None = None) -> AsyncIterator[Running]:
+    """The callback (and `routes`) served on loopback, on `port` or a free one."""
+    if port is None:
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        sock.close()
     settings = settings.model_copy(update={"web_port": port})
-    server = Server(server_config(create_web_app(adapter.routes()), settings))
+    fake.clock = lambda: core.clock().timestamp()  # WeChat's 48-hour window, on our clock
+    server = Server(server_config(create_web_app([*adapter.routes(), *routes]), settings))
     task = asyncio.create_task(server.serve())
     await asyncio.wait_for(server.listening.wait(), 5)
     async with httpx.AsyncClient(timeout=10) as http:
