@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -33,6 +32,7 @@ from tests.fake_telegram import (
     load_fixture,
     private_chat,
 )
+from tests.loopback import free_port
 from tests.telegram_fixtures import Dialog, Handled, dialog, fake_tg, polling_bot, settings_for
 
 __all__ = ["dialog", "fake_tg", "polling_bot"]  # fixtures used by name below
@@ -391,13 +391,6 @@ def test_webhook_refuses_to_start_without_a_secret() -> None:
                                     TELEGRAM_WEBHOOK_SECRET="has spaces"))
     ok = settings_for(fake_tg, TELEGRAM_WEBHOOK_URL=url, TELEGRAM_WEBHOOK_SECRET=SECRET)
     assert webhook_secret(ok) == SECRET
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def test_webhook_service_over_loopback(fake_tg: FakeTelegram, core: Core) -> None:
