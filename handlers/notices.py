@@ -140,6 +140,8 @@ def _summary_note(ctx: Context, data: Data) -> str:
         return ctx.t("notice.summary_note_people", count=count)
     targets = _targets(ctx, data["target"], data["branch_id"], data["chat_id"])
     followers = sum(platform in PRIVATE_ONLY for platform, _chat in targets)
+    if followers and len(targets) == followers:
+        return ctx.t("notice.summary_note_private", count=followers)  # no group at all
     note = ctx.t("notice.summary_note", chats=len(targets) - followers)
     if followers:
         note += ctx.t("notice.summary_note_followers", count=followers)

@@ -63,6 +63,8 @@ class Running:
     core: Core
 
     followers: dict[str, Follower] = field(default_factory=dict)
+    # Every passive reply a follower read, in order.
+    said: list[str] = field(default_factory=list)
 
     def follower(self, openid: str) -> Follower:
         """The same follower each time (their message ids and clock run on)."""
@@ -74,7 +76,14 @@ class Running:
 
     async def say(self, who: Follower, text: str, msg_id: int | None = None) -> str:
         """`who` writes `text`; returns the passive reply ("" for "success")."""
-        return who.read_reply(await who.post(self.http, who.text(text, msg_id)))
+        reply = who.read_reply(await who.post(self.http, who.text(text, msg_id)))
+        self.said.append(reply)
+        return reply
+
+    def read(self) -> list[str]:
+        """Everything the followers read: passive replies and customer-service messages."""
+        return self.said + [text for openid in self.followers
+                            for text in self.fake.texts_to(openid)]
 
     async def settle(self) -> None:
         """Wait until every answer has been sent through the service API."""

@@ -42,7 +42,9 @@ async def notice_to_branch(run: Running) -> None:
     for answer in ("通知", TEXT, "1"):
         await run.say(wang, answer)
     summary = await run.say(wang, "1")  # 立即发送
-    assert "发往 0 个群，并私信 1 位只用微信的党员" in summary
+    assert "私信 1 位只用微信的党员" in summary
+    assert "群" not in summary
+    assert "点「" not in summary
     await run.say(wang, "1")  # 确定
 
 

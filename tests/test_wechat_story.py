@@ -94,6 +94,7 @@ async def test_a_branch_that_lives_on_wechat_alone(running: Running, clock: Cloc
     await run.say(wang, f"核实 {code_of(run, '李四')}")
     await register(run, SUN, "孙七", "1")
     await run.say(wang, f"核实 {code_of(run, '孙七')}")
+    await run.settle()
 
     # On the day: 张三 scans the code the on-site page shows now.
     clock.set(2026, 11, 28, 8, 55)
@@ -151,3 +152,8 @@ async def test_a_branch_that_lives_on_wechat_alone(running: Running, clock: Cloc
     assert "未能送达，发送「未读」查看。" in told
     unread = await run.say(sun, "未读")
     assert "【通知】周三停水，请提前储水" in unread
+
+    # What the followers read never talks of groups or of tapping, and names nobody blank.
+    read = [text.replace("群机器人", "robot") for text in run.read()]  # WeCom's, not ours
+    assert [text for text in read if "群" in text or "点「" in text or "点一下" in text] == []
+    assert [text for text in read if "  " in text or "「」" in text or "人：\n" in text] == []
