@@ -54,9 +54,11 @@ def render_in(session: Session, catalogs: Catalogs, messages: list[Outgoing],
             continue
         bundle = bundles.setdefault(out.chat_id, Bundle(out.chat_id))
         offered = choices.setdefault(out.chat_id, [])
-        t = catalogs.get(_lang(session, out.chat_id))
         lines = [out.text] if out.text else []
         numbered: list[tuple[int, str]] = []
+        # The reader's language, looked up only for a message with buttons (the common answer
+        # has none, and the lookup is a good share of a callback's time under load).
+        t = catalogs.get(_lang(session, out.chat_id)) if out.buttons else catalogs.get(None)
         for button in (b for row in out.buttons for b in row):
             if button.url is not None:
                 lines.append(t("wechat.link", label=button.label, url=button.url))

@@ -20,6 +20,10 @@ from storage.models import (
 
 
 def _row(session: Session, openid: str) -> WechatUser:
+    """The follower's row, made on first sight (one SELECT, or none when already loaded)."""
+    row = session.get(WechatUser, openid)
+    if row is not None:
+        return row
     insert_if_absent(session, WechatUser, {"openid": openid, "choices": [], "missed": 0})
     row = session.get(WechatUser, openid)
     assert row is not None
