@@ -171,9 +171,15 @@ def insert_if_absent(session: Session, model: type[Any], values: dict[str, Any])
     result = session.execute(statement, values)
     if result.first() is None:
         return False  # the row was there: nothing was written
+    counted_write(session)
+    return True
+
+
+def counted_write(session: Session) -> None:
+    """Count a write of a statement marked COUNTED_BY_CALLER, or one the events do not see
+    (an INSERT inside a SELECT's WITH)."""
     info = session.connection().info
     info[WRITES] = info.get(WRITES, 0) + 1
-    return True
 
 
 @functools.cache
