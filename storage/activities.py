@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from storage import points, states
-from storage.db import counted_write, insert_if_absent
+from storage.db import counted_write, execute_core, insert_if_absent
 from storage.models import Activity, Attendance, NoShow, PointsEntry, Signup, SignupStatus
 
 
@@ -181,7 +181,7 @@ def sign_in(session: Session, activity_id: int, person_id: int, now: dt.datetime
         if award is not None:
             points.add(session, award)
         return True
-    added = session.execute(_SIGN_IN_AWARDED, signed | {
+    added = execute_core(session, _SIGN_IN_AWARDED, signed | {
         f"award_{name}": value for name, value in award.values().items()}).first()
     if added is None:
         return False
