@@ -30,31 +30,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import os
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 from sqlalchemy import text
 
 from bench.broadcast import group_ids, group_title, seed_broadcast
 from handlers.core import Core
 from handlers.rules import Rules
 from storage import notices, orgs, people, timers
-from storage.db import Database, make_engine
+from storage.db import Database
 from storage.migrate import upgrade
-from storage.people import SenderInfo
+from tests.city import Proxy, WorkerProcess, fresh_schema, seed_branch, until_ready
 from tests.fake_telegram import FakeTelegram, Limits, TgUser, group_chat, private_chat
 
-ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
 SECRET = "cluster-bench-secret"
@@ -66,109 +57,7 @@ TIMER_LOCK = 0x4A4C  # bot/singleton.py ADVISORY_CLASS
 FLOOR_PER_SECOND = 30
 
 
-# ------------------------------------------------------------------ the set-up
-
-
-@contextmanager
-def fresh_schema(url: str) -> Iterator[str]:
-    """A new empty schema; yields DATABASE_URL pointing at it, drops it afterwards."""
-    schema = f"cluster_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(url)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{url}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class Worker:
-    """One `python -m bot run` process in webhook mode."""
-
-    def __init__(self, number: int, url: str, fake: FakeTelegram, redis_url: str, token: str,
-                 folder: Path) -> None:
-        self.name = f"jinlin-w{number}"
-        self.port = free_port()
-        self.log = folder / f"{self.name}.log"
-        env = {**os.environ, "PYTHONPATH": str(ROOT),
-               "DATABASE_URL": f"{url}&application_name={self.name}",
-               "TELEGRAM_BOT_TOKEN": token, "TELEGRAM_API_BASE_URL": fake.base_url,
-               "TELEGRAM_API_BASE_FILE_URL": fake.base_file_url, "TELEGRAM_MODE": "webhook",
-               "TELEGRAM_WEBHOOK_URL": "https://jinlin.example/telegram",
-               "TELEGRAM_WEBHOOK_SECRET": SECRET, "JINLIN_WEB_PORT": str(self.port),
-               "JINLIN_REDIS_URL": redis_url, "JINLIN_SECRET_KEY": "c" * 32,
-               "JINLIN_DATA_DIR": str(folder / self.name), "JINLIN_LOG_LEVEL": "WARNING"}
-        with self.log.open("w") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env,
-                                            cwd=folder, stdout=log, stderr=subprocess.STDOUT)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-
-async def until_ready(workers: list[Worker], seconds: float = 90) -> None:
-    async with httpx.AsyncClient() as client, asyncio.timeout(seconds):
-        for worker in workers:
-            while True:
-                try:
-                    if (await client.get(worker.base_url + "/readyz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.2)
-
-
-class Proxy:
-    """Posts each update to the next live worker in turn, as a reverse proxy alternates."""
-
-    def __init__(self, workers: list[Worker]) -> None:
-        self.workers = workers
-        self.turn = 0
-        self.client = httpx.AsyncClient(headers={
-            "X-Telegram-Bot-Api-Secret-Token": SECRET}, timeout=30)
-
-    async def post(self, update: dict[str, object]) -> bool:
-        live = [w for w in self.workers if w.process.poll() is None]
-        worker = live[self.turn % len(live)]
-        self.turn += 1
-        answer = await self.client.post(worker.base_url + "/telegram", json=update)
-        return answer.status_code == 200
-
-
 # ------------------------------------------------------------------ (a) dialogs
-
-
-def seed_branch(core: Core) -> int:
-    with core.db.session() as session:
-        community = orgs.create_community(session, "阳光社区")
-        branch = orgs.create_branch(session, community.id, BRANCH)
-        account, _ = people.ensure_account(session, SenderInfo(
-            "telegram", str(SECRETARY.id), SECRETARY.first_name, None, "zh-hans"),
-            core.clock())
-        people.grant(session, account.person_id, "secretary", branch_id=branch.id,
-                     now=core.clock())
-        return branch.id
 
 
 async def dialogs(proxy: Proxy, fake: FakeTelegram, branch_id: int, count: int) -> int:
@@ -234,7 +123,7 @@ async def broadcast(core: Core, fake: FakeTelegram, groups: int) -> tuple[float,
 
 
 async def killed_worker(proxy: Proxy, fake: FakeTelegram, database: Database,
-                        victim: Worker, count: int) -> tuple[int, int]:
+                        victim: WorkerProcess, count: int) -> tuple[int, int]:
     """`count` people write /help; `victim` is killed right after the last is acknowledged.
     Returns (updates never handled, people never answered)."""
     persons = [TgUser(5500000000 + n, f"访客{n}", language_code="zh-hans")
@@ -291,7 +180,7 @@ def schedule_reminder(core: Core, branch_id: int, chat_id: int, seconds: float) 
         timers.schedule(session, "notice_due", str(run.id), due)
 
 
-async def failover(database: Database, core: Core, fake: FakeTelegram, workers: list[Worker],
+async def failover(database: Database, core: Core, fake: FakeTelegram, workers: list[WorkerProcess],
                    branch_id: int) -> tuple[float, float | None]:
     """Kill the timer leader with a notice due in 20 s; returns (seconds until a survivor
     holds the timer lock, seconds the notice arrived after it was due, or None)."""
@@ -322,18 +211,18 @@ async def run(args: argparse.Namespace) -> str:
     fake = FakeTelegram(limits=Limits())
     fake.start()
     token = f"{uuid.uuid4().int % 10**9}:cluster-bench"
-    workers: list[Worker] = []
+    workers: list[WorkerProcess] = []
     try:
-        with fresh_schema(args.postgres) as url, \
+        with fresh_schema(args.postgres, "cluster") as url, \
                 tempfile.TemporaryDirectory(prefix="jinlin-cluster-") as folder:
             database = Database.from_url(url)
             upgrade(database.engine)
             core = Core(database, rules=Rules(secret=b"c" * 32))
-            branch_id = seed_branch(core)
-            workers = [Worker(n, url, fake, args.redis, token, Path(folder))
-                       for n in range(args.workers)]
+            branch_id = seed_branch(core, SECRETARY, BRANCH)
+            workers = [WorkerProcess(n, url, fake, token, SECRET, Path(folder),
+                                     redis_url=args.redis) for n in range(args.workers)]
             await until_ready(workers)
-            proxy = Proxy(workers)
+            proxy = Proxy(workers, SECRET)
             ok = await dialogs(proxy, fake, branch_id, args.people)
             print(f"(a) dialogs: {ok}/{args.people} forms read as written")
             ratio, share = await broadcast(core, fake, args.groups)
@@ -349,7 +238,7 @@ async def run(args: argparse.Namespace) -> str:
             said = f"{late:.1f} s after it was due" if late is not None else "never"
             print(f"(d) timer leader killed: a survivor held the timer lock after "
                   f"{took:.1f} s; the notice due 20 s after arrived {said}")
-            await proxy.client.aclose()
+            await proxy.aclose()
             for worker in workers:
                 worker.stop()
             database.dispose()

@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import datetime as dt
 import resource
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,6 +41,7 @@ from handlers.rules import Rules
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Activity, Signup
+from tests.loopback import free_port
 
 DEFAULT_DB = DATA_DIR / "desk.sqlite3"
 NOW = dt.datetime(2025, 12, 20, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
@@ -58,12 +58,6 @@ def biggest_activity(database: Database, branch_id: int) -> int:
             .order_by(func.count().desc()).limit(1)).scalar()
     assert found is not None, "the biggest branch has no activity with sign-ups"
     return int(found)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def run(database: Database, repeat: int) -> list[float]:

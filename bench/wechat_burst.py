@@ -38,6 +38,7 @@ from storage.db import Database
 from storage.migrate import upgrade
 from storage.people import SenderInfo
 from tests.fake_wechat import AES_KEY, APP_ID, APP_SECRET, TOKEN, FakeWechat, Follower
+from tests.loopback import free_port
 
 SECRET = "bench-secret-for-the-wechat-burst"
 TITLE = "楼道清扫"
@@ -72,12 +73,6 @@ def seed(database: Database, members: int) -> tuple[int, list[str]]:
             profile.status = "verified"
             activities.join(session, activity, account.person_id, now)
         return activity.id, openids
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextlib.contextmanager

@@ -191,7 +191,7 @@ def _run_console(settings: Settings, core: Core, *, demo: bool) -> int:
         world = ConsoleWorld(core)
         repl.restore(world)
     console_web.start(settings, world)
-    return repl.run(core, world)
+    return repl.run(core, world, files=settings.data_dir / "files")
 
 
 def _run_wechat(settings: Settings, core: Core) -> int:

@@ -31,6 +31,7 @@ from telegram import Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application
 
+from bot.ratelimit import retry_seconds
 from bot.telegram import PLATFORM, deliver, send_one
 from handlers.core import Core
 from handlers.messages import Outgoing
@@ -176,7 +177,7 @@ class OutboxSender:
         try:
             sent = await send_one(self.app, out)
         except RetryAfter as error:
-            return Result(delivery_id, retry_after=_seconds(error.retry_after),
+            return Result(delivery_id, retry_after=retry_seconds(error),
                           error="rate limited")
         except Forbidden as error:
             return Result(delivery_id, error=f"forbidden: {_reason(error, 'Forbidden')}")
@@ -238,9 +239,3 @@ class OutboxSender:
 def _reason(error: TelegramError, prefix: str) -> str:
     """Telegram's description without the prefix that repeats the kind of error."""
     return error.message.removeprefix(f"{prefix}: ")
-
-
-def _seconds(value: object) -> float:
-    if isinstance(value, dt.timedelta):
-        return value.total_seconds()
-    return float(value)  # type: ignore[arg-type]

@@ -72,7 +72,7 @@ class SmoothRateLimiter(BaseRateLimiter[int]):
         chat_id = data.get("chat_id")
         for attempt in range(max_retries + 1):
             if chat_id is not None:
-                await self._turn(_group_of(chat_id))
+                await self._turn(group_of(chat_id))
             else:
                 await self._unpaused()
             try:
@@ -116,7 +116,7 @@ class SmoothRateLimiter(BaseRateLimiter[int]):
         return slot
 
     def _pause(self, error: RetryAfter, endpoint: str) -> None:
-        seconds = _seconds(error)
+        seconds = retry_seconds(error)
         until = asyncio.get_running_loop().time() + seconds + RETRY_PAD
         self._paused_until = max(self._paused_until, until)
         log.info("Telegram asked to wait %.1f s (%s); pausing every request", seconds, endpoint)
@@ -128,8 +128,9 @@ async def _sleep_until(loop: asyncio.AbstractEventLoop, moment: float) -> None:
         await asyncio.sleep(delay)
 
 
-def _group_of(chat_id: object) -> int | str | None:
-    """Groups and channels have negative ids or @usernames; people have positive ids."""
+def group_of(chat_id: object) -> int | str | None:
+    """The group a chat id names, for its per-group limit; None for a person. Groups and
+    channels have negative ids or @usernames; people have positive ids."""
     if isinstance(chat_id, str):
         try:
             chat_id = int(chat_id)
@@ -138,7 +139,8 @@ def _group_of(chat_id: object) -> int | str | None:
     return chat_id if isinstance(chat_id, int) and chat_id < 0 else None
 
 
-def _seconds(error: RetryAfter) -> float:
+def retry_seconds(error: RetryAfter) -> float:
+    """How long a 429 asks to wait, in seconds."""
     value = getattr(error, "_retry_after", None)  # a timedelta, without the deprecation
     if not isinstance(value, dt.timedelta):
         value = error.retry_after

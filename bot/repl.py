@@ -11,12 +11,15 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shlex
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cache
+from pathlib import Path
 from typing import TextIO
 
+from bot import datadir
 from bot.console import PLATFORM, ConsoleWorld, Shown
 from handlers.core import Core
 from handlers.i18n import Words, load_words
@@ -53,6 +56,7 @@ class Repl:
     speaker: str
     chat: str
     out: TextIO
+    files: Path | None = None  # where files the bot sends are saved (the data folder's files/)
 
     def prompt(self) -> str:
         where = t("private") if self.chat == PRIVATE else self.chat
@@ -95,6 +99,9 @@ class Repl:
             mark = f" {t('edited')}" if shown.edited else ""
             self.print(f"  [{self.chat_label(shown.chat_id)}]{mark}")
             self.print("\n".join(f"  {row}".rstrip() for row in shown.render().splitlines()))
+            if shown.document and self.files is not None:
+                saved = save_file(self.files, shown.document.file_name, shown.document.data)
+                self.print(f"  {t('file_saved', path=saved)}")
 
     def chat_label(self, chat_id: str) -> str:
         for title, group_id in self.world.groups.items():
@@ -146,6 +153,24 @@ class Repl:
         else:
             self.send(text.strip(), reply_to=name)
 
+    def send_file(self, rest: str) -> None:
+        """:file PATH [caption]: the current user sends a file from this computer."""
+        try:
+            words = shlex.split(rest)
+        except ValueError:
+            words = []
+        if not words:
+            self.usage("file")
+            return
+        path = Path(words[0]).expanduser()
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            self.print(t("file_unreadable", path=path, reason=error.strerror or error))
+            return
+        self.show(self.world.send_file(self.speaker, self.chat, path.name, data,
+                                       " ".join(words[1:])))
+
     def lang(self, rest: str) -> None:
         name, _, code = rest.rpartition(" ")
         if not name.strip() or code.lower() not in LANG_CODES:
@@ -178,7 +203,7 @@ class Repl:
 
 META: dict[str, Callable[[Repl, str], bool | None]] = {
     "as": Repl.as_user, "in": Repl.go, "dm": lambda r, _: r.go(PRIVATE),
-    "reply": Repl.reply, "lang": Repl.lang, "users": Repl.list_users,
+    "reply": Repl.reply, "file": Repl.send_file, "lang": Repl.lang, "users": Repl.list_users,
     "groups": Repl.list_groups, "help": Repl.help, "h": Repl.help, "?": Repl.help,
     "quit": Repl.quit, "q": Repl.quit, "exit": Repl.quit,
 }
@@ -234,9 +259,25 @@ def _start(world: ConsoleWorld, out: TextIO) -> Repl:
     return Repl(world, speaker, chat, out)
 
 
+def save_file(folder: Path, name: str, data: bytes) -> Path:
+    """Save a file the bot sent, private (0600), without overwriting an earlier one."""
+    datadir.ensure_folder(folder)
+    base = Path(Path(name).name or "file")
+    path, number = folder / base, 1
+    while path.exists():
+        number += 1
+        path = folder / f"{base.stem}-{number}{base.suffix}"
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, datadir.FILE_MODE)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(data)
+    return path.resolve()
+
+
 def run(core: Core, world: ConsoleWorld | None = None, *, stdin: TextIO | None = None,
-        stdout: TextIO | None = None) -> int:
-    """Read lines until :quit, end of input or Ctrl-C; returns the exit code (0)."""
+        stdout: TextIO | None = None, files: Path | None = None) -> int:
+    """Read lines until :quit, end of input or Ctrl-C; returns the exit code (0).
+
+    Files the bot sends are saved in `files` when given (the data folder's files/)."""
     stdin, out = stdin or sys.stdin, stdout or sys.stdout
     if world is None:
         world = ConsoleWorld(core)
@@ -245,6 +286,7 @@ def run(core: Core, world: ConsoleWorld | None = None, *, stdin: TextIO | None =
     if interactive:
         _enable_line_editing()
     repl = _start(world, out)
+    repl.files = files
     repl.print(f"{t('welcome')}\n{t('help')}\n")
     try:
         while (line := _read(repl.prompt(), interactive, stdin, out)) is not None:

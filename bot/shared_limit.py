@@ -21,9 +21,16 @@ from redis.exceptions import RedisError
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
-from bot.ratelimit import MARGIN, RETRY_PAD, TOLERANCE, Callback, JSONDict, SmoothRateLimiter
-from bot.ratelimit import _group_of as group_of
-from bot.ratelimit import _seconds as retry_seconds
+from bot.ratelimit import (
+    MARGIN,
+    RETRY_PAD,
+    TOLERANCE,
+    Callback,
+    JSONDict,
+    SmoothRateLimiter,
+    group_of,
+    retry_seconds,
+)
 
 log = logging.getLogger(__name__)
 

@@ -16,6 +16,7 @@ from handlers.activities import ForActivity, pick, refresh_cards
 from handlers.addressing import activity_title
 from handlers.context import ButtonSpec, Context
 from handlers.errors import DomainError
+from handlers.links import is_public
 from handlers.moments import short
 from handlers.personal import Erase, PersonalData, Reference
 from handlers.roles import Role, require, require_branch
@@ -56,15 +57,19 @@ def qr_button(ctx: Context, tapped: QrFor) -> None:
 
 
 def _send_codes(ctx: Context, item: Activity) -> None:
+    """Both printed codes; the rotating page's link as a button, or in words below public https."""
     closes = item.ends_at + dt.timedelta(minutes=ctx.rules.signin_closes_minutes)
     key = qrcodes.display_key(ctx.rules.secret, item.id, closes)
+    pages = {d: f"{ctx.rules.public_url}/qr/{item.id}?key={key}&d={d}" for d in DIRECTIONS}
+    buttons = is_public(ctx.rules.public_url)
     for direction in DIRECTIONS:
-        page = f"{ctx.rules.public_url}/qr/{item.id}?key={key}&d={direction}"
-        ctx.reply_private(f"qr.caption.{DIRECTIONS[direction]}",
-                          [[ButtonSpec.of("qr.button.rotating", url=page)]], title=item.title,
+        button = [[ButtonSpec.of("qr.button.rotating", url=pages[direction])]] if buttons else None
+        ctx.reply_private(f"qr.caption.{DIRECTIONS[direction]}", button, title=item.title,
                           opens=short(_opens(ctx, item), ctx.local_now),
                           closes=short(closes, ctx.local_now))
         ctx.outbox[-1].qr_payload = qrcodes.make(ctx.rules.secret, item.id, direction)
+    if not buttons:
+        ctx.reply_private("qr.pages_local", sign_in=pages["i"], sign_out=pages["o"])
 
 
 def _opens(ctx: Context, item: Activity) -> dt.datetime:

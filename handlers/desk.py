@@ -2,8 +2,8 @@
 
 The link carries the account, an expiry and a nonce, signed with the deployment's secret;
 the web desk (bot/desk/) accepts it once (the nonce is recorded like a handled update) and
-sets a session cookie signed the same way. Telegram refuses a URL button to an address that
-is not public https and drops the whole message, so below https the link is only in the text.
+sets a session cookie signed the same way. Below a public https address the link is only in
+the text (handlers/links.py says why).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from handlers.context import ButtonSpec, Context
 from handlers.errors import DomainError
+from handlers.links import is_public
 from handlers.router import Command, Feature
 
 LINK_MINUTES = 10
@@ -90,18 +91,14 @@ def login_url(ctx: Context) -> str:
     return f"{ctx.rules.public_url}{LOGIN_PATH}?t={token}"
 
 
-def is_public(url: str) -> bool:
-    """Whether Telegram would accept `url` on a button: https to a named host."""
-    host = url.removeprefix("https://").split("/")[0].split(":")[0]
-    return url.startswith("https://") and host not in ("localhost", "127.0.0.1", "") \
-        and not host.startswith(("10.", "192.168.", "127."))
-
-
 def desk(ctx: Context, _args: str) -> None:
     """工作台: the link to the web desk, privately; it works once, for ten minutes."""
     url = login_url(ctx)
-    buttons = [[ButtonSpec.of("desk.button.open", url=url)]] if is_public(url) else None
-    ctx.reply_private("desk.link", buttons, url=url, minutes=LINK_MINUTES)
+    if is_public(url):
+        ctx.reply_private("desk.link", [[ButtonSpec.of("desk.button.open", url=url)]], url=url,
+                          minutes=LINK_MINUTES)
+    else:
+        ctx.reply_private("desk.link_local", url=url, minutes=LINK_MINUTES)
 
 
 def expired_or_forged(error: DomainError) -> int:

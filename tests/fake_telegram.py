@@ -6,6 +6,7 @@ import asyncio
 import copy
 import email.parser
 import email.policy
+import ipaddress
 import json
 import math
 import re
@@ -16,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 import uvicorn
 from starlette.applications import Starlette
@@ -362,7 +363,7 @@ class FakeTelegram:
             self._record(method, params, token=token)
             return _ok(await self._get_updates(params))
         with self._lock:  # deciding, counting and recording are one step
-            result = handler(params)
+            result = _refused_button(params) or handler(params)
             if not isinstance(result, JSONResponse) and method.lower() in MESSAGE_METHODS:
                 result = self._within_limits(params) or result
             if isinstance(result, JSONResponse):
@@ -534,6 +535,24 @@ def _entities(text: str) -> list[dict[str, Any]]:
     marked += [("mention", m) for m in _MENTION.finditer(text, command.end() if command else 0)]
     return [{"offset": _utf16(text[:m.start()]), "length": _utf16(m.group()), "type": kind}
             for kind, m in marked]
+
+
+def _refused_button(params: dict[str, Any]) -> JSONResponse | None:
+    """Telegram's answer to a URL button it will not show: the whole message is refused.
+
+    It accepts http(s) links to public hosts only; a host without a dot (localhost) or a
+    loopback or private address gives 400 BUTTON_URL_INVALID."""
+    markup = params.get("reply_markup")
+    rows = markup.get("inline_keyboard", []) if isinstance(markup, dict) else []
+    for button in (b for row in rows for b in row):
+        host = urlsplit(str(button.get("url", "https://t.me"))).hostname or ""
+        try:
+            private = not ipaddress.ip_address(host).is_global
+        except ValueError:
+            private = "." not in host
+        if private:
+            return _error(400, "Bad Request: BUTTON_URL_INVALID")
+    return None
 
 
 def _int_or_none(value: Any) -> int | None:

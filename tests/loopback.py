@@ -1,4 +1,5 @@
-"""Fake platform servers run on loopback: an ASGI app served by uvicorn in a thread."""
+"""Loopback for tests and benchmarks: fake platform servers (an ASGI app served by uvicorn in a
+thread) and free ports for the bot's own servers."""
 
 from __future__ import annotations
 
@@ -8,6 +9,13 @@ import time
 from typing import Any
 
 import uvicorn
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now (for a server started elsewhere)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def serve(app: Any, name: str, **config: Any) -> tuple[uvicorn.Server, threading.Thread, int]:

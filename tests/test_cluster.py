@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -30,12 +29,12 @@ from bot.telegram import build_application, send_one
 from bot.telegram_web import SECRET_HEADER
 from handlers.core import Core
 from handlers.messages import Incoming, Outgoing
-from storage import orgs, people
 from storage.db import Database, make_engine
 from storage.migrate import current_revision, head_revision, upgrade
-from storage.people import SenderInfo
+from tests.city import fresh_schema, seed_branch
 from tests.conftest import POSTGRES_URL, TEST_RULES, Clock, postgres_skip_reason
 from tests.fake_telegram import FakeTelegram, Limits, TgUser, group_chat, private_chat
+from tests.loopback import free_port
 from tests.story import set_up_branch
 from tests.telegram_fixtures import settings_for
 
@@ -46,16 +45,8 @@ def empty_schema() -> Iterator[str]:
     reason = postgres_skip_reason()
     if reason:
         pytest.skip(reason)
-    schema = f"c_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(POSTGRES_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with fresh_schema(POSTGRES_URL, "c") as url:
+        yield url
 
 
 def test_three_workers_started_together_on_an_empty_database_all_come_up(
@@ -91,25 +82,6 @@ def city(empty_schema: str) -> Iterator[tuple[str, Database]]:
         yield empty_schema, database
     finally:
         database.dispose()
-
-
-def seed_branch(core: Core) -> int:
-    """A community with one branch whose secretary is WANG; returns the branch id."""
-    with core.db.session() as session:
-        community = orgs.create_community(session, "阳光社区")
-        branch = orgs.create_branch(session, community.id, "阳光花园党支部")
-        account, _ = people.ensure_account(session, SenderInfo(
-            "telegram", str(WANG.id), WANG.first_name, WANG.username, WANG.language_code),
-            core.clock())
-        people.grant(session, account.person_id, "secretary", branch_id=branch.id,
-                     now=core.clock())
-        return branch.id
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class BusyCore(Core):
@@ -162,7 +134,7 @@ async def test_answers_alternating_between_two_workers_are_taken_in_the_order_wr
     take the stored updates, eight at a time each: every form reads what its person wrote,
     in the order written."""
     url, database = city
-    branch_id = seed_branch(Core(database, rules=TEST_RULES))
+    branch_id = seed_branch(Core(database, rules=TEST_RULES), WANG, "阳光花园党支部")
     fake = FakeTelegram()
     fake.start()
     people_ = [TgUser(5300000001 + n, f"居民{n}", language_code="zh-hans") for n in range(5)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import stat
 import subprocess
 import sys
 import threading
@@ -12,6 +13,7 @@ import tomllib
 from pathlib import Path
 
 import httpx
+import openpyxl
 import pytest
 
 from bot import demo, repl
@@ -145,6 +147,31 @@ def test_repl_survives_a_failing_line_and_quits_cleanly(
     assert "张三 @ 私聊 > boom\n出错了：RuntimeError: the core fell over\n" in transcript
     assert "张三 @ 私聊 > 帮助\n  [私聊 → 张三]\n  你的身份：居民" in transcript
     assert "never read" not in transcript
+
+
+def test_the_secretary_imports_a_needs_list_from_her_computer_and_keeps_the_ledger(
+        demo_world: ConsoleWorld, tmp_path: Path) -> None:
+    """:file sends a file from this computer; a file the bot sends lands in the data folder."""
+    sheet = tmp_path / "需求 清单.csv"
+    sheet.write_text("名称,地点,人数\n楼道扶手擦洗,5号楼,2\n", encoding="utf-8")
+    files = tmp_path / "data" / "files"
+    out = io.StringIO()
+    script = [":as 王书记", ":dm", "导入需求清单", f":file '{sheet}'", "需求清单", "导出台账",
+              "导出台账", ":file /no/such/清单.csv", ":file"]
+    repl.run(demo_world.core, demo_world, stdin=io.StringIO("\n".join(script) + "\n"),
+             stdout=out, files=files)
+    transcript = out.getvalue()
+    assert "楼道扶手擦洗" in transcript.split("> 需求清单")[1], transcript
+    saved = re.findall(r"文件已保存到 (\S+)", transcript)
+    assert len(saved) == 2, transcript
+    first, second = (Path(p) for p in saved)
+    assert first != second, "a second export does not overwrite the first"
+    assert first.parent == files.resolve()
+    assert first.name.startswith("台账_阳光小区党支部_")
+    assert openpyxl.load_workbook(first).sheetnames, "the saved ledger opens in a spreadsheet"
+    assert stat.S_IMODE(first.stat().st_mode) == 0o600, "the ledger names people: private"
+    assert "读不了文件 /no/such/清单.csv" in transcript
+    assert "用法：:file <路径> [说明]" in transcript
 
 
 def test_console_chrome_has_the_same_keys_in_every_language() -> None:

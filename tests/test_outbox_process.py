@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -34,6 +33,7 @@ from storage.migrate import upgrade
 from tests.conftest import POSTGRES_URL, postgres_skip_reason
 from tests.fake_telegram import TOKEN, FakeTelegram, group_chat, private_chat
 from tests.fake_telegram import TgUser as User
+from tests.loopback import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRETARY = User(SECRETARY_ID, "王书记")
@@ -41,12 +41,6 @@ START_SECONDS = 30.0
 
 
 # ------------------------------------------------------------------ helpers
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class BotProcess:

@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import io
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -30,6 +29,7 @@ from storage import activities, orgs, people, posted
 from storage.people import SenderInfo
 from tests.conftest import TEST_RULES, Clock
 from tests.fake_telegram import BOT_USERNAME, FakeTelegram, TgUser, private_chat
+from tests.loopback import free_port
 from tests.telegram_fixtures import (
     Dialog,
     Handled,
@@ -114,13 +114,6 @@ def seed_member(core: Core, user: TgUser, seeded: Seeded) -> None:
         activity = activities.locked(session, seeded.activity_id)
         assert activity is not None
         activities.join(session, activity, person, core.clock())
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextlib.asynccontextmanager

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import re
-import socket
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -21,8 +21,9 @@ from bot.telegram import to_incoming as telegram_to_incoming
 from bot.telegram_web import SECRET_HEADER, webhook_routes, webhook_secret
 from bot.web import create_web_app
 from handlers.core import Core
+from handlers.links import is_public
 from handlers.messages import Button, ChatKind, Outgoing
-from storage import orgs, people
+from storage import activities, orgs, people
 from storage.people import SenderInfo
 from tests.fake_telegram import (
     BOT_USERNAME,
@@ -33,6 +34,7 @@ from tests.fake_telegram import (
     load_fixture,
     private_chat,
 )
+from tests.loopback import free_port
 from tests.telegram_fixtures import Dialog, Handled, dialog, fake_tg, polling_bot, settings_for
 
 __all__ = ["dialog", "fake_tg", "polling_bot"]  # fixtures used by name below
@@ -393,13 +395,6 @@ def test_webhook_refuses_to_start_without_a_secret() -> None:
     assert webhook_secret(ok) == SECRET
 
 
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 async def test_webhook_service_over_loopback(fake_tg: FakeTelegram, core: Core) -> None:
     """run_webhook's service: registers the webhook with its secret, serves, stops cleanly."""
     port = free_port()
@@ -457,6 +452,40 @@ async def test_a_secretary_imports_the_needs_list_by_sending_a_file(
     listed = await dialog.say(WANG, chat, "需求清单")
     for row in data.decode("utf-8-sig").splitlines()[1:]:
         assert row.split(",")[0] in listed[0].params["text"]
+
+
+async def test_sign_in_codes_arrive_when_the_public_address_is_this_machine(
+        dialog: Dialog, fake_tg: FakeTelegram, core: Core) -> None:
+    """The tests' public address is http://127.0.0.1: Telegram refuses a button to it (and the
+    whole message with it), so the codes come without one and the secretary learns why."""
+    branch_id = seed_secretary(core)
+    with core.db.session() as session:
+        (wang,) = people.holders(session, "secretary", branch_id=branch_id)
+        start = core.clock() + dt.timedelta(minutes=10)
+        activities.create(session, branch_id=branch_id, title="楼道清扫", starts_at=start,
+                          ends_at=start + dt.timedelta(hours=2), place="5号楼", capacity=5,
+                          created_by=wang, created_at=core.clock())
+    chat = private_chat(WANG)
+    await dialog.say(WANG, chat, "/start")
+    told = await dialog.say(WANG, chat, "签到码")
+    photos = fake_tg.calls_to("sendPhoto")
+    assert [p.params["caption"][:9] for p in photos] == ["「楼道清扫」签到码", "「楼道清扫」签退码"]
+    assert not [p for p in photos if p.params.get("reply_markup")]
+    assert not fake_tg.calls_to("sendPhoto", failed_too=True)[len(photos):], "none refused"
+    (pages,) = [c.params["text"] for c in told]
+    assert "签到：http://127.0.0.1" in pages
+    assert "签退：http://127.0.0.1" in pages
+    assert "JINLIN_PUBLIC_URL" in pages
+    assert "公网 https 地址" in pages
+
+
+@pytest.mark.parametrize(("address", "button"), [
+    ("https://jinlin.example.org", True), ("https://jinlin.example.org:8443/x", True),
+    ("http://jinlin.example.org", False), ("https://localhost:8080", False),
+    ("https://127.0.0.1:8080", False), ("https://192.168.1.20", False), ("https://jinlin", False),
+    ("https://nas.local", False)])
+def test_a_link_is_a_button_only_at_a_public_https_address(address: str, button: bool) -> None:
+    assert is_public(address) is button
 
 
 async def test_quiet_group_answers_privately_and_falls_back_to_a_link_line(
