@@ -23,7 +23,7 @@ from bot.delivery import Registry
 from bot.outbox import LEASE, OutboxSender
 from bot.singleton import SchedulerLock, SenderLock
 from bot.wechat_outbox import WechatSender
-from bot.wecom import RobotClient, WecomSender
+from bot.wecom import RobotClient, RobotPoster, WecomSender
 from handlers.core import Core
 from handlers.messages import Outgoing
 
@@ -49,6 +49,10 @@ class Background:
         self.timers: AsyncIOScheduler | None = None
         self.sender: OutboxSender | None = None
         self.wecom: WecomSender | None = None
+        # What handlers send to robots directly (a sign-in code), in every process.
+        self.poster = RobotPoster(core, RobotClient(wecom_url)) if wecom_url else None
+        if self.poster is not None:
+            registry.register("wecom", self.poster.deliver)
         self._watch: asyncio.Task[None] | None = None
 
     @property
@@ -159,5 +163,7 @@ class Background:
             await self.sender.stop()
         if self.wechat is not None:
             await self.wechat.stop()
+        if self.poster is not None:
+            await self.poster.client.aclose()
         self.lock.release()
         self.sender_lock.release()

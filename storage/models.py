@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     TypeDecorator,
     UniqueConstraint,
+    false,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -720,6 +721,8 @@ class WecomRobot(Base):
     branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
     name: Mapped[str] = mapped_column(String(100))
     webhook_key: Mapped[str] = mapped_column(String(200))
+    # Each notice is followed by a text mentioning everyone (@all), so phones ring.
+    mention_all: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_by: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
