@@ -26,7 +26,7 @@ from bot.replies import ReplySender
 from bot.singleton import SchedulerLock, SenderLock
 from bot.telegram import PLATFORM
 from bot.wechat_outbox import WechatSender
-from bot.wecom import RobotClient, WecomSender
+from bot.wecom import RobotClient, RobotPoster, WecomSender
 from handlers.core import Core
 from handlers.messages import Outgoing
 
@@ -53,6 +53,10 @@ class Background:
         self.sender: OutboxSender | None = None
         self.replies: ReplySender | None = None
         self.wecom: WecomSender | None = None
+        # What handlers send to robots directly (a sign-in code), in every process.
+        self.poster = RobotPoster(core, RobotClient(wecom_url)) if wecom_url else None
+        if self.poster is not None:
+            registry.register("wecom", self.poster.deliver)
         self._watch: asyncio.Task[None] | None = None
 
     @property
@@ -181,5 +185,7 @@ class Background:
             await self.sender.stop()
         if self.wechat is not None:
             await self.wechat.stop()
+        if self.poster is not None:
+            await self.poster.client.aclose()
         self.lock.release()
         self.sender_lock.release()

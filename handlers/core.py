@@ -47,7 +47,7 @@ from handlers.schedules import WorkCalendar
 from handlers.text import clean_name
 from storage import day_overrides, dialogs, orgs, people, posted, timers
 from storage.db import Database, discard_pending, writes
-from storage.models import Chat
+from storage.models import Account, Chat, Dialog, Person
 from storage.people import SenderInfo
 
 log = logging.getLogger(__name__)
@@ -164,10 +164,19 @@ class Core:
                     *, careful: bool) -> list[Outgoing]:
         """Act on one update inside `session`'s transaction."""
         now = self.clock()
-        if incoming.update_key and not dialogs.first_time(
-                session, incoming.platform, incoming.update_key, now):
-            return []
-        ctx = self._context(session, incoming, now)
+        sender = incoming.sender
+        # Names come from the platform as the person typed them: cleaned before storing.
+        info = SenderInfo(sender.platform, sender.external_id, clean_name(sender.display_name),
+                          clean_name(sender.username) if sender.username else None,
+                          sender.language_code)
+        if incoming.update_key:
+            arrived = people.arriving_once(session, info, incoming.platform,
+                                           incoming.update_key, now)
+            if arrived is None:
+                return []  # handled before
+        else:
+            arrived = people.arriving(session, info, now)
+        ctx = self._context(session, incoming, now, arrived)
         if acknowledged is not None:
             # A typed 收到 counts like the button (silently in a group).
             notices.acknowledge_typed(ctx, acknowledged)
@@ -324,13 +333,9 @@ class Core:
         """The commands a person with `role` may use, in menu order."""
         return [c for c in self.router.commands.values() if c.in_menu and c.role <= role]
 
-    def _context(self, session: Session, incoming: Incoming, now: dt.datetime) -> Context:
-        sender = incoming.sender
-        # Names come from the platform as the person typed them: cleaned before storing.
-        account, person, dialog = people.arriving(session, SenderInfo(
-            sender.platform, sender.external_id, clean_name(sender.display_name),
-            clean_name(sender.username) if sender.username else None,
-            sender.language_code), now)
+    def _context(self, session: Session, incoming: Incoming, now: dt.datetime,
+                 arrived: tuple[Account, Person, Dialog | None]) -> Context:
+        account, person, dialog = arrived
         if incoming.chat_kind == ChatKind.GROUP:
             title = clean_name(incoming.chat_title) if incoming.chat_title else None
             chat = orgs.ensure_chat(session, incoming.platform, incoming.chat_id,

@@ -24,6 +24,7 @@ NOT_PERSONAL = {
     ("activities", "place"): "the branch's activity",
     ("activities", "note"): "the branch's activity",
     ("deliveries", "error"): "the platform's answer to a send",
+    ("follower_messages", "error"): "the platform's answer to a send",
     ("need_items", "name"): "an item of the branch's needs list",
     ("need_items", "place"): "an item of the branch's needs list",
     ("need_items", "description"): "an item of the branch's needs list",

@@ -24,6 +24,7 @@ from starlette.routing import Route
 
 from bot.desk import views
 from bot.desk.forms import read_form
+from bot.desk.notice import NoticePage
 from bot.desk.platforms import platform_routes
 from bot.desk.render import Pages
 from bot.qrpage import page_language
@@ -106,7 +107,7 @@ class Desk:
                 Route("/desk/month", secretary(views.month), methods=["GET"]),
                 Route("/desk/act", self.act, methods=["POST"]),
                 Route("/desk/say", self.say, methods=["POST"]),
-                *self.extra]
+                *NoticePage(self).routes(), *self.extra]
 
     # ------------------------------------------------------------------ signing in
 
