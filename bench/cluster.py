@@ -10,10 +10,10 @@ in turn, as a reverse proxy alternates. Then:
 (b) a notice to 1,400 groups, sent by the three workers' outbox senders under the one shared
     limit: the ratio is the wall time against the floor the limit allows (1,400 / 30 s);
 (c) 200 people write /help, each update to the next worker; right after the 200th is
-    acknowledged a worker (not the timer leader) is killed with SIGKILL: lost are the updates
-    never handled (recorded in processed_updates); people left without an answer are printed
-    too (an answer still waiting for its turn to be sent when the process died is not sent
-    again: the update counts as handled);
+    acknowledged a worker (not the timer leader) is killed with SIGKILL: lost are the
+    acknowledged updates whose answer never arrived at the fake Bot API (never handled, or
+    handled and never sent); updates never handled and people answered twice are printed
+    too;
 (d) a notice is scheduled 20 s ahead and the timer leader is killed with SIGKILL: failover is
     the time until a survivor holds the timer lock (and the notice still arrives).
 
@@ -123,9 +123,9 @@ async def broadcast(core: Core, fake: FakeTelegram, groups: int) -> tuple[float,
 
 
 async def killed_worker(proxy: Proxy, fake: FakeTelegram, database: Database,
-                        victim: WorkerProcess, count: int) -> tuple[int, int]:
+                        victim: WorkerProcess, count: int) -> tuple[int, int, int]:
     """`count` people write /help; `victim` is killed right after the last is acknowledged.
-    Returns (updates never handled, people never answered)."""
+    Returns (updates never handled, people never answered, people answered twice)."""
     persons = [TgUser(5500000000 + n, f"访客{n}", language_code="zh-hans")
                for n in range(count)]
     ids = [30_000_000 + n for n in range(count)]
@@ -136,8 +136,11 @@ async def killed_worker(proxy: Proxy, fake: FakeTelegram, database: Database,
         assert await proxy.post(update)
     victim.kill()
     await until(lambda: all(fake.sent_texts(p.id) for p in persons), 90)
+    await asyncio.sleep(2)  # an answer sent twice would be on its way by now
     handled = await asyncio.to_thread(handled_updates, database, ids)
-    return count - handled, sum(1 for p in persons if not fake.sent_texts(p.id))
+    answers = [len(fake.sent_texts(p.id)) for p in persons]
+    return (count - handled, sum(1 for n in answers if n == 0),
+            sum(1 for n in answers if n > 1))
 
 
 def handled_updates(database: Database, ids: list[int]) -> int:
@@ -230,10 +233,11 @@ async def run(args: argparse.Namespace) -> str:
                   f"{args.groups}/{FLOOR_PER_SECOND} s, 429 on {share:.2%} of requests")
             leader = await asyncio.to_thread(timer_holder, database)
             victim = next(w for w in workers if w.name != leader)
-            lost, unanswered = await killed_worker(proxy, fake, database, victim,
-                                                   args.updates)
+            unhandled, lost, twice = await killed_worker(proxy, fake, database, victim,
+                                                         args.updates)
             print(f"(c) {victim.name} killed after {args.updates} acknowledged updates: "
-                  f"{lost} never handled, {unanswered} people without an answer")
+                  f"{lost} people without an answer ({unhandled} updates never handled), "
+                  f"{twice} answered twice")
             took, late = await failover(database, core, fake, workers, branch_id)
             said = f"{late:.1f} s after it was due" if late is not None else "never"
             print(f"(d) timer leader killed: a survivor held the timer lock after "

@@ -1,5 +1,6 @@
-"""The services that run beside the web server: the timer loop, the outbox sender and the
-WeCom robot sender. What they send goes out through the delivery registry.
+"""The services that run beside the web server: the timer loop, the outbox sender, the
+WeCom robot sender and (PostgreSQL) the sender of kept answers whose own process is gone.
+What they send goes out through the delivery registry.
 
 Timers (and the WeCom sender, whose per-robot window is in memory) run in the one process
 holding the timer lock. On PostgreSQL every process tries that lock again every
@@ -21,9 +22,11 @@ from telegram.ext import Application
 from bot import scheduler
 from bot.delivery import Registry
 from bot.outbox import LEASE, OutboxSender
+from bot.replies import ReplySender
 from bot.singleton import SchedulerLock, SenderLock
+from bot.telegram import PLATFORM
 from bot.wechat_outbox import WechatSender
-from bot.wecom import RobotClient, WecomSender
+from bot.wecom import RobotClient, RobotPoster, WecomSender
 from handlers.core import Core
 from handlers.messages import Outgoing
 
@@ -48,7 +51,12 @@ class Background:
         self.sender_lock = SenderLock(core.db)
         self.timers: AsyncIOScheduler | None = None
         self.sender: OutboxSender | None = None
+        self.replies: ReplySender | None = None
         self.wecom: WecomSender | None = None
+        # What handlers send to robots directly (a sign-in code), in every process.
+        self.poster = RobotPoster(core, RobotClient(wecom_url)) if wecom_url else None
+        if self.poster is not None:
+            registry.register("wecom", self.poster.deliver)
         self._watch: asyncio.Task[None] | None = None
 
     @property
@@ -65,6 +73,13 @@ class Background:
             self.sender = OutboxSender(self.app, self.core, only_process=sqlite,
                                        claimed_by=sender_id)
             self.sender.start()
+        if self.app is not None and not sqlite:
+            # Several processes: an answer must outlive the one that worked it out. SQLite's
+            # one process sends its answers straight away, with no round trip more.
+            self.core.kept_replies = frozenset({PLATFORM})
+            self.core.reply_sender = sender_id
+            self.replies = ReplySender(self.app, self.core, sender_id)
+            self.replies.start()
         if leader:
             self._lead()
         else:
@@ -126,9 +141,11 @@ class Background:
             self._lead()
         if not await asyncio.to_thread(self.sender_lock.still_held):
             sender_id = await asyncio.to_thread(self.sender_lock.acquire)
-            for sender in (self.sender, self.wecom, self.wechat):
+            for sender in (self.sender, self.wecom, self.wechat, self.replies):
                 if sender is not None:
                     sender.claimed_by = sender_id
+            if self.replies is not None:
+                self.core.reply_sender = sender_id
         await self._release_dead()
 
     async def _release_dead(self) -> None:
@@ -139,6 +156,12 @@ class Background:
             for sender in (self.sender, self.wecom, self.wechat):
                 if sender is not None:
                     sender.wake()
+        if self.replies is not None:
+            kept = await asyncio.to_thread(self.core.replies_release_dead,
+                                           self.sender_lock.id)
+            if kept:
+                log.warning("sending %d answers a process that is gone had not sent", kept)
+                self.replies.wake()
 
     async def _deliver(self, messages: list[Outgoing]) -> None:
         await self.registry.deliver(messages)
@@ -155,9 +178,14 @@ class Background:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watch
         await self._step_down()
+        if self.replies is not None:
+            await self.replies.stop()
+            self.core.kept_replies = frozenset()
         if self.sender is not None:
             await self.sender.stop()
         if self.wechat is not None:
             await self.wechat.stop()
+        if self.poster is not None:
+            await self.poster.client.aclose()
         self.lock.release()
         self.sender_lock.release()

@@ -1,5 +1,9 @@
-"""The loop of a one-to-one outbox sender (WeCom robots, WeChat followers): drain batches
-while there are any, else wait for a wake-up or the idle pause."""
+"""The loop every outbox sender runs (Telegram notices, WeCom robots, WeChat followers, kept
+answers): drain a batch while there are any, else wait for a wake-up or the idle pause.
+
+A round need not finish its sends: Telegram's notice sender starts a batch's sends and
+returns, waiting only for room for the next batch, so that batches overlap
+(bot/outbox.py)."""
 
 from __future__ import annotations
 

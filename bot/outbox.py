@@ -31,6 +31,7 @@ from telegram import Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application
 
+from bot.drain import drain_forever
 from bot.ratelimit import retry_seconds
 from bot.telegram import PLATFORM, deliver, send_one
 from handlers.core import Core
@@ -75,6 +76,7 @@ class OutboxSender:
         # runs that progressed since their progress message was last edited
         self._progressed: set[int] = set()
         self._progress_at = 0.0
+        self._released_at = 0.0
         # what the core says to send after recording, delivered in order by one courier
         self._mail: asyncio.Queue[list[Outgoing] | None] = asyncio.Queue()
         self._courier: asyncio.Task[None] | None = None
@@ -114,33 +116,31 @@ class OutboxSender:
         self._wake.set()
 
     async def run(self) -> None:
-        """Claim and send forever; a failed claim is logged and the next round goes on."""
+        """Release what a restart left claimed, then claim and send forever in the loop every
+        outbox sender runs (bot/drain.py): a failed round is logged and the next goes on."""
         stale = dt.timedelta(0) if self.only_process else LEASE
         released = await asyncio.to_thread(self.core.outbox_release, stale)
         if released:
             log.info("resending %d notices claimed before a restart", released)
         self.released.set()
-        released_at = time.monotonic()
-        while True:
-            await self._wait_for_room()
-            try:
-                batch = await asyncio.to_thread(self.core.outbox_claim, PLATFORM, BATCH,
-                                              self.claimed_by)
-            except Exception:
-                log.exception("claiming from the outbox failed")
-                batch = []
-            for item in batch:
-                send = asyncio.create_task(self._send(item))
-                self._sends.add(send)
-                send.add_done_callback(self._sent)
-            if not batch:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), IDLE_SECONDS)
-                self._wake.clear()
-            if not self.only_process and time.monotonic() - released_at > LEASE.seconds / 2:
-                # Another process may have died holding rows: they come back after the lease.
-                released_at = time.monotonic()
-                await self._release_stale()
+        self._released_at = time.monotonic()
+        await drain_forever(self.drain_once, self._wake, IDLE_SECONDS, "Telegram")
+
+    async def drain_once(self) -> int:
+        """Wait for room for a batch, claim it and start its sends without waiting for them
+        (so batches overlap); returns how many notices were claimed."""
+        if not self.only_process and time.monotonic() - self._released_at > LEASE.seconds / 2:
+            # Another process may have died holding rows: they come back after the lease.
+            self._released_at = time.monotonic()
+            await self._release_stale()
+        await self._wait_for_room()
+        batch = await asyncio.to_thread(self.core.outbox_claim, PLATFORM, BATCH,
+                                        self.claimed_by)
+        for item in batch:
+            send = asyncio.create_task(self._send(item))
+            self._sends.add(send)
+            send.add_done_callback(self._sent)
+        return len(batch)
 
     async def _release_stale(self) -> None:
         try:

@@ -17,6 +17,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bot import datadir
 from handlers.rules import MIN_SECRET_BYTES, Rules, RuleSettings, rule
 
+# A template's fields: "first=branch,keyword1=text,…" (each filled with one of four values).
+_FIELD = r"[A-Za-z0-9_.]+=(branch|text|time|action)"
+_FIELDS = rf"^{_FIELD}(,{_FIELD})*$"
+
 
 class SettingsError(Exception):
     """A setting that makes no sense, said in one sentence naming it and what it accepts."""
@@ -87,7 +91,15 @@ class Settings(BaseSettings, RuleSettings):
         "first=branch,keyword1=text,keyword2=time,remark=action",
         "WECHAT_NOTICE_TEMPLATE_FIELDS",
         "The template's fields, each filled with branch, text, time or action.",
-        pattern=r"^[A-Za-z0-9_.]+=(branch|text|time|action)(,[A-Za-z0-9_.]+=(branch|text|time|action))*$")
+        pattern=_FIELDS)
+    wechat_message_template_id: str | None = rule(
+        None, "WECHAT_MESSAGE_TEMPLATE_ID",
+        "Template message id for other messages past the 48-hour window (reminders, results).")
+    wechat_message_template_fields: str = rule(
+        "first=branch,keyword1=text,keyword2=time,remark=action",
+        "WECHAT_MESSAGE_TEMPLATE_FIELDS",
+        "That template's fields, each filled with branch, text, time or action.",
+        pattern=_FIELDS)
 
     wecom_api_base_url: str = rule("https://qyapi.weixin.qq.com", "WECOM_API_BASE_URL",
                                    "WeCom's API (a test server).")

@@ -27,7 +27,7 @@ from telegram import (
     WebAppInfo,
 )
 from telegram.constants import ChatType
-from telegram.error import Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -43,6 +43,7 @@ from telegram.helpers import create_deep_linked_url
 from bot import qr
 from bot.delivery import Registry
 from bot.ordering import ChatLocks
+from bot.ratelimit import retry_seconds
 from bot.settings import Settings
 from bot.telegram_http import AiohttpRequest
 from handlers.core import Core
@@ -58,7 +59,12 @@ MAX_CONCURRENT_UPDATES = 64
 SQLITE_CORE_THREADS = 1
 # Updates handled in one transaction at most (see TelegramAdapter._handle).
 MAX_BATCH = 16
-POSTGRES_CORE_THREADS = 4
+# A kept answer the network did not deliver is tried again after this pause.
+KEPT_RETRY_SECONDS = 2.0
+# Two, not four: each thread waits for the interpreter lock after every round trip, and with
+# four a scan's transaction took 15-21 ms in a 500-scan burst against 8-10 ms with two, at the
+# same or better throughput (bench.checkin_burst, issue 12).
+POSTGRES_CORE_THREADS = 2
 # Menu languages: (Telegram language_code, our catalog); "" is the default menu.
 MENU_LANGUAGES = (("", DEFAULT_LANG), ("en", "en"))
 _COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
@@ -193,8 +199,10 @@ async def deliver(app: Application, messages: Iterable[Outgoing],
                   query: CallbackQuery | None = None, core: Core | None = None) -> None:
     """Send, edit or toast each message; one failed chat does not stop the others.
 
-    With `core`, a message carrying a `ref` is reported back through `Core.record_posted`.
-    Messages for other platforms go through the Application's delivery registry.
+    With `core`, a message carrying a `ref` is reported back through `Core.record_posted`,
+    and what became of kept answers (`outbox_id`, handlers/replies.py) through
+    `Core.replies_settle`. Messages for other platforms go through the Application's delivery
+    registry.
     """
     messages = list(messages)
     if query is not None:
@@ -205,6 +213,7 @@ async def deliver(app: Application, messages: Iterable[Outgoing],
         await _guarded(query.answer(toast, show_alert=toast is not None), "callback")
     elsewhere: list[Outgoing] = []
     fell_back: set[str] = set()
+    settled = _Settled()
     for out in messages:
         if out.platform != PLATFORM:
             elsewhere.append(out)
@@ -212,12 +221,75 @@ async def deliver(app: Application, messages: Iterable[Outgoing],
             continue
         elif _is_card_edit(out):
             card_edits(app).put(out)
+            settled.done(out)  # a card shows its latest state; a lost edit waits for the next
         else:
-            sent = await _guarded(_send_or_fall_back(app, out, fell_back), out.chat_id)
+            if out.outbox_id is None:
+                sent = await _guarded(_send_or_fall_back(app, out, fell_back), out.chat_id)
+            else:
+                sent = await _send_kept(app, out, fell_back, settled)
             if core is not None and out.ref is not None and isinstance(sent, Message):
                 await _record_posted(core, out, sent)
+    if core is not None:
+        await settled.report(core)
     if elsewhere:
         await registry_of(app).deliver(elsewhere)
+
+
+class _Settled:
+    """What became of kept answers: sent or refused for good (their rows are deleted), or to
+    be tried again after a pause."""
+
+    def __init__(self) -> None:
+        self.sent: list[int] = []
+        self.again: list[tuple[int, float]] = []
+
+    def done(self, out: Outgoing) -> None:
+        if out.outbox_id is not None:
+            self.sent.append(out.outbox_id)
+
+    def retry(self, out: Outgoing, seconds: float) -> None:
+        if out.outbox_id is not None:
+            self.again.append((out.outbox_id, seconds))
+
+    async def report(self, core: Core) -> None:
+        if not (self.sent or self.again):
+            return
+        try:
+            await asyncio.to_thread(core.replies_settle, self.sent, self.again)
+        except Exception:
+            # The rows stay claimed by this process: sent again only if it dies.
+            log.exception("could not record what became of %d kept answers",
+                          len(self.sent) + len(self.again))
+
+
+async def _send_kept(app: Application, out: Outgoing, fell_back: set[str],
+                     settled: _Settled) -> Message | bool | None:
+    """Send a kept answer, noting in `settled` what became of it; None when not sent."""
+    try:
+        sent = await _send_or_fall_back(app, out, fell_back)
+    except RetryAfter as error:
+        log.warning("Telegram asked to wait; an answer to %s is sent later", out.chat_id)
+        settled.retry(out, retry_seconds(error))
+        return None
+    except (BadRequest, Forbidden) as error:  # BadRequest is a NetworkError: first
+        log.warning("Telegram refused a call for %s: %s", out.chat_id, error)
+        settled.done(out)
+        return None
+    except (NetworkError, TimeoutError) as error:
+        log.warning("an answer to %s did not get through (%s); trying again", out.chat_id,
+                    error)
+        settled.retry(out, KEPT_RETRY_SECONDS)
+        return None
+    except TelegramError as error:
+        log.warning("Telegram refused a call for %s: %s", out.chat_id, error)
+        settled.done(out)
+        return None
+    except Exception:  # a bug, not Telegram: give the answer up rather than hold it
+        log.exception("sending an answer to %s failed", out.chat_id)
+        settled.done(out)
+        return None
+    settled.done(out)
+    return sent
 
 
 # Seconds between two edits of one card: a group takes 20 messages a minute (and the rate
@@ -399,7 +471,7 @@ class TelegramAdapter:
     def __init__(self, core: Core) -> None:
         self.core = core
         # SQLite takes one writer at a time: more threads only fight over it and over the
-        # interpreter lock (measured: bench.checkin_burst). PostgreSQL gains from a few.
+        # interpreter lock (measured: bench.checkin_burst). PostgreSQL gains from two.
         self._workers = SQLITE_CORE_THREADS if core.db.is_sqlite else POSTGRES_CORE_THREADS
         self._threads = ThreadPoolExecutor(self._workers, thread_name_prefix="jinlin-core")
         self._busy = 0

@@ -160,6 +160,9 @@ class WechatAdapter:
         # SQLite takes one writer at a time: more threads only fight over it (as Telegram's).
         workers = SQLITE_CORE_THREADS if core.db.is_sqlite else POSTGRES_CORE_THREADS
         self._threads = ThreadPoolExecutor(workers, thread_name_prefix="jinlin-wechat")
+        # Set by the followers' sender when a template message is configured for messages
+        # past the 48-hour window: they are queued for it (and it is woken) instead of missed.
+        self.past_window: Callable[[], None] | None = None
 
     async def _in_core_thread(self, work: Callable[..., T], *args: Any) -> T:
         """`work` on one of the adapter's database threads."""
@@ -438,8 +441,9 @@ class WechatAdapter:
             sends += [functools.partial(self.client.message.send_text, openid, label),
                       functools.partial(self._send_qr, openid, payload)]
         if sends and not self.in_window(openid):
-            log.warning("%d messages to a WeChat follower not sent: more than 48 hours "
-                        "since their last message", len(sends))
+            log.info("%d messages to a WeChat follower past the 48-hour window: %s",
+                     len(sends), "queued as template messages" if self.past_window
+                     else "recorded as missed")
             for text in chunks(bundle.texts) or [""]:
                 self.record_missed(openid, text)
             return
@@ -465,7 +469,18 @@ class WechatAdapter:
         return seen is not None and self.core.clock() - seen <= SERVICE_WINDOW
 
     def record_missed(self, openid: str, text: str) -> None:
-        """A message that could not reach the follower: counted, and kept for 未读."""
+        """A message that cannot go as a customer-service message: queued as a template
+        message when one is configured (its own outbox row), else counted and kept for 未读."""
+        with self.core.db.session() as session:
+            if self.past_window is not None and text:
+                wechat_users.queue_message(session, openid, text, self.core.clock())
+            else:
+                wechat_users.record_missed(session, openid, text, self.core.clock())
+        if self.past_window is not None and text:
+            self.past_window()
+
+    def record_missed_for_good(self, openid: str, text: str) -> None:
+        """A message no way could deliver: counted, and kept for 未读."""
         with self.core.db.session() as session:
             wechat_users.record_missed(session, openid, text, self.core.clock())
 

@@ -2,15 +2,22 @@
 
 Inside the 48-hour window after the follower last wrote, a notice goes as a customer-service
 message ending "回复「收到」确认". Outside it (or when WeChat says the window is closed) it goes
-as a template message (模板消息) when WECHAT_NOTICE_TEMPLATE_ID is set, else it is recorded as
-missed: the follower is told when they next write and finds it with 未读. WeChat's refusals
-are recorded on the row; only those that may pass (busy, a stale token) are retried.
+as a template message (模板消息) linking to the notice's page on the web desk, where 收到 is one
+tap, when WECHAT_NOTICE_TEMPLATE_ID is set; else it is recorded as missed: the follower is told
+when they next write and finds it with 未读.
+
+Other one-to-one messages past the window (a reminder, a promotion from the waitlist, a
+verification result) are queued by the adapter as rows of their own (`follower_messages`) when
+WECHAT_MESSAGE_TEMPLATE_ID is set, and go as that template message linking to the desk.
+WeChat's refusals are recorded on the row; only those that may pass (busy, a stale token) are
+retried; a message refused for good is kept for 未读.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 from dataclasses import dataclass
 
@@ -20,7 +27,9 @@ from bot.delivery import Registry
 from bot.drain import drain_forever
 from bot.wechat import PLATFORM, WINDOW_ERRORS, WechatAdapter
 from bot.wechat_render import chunks
-from handlers.outbox import Claimed, Result
+from handlers.outbox import MAX_ATTEMPTS, Claimed, Result
+from storage import wechat_users
+from storage.models import FollowerMessage
 from storage.notices import TEMPLATE
 
 log = logging.getLogger(__name__)
@@ -39,11 +48,11 @@ MEANINGS = {43004: "unfollowed", 43101: "refused subscribe messages",
 
 @dataclass(frozen=True)
 class Template:
-    """The template message for notices past the window, and which field gets what."""
+    """A template message for messages past the window, and which field gets what (branch,
+    text, time or action)."""
 
     template_id: str
     fields: dict[str, str]
-    url: str | None = None
 
     @classmethod
     def parse(cls, template_id: str | None, fields: str) -> Template | None:
@@ -57,15 +66,20 @@ class WechatSender:
     """One sender loop sending the outbox rows of platform "wechat"."""
 
     def __init__(self, adapter: WechatAdapter, registry: Registry,
-                 template: Template | None = None, *, idle: float = IDLE_SECONDS) -> None:
+                 template: Template | None = None, messages: Template | None = None, *,
+                 idle: float = IDLE_SECONDS) -> None:
         self.adapter, self.core, self.registry = adapter, adapter.core, registry
-        self.template, self.idle = template, idle
+        self.template, self.messages, self.idle = template, messages, idle
+        self._loop: asyncio.AbstractEventLoop | None = None
+        if messages is not None:
+            adapter.past_window = self._wake_from_thread
         # This process's sender id (bot/singleton.py), written on the rows it claims.
         self.claimed_by: int | None = None
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
 
     def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         self._task = asyncio.create_task(self.run(), name="wechat-sender")
 
     async def stop(self) -> None:
@@ -76,6 +90,11 @@ class WechatSender:
 
     def wake(self) -> None:
         self._wake.set()
+
+    def _wake_from_thread(self) -> None:
+        """The adapter queued a message (in a worker thread): look now."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._wake.set)
 
     async def run(self) -> None:
         """Drain forever; a failure in one round is logged and the next round goes on."""
@@ -93,7 +112,42 @@ class WechatSender:
             runs = sorted({item.run_id for item in batch})
             await self.registry.deliver(await asyncio.to_thread(self.core.outbox_progress,
                                                                 runs))
-        return len(batch)
+        return len(batch) + await asyncio.to_thread(self._send_messages)
+
+    def _send_messages(self) -> int:
+        """Claim the queued messages past the window and send each as a template message."""
+        if self.messages is None:
+            return 0
+        with self.core.db.session() as session:
+            rows = wechat_users.claim_messages(session, self.core.clock(), BATCH)
+            session.expunge_all()
+        for row in rows:
+            outcome = self._message(row)
+            with self.core.db.session() as session:
+                now = self.core.clock()
+                if outcome.message_id is not None:
+                    wechat_users.message_sent(session, row.id, outcome.message_id)
+                elif outcome.retry_after is not None and row.attempts < MAX_ATTEMPTS:
+                    wechat_users.message_retry(
+                        session, row.id, now + dt.timedelta(seconds=outcome.retry_after),
+                        outcome.error)
+                else:
+                    wechat_users.message_failed(session, row.id, outcome.error, now)
+        return len(rows)
+
+    def _message(self, row: FollowerMessage) -> Result:
+        """One queued message as the generic template message, linking to the desk."""
+        assert self.messages is not None
+        try:
+            sent = self.adapter.client.message.send_template(
+                row.chat_external_id, self.messages.template_id,
+                self._fields(self.messages, "message", row.text),
+                url=f"{self.core.rules.public_url}/desk")
+        except WeChatClientException as error:
+            return _refused(row.id, error)
+        except Exception as error:  # the network: worth another try
+            return Result(row.id, retry_after=RETRY_SECONDS, error=type(error).__name__)
+        return Result(row.id, message_id=f"{TEMPLATE}{sent.get('msgid', '')}")
 
     def _send(self, item: Claimed) -> Result:
         """The customer-service message, else the template message, else missed."""
@@ -113,28 +167,34 @@ class WechatSender:
     def _outside_window(self, item: Claimed) -> Result:
         openid, row = item.message.chat_id, item.delivery_id
         if self.template is None:
-            self.adapter.record_missed(openid, item.message.text)
+            self.adapter.record_missed_for_good(openid, item.message.text)
             return Result(row, error=MISSED)
         try:
             sent = self.adapter.client.message.send_template(
-                openid, self.template.template_id, self._fields(item),
-                url=self.template.url)
+                openid, self.template.template_id,
+                self._fields(self.template, "notice", item.words or item.message.text),
+                url=notice_page(self.core.rules.public_url, item.run_id))
         except WeChatClientException as error:
             if error.errcode not in RETRY_CODES:
-                self.adapter.record_missed(openid, item.message.text)
+                self.adapter.record_missed_for_good(openid, item.message.text)
             return _refused(row, error)
         except Exception as error:
             return Result(row, retry_after=RETRY_SECONDS, error=type(error).__name__)
         return Result(row, message_id=f"{TEMPLATE}{sent.get('msgid', '')}")
 
-    def _fields(self, item: Claimed) -> dict[str, dict[str, str]]:
-        assert self.template is not None
+    def _fields(self, template: Template, kind: str, text: str) -> dict[str, dict[str, str]]:
+        """The template's fields filled in; `kind` is "notice" or "message"."""
         t = self.core.catalogs.get(None)
         now = self.core.clock().astimezone(self.core.rules.timezone)
-        values = {"branch": t("notice.template_first"), "text": item.words or item.message.text,
-                  "time": now.strftime("%Y-%m-%d %H:%M"), "action": t("notice.template_action")}
-        return {name: {"value": values[source]} for name, source in self.template.fields.items()
+        values = {"branch": t(f"{kind}.template_first"), "text": text,
+                  "time": now.strftime("%Y-%m-%d %H:%M"), "action": t(f"{kind}.template_action")}
+        return {name: {"value": values[source]} for name, source in template.fields.items()
                 if source in values}
+
+
+def notice_page(public_url: str, run_id: int) -> str:
+    """The web desk's page of one sending of a notice, where its reader taps 收到."""
+    return f"{public_url}/desk/notice/{run_id}"
 
 
 def _refused(row: int, error: WeChatClientException) -> Result:

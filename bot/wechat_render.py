@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from bot.wechat_numbers import excerpt
-from handlers.i18n import Catalogs, normalize_lang
+from handlers.i18n import Catalogs, Translator, normalize_lang
 from handlers.messages import Outgoing
 from storage import people, wechat_users
 from storage.db import Database
@@ -54,8 +54,11 @@ def render_in(session: Session, catalogs: Catalogs, messages: list[Outgoing],
             continue
         bundle = bundles.setdefault(out.chat_id, Bundle(out.chat_id))
         offered = choices.setdefault(out.chat_id, [])
-        t = catalogs.get(_lang(session, out.chat_id))
         lines = [out.text] if out.text else []
+        numbered: list[tuple[int, str]] = []
+        # The reader's language, looked up only for a message with buttons (the common answer
+        # has none, and the lookup is a good share of a callback's time under load).
+        t = catalogs.get(_lang(session, out.chat_id)) if out.buttons else catalogs.get(None)
         for button in (b for row in out.buttons for b in row):
             if button.url is not None:
                 lines.append(t("wechat.link", label=button.label, url=button.url))
@@ -65,6 +68,9 @@ def render_in(session: Session, catalogs: Catalogs, messages: list[Outgoing],
             offered.append({**target, "label": button.label,
                             "about": excerpt(out.text)})
             lines.append(t("wechat.option", number=len(offered), label=button.label))
+            numbered.append((len(offered), button.label))
+        if lines and numbered:
+            lines[0] = _reply_not_tap(t, lines[0], numbered)
         if lines:
             bundle.texts.append("\n".join(lines))
         if out.image is not None:
@@ -74,6 +80,16 @@ def render_in(session: Session, catalogs: Catalogs, messages: list[Outgoing],
     for openid, offered in choices.items():
         wechat_users.offer(session, openid, offered, now)
     return list(bundles.values())
+
+
+def _reply_not_tap(t: Translator, text: str, numbered: list[tuple[int, str]]) -> str:
+    """"点「提交」" where 提交 is one of the message's own options: "回复 6（提交）" (there is
+    nothing to tap on WeChat)."""
+    for number, label in numbered:
+        instead = t("wechat.reply_instead", number=number, label=label)
+        for tap in ("wechat.tap_once", "wechat.tap"):
+            text = text.replace(t(tap, label=label), instead)
+    return text
 
 
 def _lang(session: Session, openid: str) -> str | None:

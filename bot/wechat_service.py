@@ -66,10 +66,12 @@ def with_telegram(settings: Settings, core: Core) -> PollingService | WebhookSer
 
 
 def followers_sender(settings: Settings, adapter: WechatAdapter) -> WechatSender:
-    """The outbox sender for notices to followers, with the template message if configured."""
+    """The outbox sender for notices to followers, with the template messages configured."""
     template = Template.parse(settings.wechat_notice_template_id,
                               settings.wechat_notice_template_fields)
-    return WechatSender(adapter, adapter.registry, template)
+    messages = Template.parse(settings.wechat_message_template_id,
+                              settings.wechat_message_template_fields)
+    return WechatSender(adapter, adapter.registry, template, messages)
 
 
 def run(settings: Settings, core: Core) -> None:

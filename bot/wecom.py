@@ -15,8 +15,10 @@ an error recorded on a row.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import datetime as dt
+import hashlib
 import logging
 import time
 from collections import defaultdict, deque
@@ -25,7 +27,7 @@ from typing import Any
 
 import httpx
 
-from bot import logsafe
+from bot import logsafe, qr
 from bot.drain import drain_forever
 from handlers import robots
 from handlers.core import Core
@@ -38,6 +40,9 @@ log = logging.getLogger(__name__)
 PLATFORM = robots.PLATFORM
 SEND_PATH = "/cgi-bin/webhook/send"
 MAX_TEXT_BYTES = 2048
+# A markdown message takes 4096 bytes; an image at most 2 MB before base64.
+MAX_MARKDOWN_BYTES = 4096
+MAX_IMAGE_BYTES = 2 * 1024 * 1024
 PER_ROBOT = 20
 PERIOD_SECONDS = 60.0
 BATCH = 30
@@ -73,9 +78,25 @@ class RobotClient:
         logsafe.install()
         self.http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout)
 
-    async def send_text(self, key: str, content: str) -> None:
-        """Post one text message; WeCom's refusal is raised as RobotError."""
-        await self._post(key, {"msgtype": "text", "text": {"content": content}})
+    async def send_text(self, key: str, content: str, *, mention_all: bool = False) -> None:
+        """Post one text message (mentioning everyone: @all); WeCom's refusal is raised as
+        RobotError."""
+        text: dict[str, Any] = {"content": content}
+        if mention_all:
+            text["mentioned_list"] = ["@all"]
+        await self._post(key, {"msgtype": "text", "text": text})
+
+    async def send_markdown(self, key: str, content: str) -> None:
+        """Post one markdown message (bold, links, quotes)."""
+        await self._post(key, {"msgtype": "markdown", "markdown": {"content": content}})
+
+    async def send_image(self, key: str, png: bytes) -> None:
+        """Post an image: its bytes in base64 and their MD5, as WeCom asks."""
+        if len(png) > MAX_IMAGE_BYTES:
+            raise ValueError("image over WeCom's 2 MB")
+        await self._post(key, {"msgtype": "image", "image": {
+            "base64": base64.b64encode(png).decode(),
+            "md5": hashlib.md5(png).hexdigest()}})  # noqa: S324 - WeCom's checksum
 
     async def _post(self, key: str, message: dict[str, Any]) -> None:
         response = await self.http.post(SEND_PATH, params={"key": key}, json=message)
@@ -207,22 +228,26 @@ class WecomSender:
                                     self.claimed_by)
         if not batch:
             return 0
-        keys = await asyncio.to_thread(self._keys, {item.message.chat_id for item in batch})
+        keys, everyone = await asyncio.to_thread(self._keys,
+                                                 {item.message.chat_id for item in batch})
         per_robot: dict[str, list[Claimed]] = defaultdict(list)
         for item in batch:
             per_robot[item.message.chat_id].append(item)
-        await asyncio.gather(*(self._robot(robot, keys.get(robot), items)
+        await asyncio.gather(*(self._robot(robot, keys.get(robot), items, robot in everyone)
                                for robot, items in per_robot.items()))
         run_ids = sorted({item.run_id for item in batch})
         await self.deliver(await asyncio.to_thread(self.core.outbox_progress, run_ids))
         return len(batch)
 
-    def _keys(self, robot_ids: Iterable[str]) -> dict[str, str]:
+    def _keys(self, robot_ids: Iterable[str]) -> tuple[dict[str, str], set[str]]:
+        """The robots' keys, and which of them mention everyone."""
         ids = [int(r) for r in robot_ids if r.isdigit()]
         with self.core.db.session() as session:
-            return {str(k): v for k, v in stored_robots.keys(session, ids).items()}
+            return ({str(k): v for k, v in stored_robots.keys(session, ids).items()},
+                    {str(r) for r in stored_robots.mentioning_all(session, ids)})
 
-    async def _robot(self, robot: str, key: str | None, items: list[Claimed]) -> None:
+    async def _robot(self, robot: str, key: str | None, items: list[Claimed],
+                     everyone: bool = False) -> None:
         """One robot's rows in order, so its group reads the notices as they were sent.
 
         Once the robot's API is unreachable, its other rows wait too instead of each
@@ -230,23 +255,29 @@ class WecomSender:
         down: str | None = None
         for item in items:
             if down is None:
-                result = await self._attempt(robot, key, item)
+                result = await self._attempt(robot, key, item, everyone)
                 down = result.error if result.error in _UNREACHABLE else None
             else:
                 result = Result(item.delivery_id, retry_after=NETWORK_RETRY_SECONDS, error=down)
             await self.deliver(await asyncio.to_thread(self.core.outbox_report, result))
 
-    async def _attempt(self, robot: str, key: str | None, item: Claimed) -> Result:
-        """Post one row (in pieces if long) and say what became of it."""
+    async def _attempt(self, robot: str, key: str | None, item: Claimed,
+                       everyone: bool = False) -> Result:
+        """Post one row as markdown (in pieces if long), then the @all line if the robot
+        mentions everyone, and say what became of it."""
         row = item.delivery_id
         if not key:
             return Result(row, error="robot removed")
-        pieces = split_text(item.message.text)
-        if not self.window.may_post(robot, row, len(pieces)):
+        pieces = split_text(item.message.text, MAX_MARKDOWN_BYTES)
+        if not self.window.may_post(robot, row, len(pieces) + everyone):
             return Result(row, retry_after=self.window.defer(robot, row), error="rate limited")
         try:
             for piece in pieces:
-                await self.client.send_text(key, piece)
+                await self.client.send_markdown(key, piece)
+                self.window.posted(robot)
+            if everyone:
+                await self.client.send_text(key, self.core.catalogs.get(None)(
+                    "robot.mention_all"), mention_all=True)
                 self.window.posted(robot)
         except RobotError as error:
             if error.code == RATE_LIMITED:
@@ -266,3 +297,34 @@ class WecomSender:
         except ValueError:
             return Result(row, retry_after=NETWORK_RETRY_SECONDS, error="unreadable answer")
         return Result(row, message_id="")
+
+
+class RobotPoster:
+    """Posts what a handler sends to robots directly (not a notice of the outbox): the
+    sign-in code a secretary asks for, its caption as markdown and the code as an image
+    (a URL QR of the desk's sign-in page, which WeChat's camera opens)."""
+
+    def __init__(self, core: Core, client: RobotClient) -> None:
+        self.core, self.client = core, client
+
+    async def deliver(self, messages: list[Outgoing]) -> None:
+        ids = {m.chat_id for m in messages}
+        keys = await asyncio.to_thread(self._keys, ids)
+        for out in messages:
+            key = keys.get(out.chat_id)
+            if key is None:
+                log.warning("a message for a removed robot was not posted")
+                continue
+            try:
+                if out.text:
+                    await self.client.send_markdown(key, out.text)
+                if out.qr_payload is not None:
+                    url = f"{self.core.rules.public_url}/desk/ci/{out.qr_payload}"
+                    await self.client.send_image(key, qr.png(url))
+            except (RobotError, httpx.HTTPError, ValueError) as error:
+                log.warning("a robot did not post: %s", type(error).__name__)
+
+    def _keys(self, robot_ids: Iterable[str]) -> dict[str, str]:
+        ids = [int(r) for r in robot_ids if r.isdigit()]
+        with self.core.db.session() as session:
+            return {str(k): v for k, v in stored_robots.keys(session, ids).items()}

@@ -172,7 +172,10 @@ def _publish(ctx: Context, data: Data) -> None:
     for chat in groups:
         ctx.post(chat.platform, chat.external_id, *_card(ctx, new), _card_params(ctx, new),
                  ref=_ref(new))
-    forms.done(ctx, "activity.published", title=new.title, count=len(groups))
+    if groups:
+        forms.done(ctx, "activity.published", title=new.title, count=len(groups))
+    else:
+        forms.done(ctx, "activity.published_nowhere", title=new.title)
 
 
 FORM = Form("activity_new", "form.title.activity", (

@@ -107,9 +107,9 @@ def _sign_in(ctx: Context, found: activities.AtActivity) -> None:
         raise DomainError("already_signed_in", title=item.title,
                           time=_hhmm(ctx, found.attendance.signed_in_at))
     walk_in = _take_seat(ctx, item, found.signup)
-    if not activities.sign_in(ctx.session, item.id, ctx.person.id, ctx.now, walk_in):
+    if not activities.sign_in(ctx.session, item.id, ctx.person.id, ctx.now, walk_in,
+                              points.for_attending(ctx, item, ctx.person.id)):
         raise DomainError("already_signed_in", title=item.title, time=_hhmm(ctx, ctx.now))
-    points.for_attending(ctx, item, ctx.person.id)
     ctx.reply("scan.signed_in_walk_in" if walk_in else "scan.signed_in", title=item.title,
               time=_hhmm(ctx, ctx.now), count=item.points)
     if walk_in:

@@ -10,9 +10,17 @@ from handlers.context import ButtonSpec, Context
 from handlers.errors import DomainError
 from handlers.i18n import LANGUAGES
 from handlers.payloads import ButtonData, StartPayload
-from handlers.roles import home_branch, role_in
+from handlers.roles import Role, home_branch, role_in
 from handlers.router import Command, Feature, On
 from storage import orgs, people
+
+# Where there are no groups (WeChat), help fits in one short message: strictly under this many
+# UTF-8 bytes; 更多 gives each command with what it does.
+SHORT_HELP_BYTES = 600
+# Commands that only make sense in a group, left out of help where there are none.
+GROUP_ONLY = ("bind",)
+# Platforms without groups (the notices module's list, repeated to keep this module light).
+GROUPLESS = ("wechat",)
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,9 @@ def show_help(ctx: Context, _args: str) -> None:
         ctx.announce("help.in_group", [[opens]])
         return
     role = role_in(ctx, ctx.person.id, home_branch(ctx))
+    if ctx.incoming.platform in GROUPLESS:
+        _short_help(ctx, role)
+        return
     keywords = ctx.catalogs.keywords
     lines = []
     for command in ctx.core.commands_for(role):
@@ -54,6 +65,36 @@ def show_help(ctx: Context, _args: str) -> None:
         lines.append(ctx.t(key, command=command.name, keywords=words,
                            what=ctx.t(f"menu.{command.name}")))
     ctx.reply("help.text", role=ctx.t(f"role.{role.code}"), commands="\n".join(lines))
+
+
+def _commands(ctx: Context, role: Role) -> list[Command]:
+    return [c for c in ctx.core.commands_for(role)
+            if c.name != "help" and not (ctx.incoming.platform in GROUPLESS
+                                         and c.name in GROUP_ONLY)]
+
+
+def _short_help(ctx: Context, role: Role) -> None:
+    """The words one can send, as many as fit in SHORT_HELP_BYTES, ending with 回复「更多」."""
+    keywords = ctx.catalogs.keywords
+    words = [keywords[c.name][0] for c in _commands(ctx, role) if keywords.get(c.name)]
+    role_name, separator = ctx.t(f"role.{role.code}"), ctx.t("list.separator")
+    while words and len(ctx.t("help.short", role=role_name, words=separator.join(words))
+                        .encode()) >= SHORT_HELP_BYTES:
+        words.pop()
+    ctx.reply("help.short", role=role_name, words=separator.join(words))
+
+
+def more_help(ctx: Context, _args: str) -> None:
+    """更多: every command one may use, each with its words and what it does."""
+    role = role_in(ctx, ctx.person.id, home_branch(ctx))
+    keywords = ctx.catalogs.keywords
+    lines = []
+    for command in _commands(ctx, role):
+        words = ctx.t("list.separator").join(keywords.get(command.name, []))
+        key = "help.line_words" if words else "help.line"
+        lines.append(ctx.t(key, command=command.name, keywords=words,
+                           what=ctx.t(f"menu.{command.name}")))
+    ctx.reply("help.more", commands="\n".join(lines))
 
 
 def choose_language(ctx: Context, args: str) -> None:
@@ -111,6 +152,7 @@ FEATURE = Feature(
     commands=[
         Command("start", start, in_menu=False),
         Command("help", show_help),
+        Command("more", more_help, in_menu=False),
         Command("lang", choose_language, takes=_language_word),
     ],
     buttons=[On(Language, language_button)],

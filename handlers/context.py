@@ -77,7 +77,7 @@ class Scope:
 
     def translator_for(self, person: Person, account: Account | None = None) -> Translator:
         lang = person.lang or normalize_lang(account.language_code if account else None)
-        return self.catalogs.get(lang)
+        return self.catalogs.get(lang, account.platform if account else None)
 
     def name_of(self, person_id: int, branch_id: int | None = None) -> str:
         """How a person is named to others: the 亮身份 name, the platform name, else "一位邻居"

@@ -30,6 +30,7 @@ from handlers import (
     points,
     privacy,
     problems,
+    replies,
     robots,
     signups,
     summaries,
@@ -46,7 +47,7 @@ from handlers.schedules import WorkCalendar
 from handlers.text import clean_name
 from storage import day_overrides, dialogs, orgs, people, posted, timers
 from storage.db import Database, discard_pending, writes
-from storage.models import Chat
+from storage.models import Account, Chat, Dialog, Person
 from storage.people import SenderInfo
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,10 @@ class Core:
         # The platforms whose outbox rows a sender in this deployment drains (set by bot/ when
         # its senders start); None: not known, every platform is taken to have one.
         self.senders: frozenset[str] | None = None
+        # Answers on these platforms are kept in the reply outbox with the update's record,
+        # claimed by sender `reply_sender` (set by bot/background.py on PostgreSQL).
+        self.kept_replies: frozenset[str] = frozenset()
+        self.reply_sender: int | None = None
 
     def handle(self, incoming: Incoming) -> list[Outgoing]:
         """Act on one update and return what to send; a redelivered update returns nothing."""
@@ -159,19 +164,34 @@ class Core:
                     *, careful: bool) -> list[Outgoing]:
         """Act on one update inside `session`'s transaction."""
         now = self.clock()
-        if incoming.update_key and not dialogs.first_time(
-                session, incoming.platform, incoming.update_key, now):
-            return []
-        ctx = self._context(session, incoming, now)
+        sender = incoming.sender
+        # Names come from the platform as the person typed them: cleaned before storing.
+        info = SenderInfo(sender.platform, sender.external_id, clean_name(sender.display_name),
+                          clean_name(sender.username) if sender.username else None,
+                          sender.language_code)
+        if incoming.update_key:
+            arrived = people.arriving_once(session, info, incoming.platform,
+                                           incoming.update_key, now)
+            if arrived is None:
+                return []  # handled before
+        else:
+            arrived = people.arriving(session, info, now)
+        ctx = self._context(session, incoming, now, arrived)
         if acknowledged is not None:
             # A typed 收到 counts like the button (silently in a group).
             notices.acknowledge_typed(ctx, acknowledged)
-            return ctx.outbox
+            return self._kept(session, ctx.outbox)
         route = self.router.route(ctx)
         if route is None:
             return []
         self._run(ctx, route, careful)
-        return ctx.outbox
+        return self._kept(session, ctx.outbox)
+
+    def _kept(self, session: Session, answers: list[Outgoing]) -> list[Outgoing]:
+        """The answers, those to keep written to the reply outbox in this transaction."""
+        if self.kept_replies:
+            replies.keep(session, answers, self.kept_replies, self.reply_sender, self.clock())
+        return answers
 
     def _addressed(self, incoming: Incoming) -> bool:
         """Whether a group message is for the bot, decided with reads only."""
@@ -264,6 +284,24 @@ class Core:
         with self.db.session() as session:
             return outbox.release_stale(self._scope(session), older_than)
 
+    def replies_claim(self, platform: str, limit: int,
+                      claimed_by: int | None) -> list[Outgoing]:
+        """Kept answers on `platform` waiting for a sender (their own is gone, or they wait
+        for another try), oldest first."""
+        with self.db.session() as session:
+            return replies.claim(session, platform, self.clock(), limit, claimed_by)
+
+    def replies_settle(self, done: list[int], retry: list[tuple[int, float]]) -> None:
+        """Kept answers sent (or refused for good) are forgotten; the others are tried again
+        after their pause in seconds."""
+        with self.db.session() as session:
+            replies.settle(session, done, retry, self.clock())
+
+    def replies_release_dead(self, me: int | None) -> int:
+        """Kept answers claimed by senders whose process is gone go back to the outbox."""
+        with self.db.session() as session:
+            return replies.release_of_dead_senders(session, me)
+
     def _scope(self, session: Session) -> Scope:
         return Scope(session, self.catalogs, self.rules, self.clock(), self)
 
@@ -295,13 +333,9 @@ class Core:
         """The commands a person with `role` may use, in menu order."""
         return [c for c in self.router.commands.values() if c.in_menu and c.role <= role]
 
-    def _context(self, session: Session, incoming: Incoming, now: dt.datetime) -> Context:
-        sender = incoming.sender
-        # Names come from the platform as the person typed them: cleaned before storing.
-        account, person, dialog = people.arriving(session, SenderInfo(
-            sender.platform, sender.external_id, clean_name(sender.display_name),
-            clean_name(sender.username) if sender.username else None,
-            sender.language_code), now)
+    def _context(self, session: Session, incoming: Incoming, now: dt.datetime,
+                 arrived: tuple[Account, Person, Dialog | None]) -> Context:
+        account, person, dialog = arrived
         if incoming.chat_kind == ChatKind.GROUP:
             title = clean_name(incoming.chat_title) if incoming.chat_title else None
             chat = orgs.ensure_chat(session, incoming.platform, incoming.chat_id,

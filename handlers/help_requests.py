@@ -264,7 +264,11 @@ def _publish(ctx: Context, data: Data) -> None:
     for chat in groups:
         ctx.post(chat.platform, chat.external_id, key, keyboard, params, ref=_ref(request))
     cancel = ButtonSpec.of("ask.button.cancel", AskButton("cancel", request.id))
-    forms.done(ctx, "ask.posted", [[cancel]], id=request.id, count=len(groups))
+    if groups:
+        forms.done(ctx, "ask.posted", [[cancel]], id=request.id, count=len(groups))
+    else:
+        forms.done(ctx, "ask.posted_nowhere", [[cancel]], id=request.id,
+                   hours=ctx.rules.escalation_hours[0])
 
 
 # Personal details stay in this private form and reach only the helper who takes it.

@@ -15,6 +15,7 @@ a missing value.
 
 from __future__ import annotations
 
+import dataclasses
 import gettext
 import io
 import logging
@@ -164,6 +165,9 @@ class Translator:
     fallback: gettext.GNUTranslations | None = None
     strict: bool = False
     raw_keys: re.Pattern[str] | None = None
+    # The platform the reader is on: `<key>@<platform>` is preferred where the catalog has it
+    # (WeChat has no groups and no buttons, so some texts are worded for it).
+    platform: str | None = None
 
     def __call__(self, key: str, **params: object) -> str:
         shown = {name: self(value.key, **dict(value.params)) if isinstance(value, Phrase) else value
@@ -184,6 +188,10 @@ class Translator:
     def _template(self, key: str, count: object) -> str:
         if count is None and _is_plural(self.catalog, key):
             complain(self.strict, f"{self.lang} {key!r} has plural forms: give it count=")
+        if self.platform is not None:
+            own = _lookup(self.catalog, f"{key}@{self.platform}", count)
+            if own is not None:
+                return own
         text = _lookup(self.catalog, key, count)
         if text is not None:
             return text
@@ -202,6 +210,7 @@ class Catalogs:
         loaded = {lang: self._load(lang) for lang in LANGUAGES}
         namespaces = {n for catalog in loaded.values() for n in _namespaces(catalog)}
         raw_keys = key_pattern(namespaces) if namespaces else None
+        self._variants: dict[tuple[str, str], Translator] = {}
         self._translators = {
             lang: Translator(lang, catalog, loaded[LANGUAGES[lang == LANGUAGES[0]]],
                              self.strict, raw_keys)
@@ -216,9 +225,16 @@ class Catalogs:
         buffer.seek(0)
         return gettext.GNUTranslations(buffer)
 
-    def get(self, lang: str | None) -> Translator:
-        """The translator for `lang`, or the default language's."""
-        return self._translators.get(lang or DEFAULT_LANG, self._translators[DEFAULT_LANG])
+    def get(self, lang: str | None, platform: str | None = None) -> Translator:
+        """The translator for `lang`, or the default language's; with `platform`, one that
+        prefers that platform's own wording of a text (`<key>@<platform>`)."""
+        found = self._translators.get(lang or DEFAULT_LANG, self._translators[DEFAULT_LANG])
+        if platform is None:
+            return found
+        key = (found.lang, platform)
+        if key not in self._variants:
+            self._variants[key] = dataclasses.replace(found, platform=platform)
+        return self._variants[key]
 
     @cached_property
     def keywords(self) -> dict[str, list[str]]:

@@ -85,6 +85,8 @@ class Outgoing:
     `document` is a file to send, with `text` as its caption.
     `fallback` is the short group line to post instead when the platform refuses a private
     message (the person never opened a chat with the bot); it never carries the content.
+    `outbox_id` is the reply outbox row keeping this answer until it is sent, when answers
+    are kept (handlers/replies.py).
     """
 
     platform: str
@@ -98,3 +100,4 @@ class Outgoing:
     ref: str | None = None
     document: Document | None = None
     fallback: Outgoing | None = None
+    outbox_id: int | None = None

@@ -140,6 +140,8 @@ def _summary_note(ctx: Context, data: Data) -> str:
         return ctx.t("notice.summary_note_people", count=count)
     targets = _targets(ctx, data["target"], data["branch_id"], data["chat_id"])
     followers = sum(platform in PRIVATE_ONLY for platform, _chat in targets)
+    if followers and len(targets) == followers:
+        return ctx.t("notice.summary_note_private", count=followers)  # no group at all
     note = ctx.t("notice.summary_note", chats=len(targets) - followers)
     if followers:
         note += ctx.t("notice.summary_note_followers", count=followers)
@@ -563,6 +565,37 @@ def received(scope: Scope, item: Notice, run: NoticeRun,
     return Received(run, notices.progress(scope.session, run.id), channels(scope, run.id),
                     _members(scope, item) if members is None else members,
                     {a.person_id for a in acks}, _acks_per_chat(scope, acks))
+
+
+@dataclass(frozen=True)
+class ForReader:
+    """One sending of a notice as its reader's page on the desk shows it (the link of a
+    template message): its words, whence and when, and the 收到 to tap."""
+
+    number: int
+    text: str
+    branch: str
+    sent_at: dt.datetime
+    acked: bool
+    ack: str  # the button data of 收到
+
+
+def for_reader(ctx: Context, run_id: int) -> ForReader:
+    """The notice run `run_id` for a person it went to (one of their accounts, or a member of
+    its branches); anyone else is told it is not found."""
+    run = notices.run(ctx.session, run_id)
+    item = notices.get(ctx.session, run.notice_id) if run else None
+    if run is None or item is None or run.started_at is None:
+        raise DomainError("desk_not_found")
+    accounts = {(a.platform, a.external_id) for a in people.accounts_of(ctx.session,
+                                                                        ctx.person.id)}
+    reached = notices.reached(ctx.session, run.id, accounts)
+    if not reached and ctx.person.id not in _members(ctx, item):
+        raise DomainError("desk_not_found")
+    branch = orgs.branch(ctx.session, item.branch_id)
+    acked = any(a.person_id == ctx.person.id for a in notices.acks(ctx.session, run.id))
+    return ForReader(item.id, run.text or item.text, branch.name if branch else "",
+                     run.started_at, acked, Acknowledge(run.id).pack())
 
 
 def status(ctx: Context, args: str) -> None:

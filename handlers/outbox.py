@@ -53,7 +53,8 @@ def claim(scope: Scope, platform: str, limit: int,
 def _message(scope: Scope, row: Delivery, run: NoticeRun) -> Outgoing:
     t = scope.group_t
     if row.platform == robots.PLATFORM:
-        return robots.notice_message(row.chat_external_id, t, run.text)
+        return robots.notice_message(row.chat_external_id, t, run.text,
+                                     f"{scope.rules.public_url}/desk/notice/{run.id}")
     if row.platform in PRIVATE_ONLY:
         # No buttons one to one on WeChat: the follower replies 收到.
         return Outgoing(row.platform, row.chat_external_id,

@@ -71,10 +71,13 @@ def for_checkin(scope: Scope, row: CheckIn) -> int:
                   f"checkin:{row.id}")
 
 
-def for_attending(scope: Scope, item: Activity, person_id: int) -> int:
-    """Signed in at an activity: the points the secretary set for it."""
-    return _award(scope, person_id, item.branch_id, item.points, "activity",
-                  f"activity:{item.id}")
+def for_attending(scope: Scope, item: Activity, person_id: int) -> log.Award | None:
+    """Signed in at an activity: the points the secretary set for it (None: none set), to be
+    written with the sign-in (storage.activities.sign_in)."""
+    if item.points == 0:
+        return None
+    return log.Award(person_id, item.branch_id, item.points, "activity", f"activity:{item.id}",
+                     scope.now)
 
 
 def for_hours(scope: Scope, item: Activity, person_id: int, hours: float) -> int:

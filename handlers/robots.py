@@ -11,16 +11,18 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qs, urlsplit
 
+from handlers import qrcodes
 from handlers.addressing import subcommands
 from handlers.context import Context, Scope
 from handlers.errors import DomainError
 from handlers.i18n import Translator
 from handlers.messages import Outgoing
+from handlers.moments import short
 from handlers.personal import PersonalData, Reference
 from handlers.roles import Role, require, require_branch
 from handlers.router import Command, Feature, run_subcommand
 from handlers.text import clean_field
-from storage import robots
+from storage import activities, robots
 from storage.models import WecomRobot
 
 PLATFORM = "wecom"
@@ -44,7 +46,11 @@ def add(ctx: Context, args: str) -> None:
         return
     branch = require_branch(ctx)
     require(ctx, Role.SECRETARY, branch)
-    name, _, given = args.rpartition(" ")
+    everyone = False
+    words = args.split()
+    if words and words[-1].casefold() in _mention_words(ctx):
+        everyone, args = True, args.rstrip()[:-len(words[-1])]
+    name, _, given = args.strip().rpartition(" ")
     if not name.strip():
         raise DomainError("robot_add_usage")
     name = clean_field(name, MAX_NAME, "robot_name")
@@ -53,8 +59,15 @@ def add(ctx: Context, args: str) -> None:
         raise DomainError("robot_name_taken", name=name)
     if robots.with_key(ctx.session, branch.id, key) is not None:
         raise DomainError("robot_key_taken")
-    robots.add(ctx.session, branch.id, name, key, ctx.person.id, ctx.now)
+    robots.add(ctx.session, branch.id, name, key, ctx.person.id, ctx.now, everyone)
     ctx.reply("robot.added", name=name, masked=mask(key), branch=branch.name)
+    if everyone:
+        ctx.reply("robot.mentions_all", name=name)
+
+
+def _mention_words(ctx: Context) -> set[str]:
+    """"@all", "@所有人"…: the robot mentions everyone with each notice."""
+    return {w.casefold() for w in ["@all", *ctx.catalogs.words.get("mention", {}).get("all", [])]}
 
 
 def webhook_key(given: str) -> str:
@@ -81,7 +94,8 @@ def list_robots(ctx: Context, _args: str) -> None:
     """`/robot list`: names and masked keys."""
     branch = require_branch(ctx)
     require(ctx, Role.SECRETARY, branch)
-    lines = [ctx.t("robot.line", name=r.name, masked=mask(r.webhook_key))
+    lines = [ctx.t("robot.line_all" if r.mention_all else "robot.line", name=r.name,
+                   masked=mask(r.webhook_key))
              for r in robots.of_branches(ctx.session, [branch.id])]
     ctx.reply("robot.list", branch=branch.name,
               lines="\n".join(lines) or ctx.t("robot.none"))
@@ -106,9 +120,32 @@ def targets(scope: Scope, branch_ids: list[int]) -> list[tuple[str, str]]:
     return [(PLATFORM, str(r.id)) for r in robots.of_branches(scope.session, branch_ids)]
 
 
-def notice_message(chat_id: str, t: Translator, text: str) -> Outgoing:
-    """A notice as a robot posts it: no button, a line on where 收到 works instead."""
-    return Outgoing(PLATFORM, chat_id, t("robot.notice", text=text))
+def notice_message(chat_id: str, t: Translator, text: str, link: str) -> Outgoing:
+    """A notice as a robot posts it (markdown): no button, a link to the notice's page on the
+    web desk where 收到 is one tap, and where else 收到 works."""
+    return Outgoing(PLATFORM, chat_id, t("robot.notice", text=text, link=link))
+
+
+def signin_code(ctx: Context, args: str) -> None:
+    """`/robot qr [activity]`: the printed sign-in code of the activity (the next one by
+    default) posted as an image by each of the branch's robots, with its caption."""
+    branch = require_branch(ctx)
+    require(ctx, Role.SECRETARY, branch)
+    coming = list(activities.recent(ctx.session, branch.id, ctx.now))
+    wanted = args.strip()
+    chosen = next((a for a in coming if a.title == wanted), None) if wanted else \
+        (coming[0] if coming else None)
+    if chosen is None:
+        raise DomainError("robot_no_activity")
+    found = robots.of_branches(ctx.session, [branch.id])
+    if not found:
+        raise DomainError("robot_none_to_send")
+    for robot_row in found:
+        ctx.outbox.append(Outgoing(PLATFORM, str(robot_row.id), ctx.group_t(
+            "robot.signin_caption", title=chosen.title,
+            when=short(chosen.starts_at, ctx.local_now)),
+            qr_payload=qrcodes.make(ctx.rules.secret, chosen.id, "i")))
+    ctx.reply("robot.signin_sent", title=chosen.title, count=len(found))
 
 
 def title(scope: Scope, chat_id: str) -> str:
@@ -117,7 +154,7 @@ def title(scope: Scope, chat_id: str) -> str:
     return scope.group_t("robot.title", name=found.name if found else chat_id)
 
 
-SUBCOMMANDS = {"add": add, "list": list_robots, "remove": remove}
+SUBCOMMANDS = {"add": add, "list": list_robots, "remove": remove, "qr": signin_code}
 
 PERSONAL_DATA: list[PersonalData | Reference] = [Reference(WecomRobot, "created_by")]
 

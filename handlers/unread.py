@@ -8,7 +8,7 @@ from handlers.context import Context
 from handlers.personal import PersonalData, Reference, of_accounts
 from handlers.router import Command, Feature
 from storage import wechat_users
-from storage.models import MissedMessage
+from storage.models import FollowerMessage, MissedMessage
 
 # The most shown at once (the rest on the next 未读).
 SHOWN = 10
@@ -33,6 +33,8 @@ def unread(ctx: Context, _args: str) -> None:
 PERSONAL_DATA: list[PersonalData | Reference] = [
     PersonalData("missed_messages", MissedMessage, "chat_external_id", ("text",),
                  match=of_accounts(MissedMessage.platform, MissedMessage.chat_external_id)),
+    PersonalData("follower_messages", FollowerMessage, "chat_external_id", ("text",),
+                 match=of_accounts(FollowerMessage.platform, FollowerMessage.chat_external_id)),
 ]
 
 FEATURE = Feature(personal=PERSONAL_DATA, commands=[Command("unread", unread)])

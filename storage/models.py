@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     TypeDecorator,
     UniqueConstraint,
+    false,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -658,6 +659,36 @@ class Delivery(Base):
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
+class ReplyState(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+
+
+class Reply(Base):
+    """The reply outbox (PostgreSQL): an update's answers, kept in the transaction that
+    records the update as handled and deleted once sent (handlers/replies.py)."""
+
+    __tablename__ = "replies"
+    __table_args__ = (one_of("state", ReplyState), Index("ix_replies_state_id", "state", "id"))
+    # Claimed by a sender (the process that handled the update, at once); back to pending to
+    # retry, or when that sender died.
+    MOVES: ClassVar[Moves[ReplyState]] = moves("state", {
+        ReplyState.PENDING: {ReplyState.SENDING}, ReplyState.SENDING: {ReplyState.PENDING}})
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    chat_external_id: Mapped[str] = mapped_column(String(100))
+    # The message as handlers/replies.py `encode` writes it.
+    message: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[ReplyState] = mapped_column(StateType(ReplyState, 10),
+                                              default=ReplyState.SENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    not_before: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The id of the claiming sender's lock (bot/singleton.py SenderLock).
+    claimed_by: Mapped[int | None] = mapped_column()
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
 class Ack(Base):
     """A 收到 tap on a notice: once per person and run."""
 
@@ -669,6 +700,30 @@ class Ack(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
     chat_id: Mapped[int | None] = mapped_column(ForeignKey("chats.id"))
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class FollowerMessage(Base):
+    """A one-to-one message to a follower past WeChat's 48-hour window, waiting to go as a
+    template message (模板消息): the outbox row of a reminder, a promotion, a result. Claimed by
+    the WeChat sender, then sent, or failed (and kept for 未读 as a missed message)."""
+
+    __tablename__ = "follower_messages"
+    __table_args__ = (Index("ix_follower_messages_state_platform", "state", "platform"),
+                      one_of("state", DeliveryState))
+    MOVES: ClassVar[Moves[DeliveryState]] = Delivery.MOVES
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    chat_external_id: Mapped[str] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(String(4000))
+    state: Mapped[DeliveryState] = mapped_column(StateType(DeliveryState, 10),
+                                                 default=DeliveryState.PENDING)
+    error: Mapped[str] = mapped_column(String(200), default="")
+    message_id: Mapped[str | None] = mapped_column(String(100))
+    attempts: Mapped[int] = mapped_column(default=0)
+    not_before: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
 class LinkCode(Base):
@@ -696,6 +751,8 @@ class WecomRobot(Base):
     branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
     name: Mapped[str] = mapped_column(String(100))
     webhook_key: Mapped[str] = mapped_column(String(200))
+    # Each notice is followed by a text mentioning everyone (@all), so phones ring.
+    mention_all: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_by: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -780,6 +837,8 @@ __all__ = [
     "ProblemReport",
     "ProblemStatus",
     "ProcessedUpdate",
+    "Reply",
+    "ReplyState",
     "RoleGrant",
     "RunState",
     "Signup",

@@ -241,6 +241,16 @@ def latest_sent(session: Session, platform: str,
     return (row[0], row[1]) if row is not None and row[1] is not None else None
 
 
+def reached(session: Session, run_id: int, chats: Collection[tuple[str, str]]) -> bool:
+    """Whether the run had a row for one of these (platform, chat id)."""
+    if not chats:
+        return False
+    rows = session.execute(select(Delivery.platform, Delivery.chat_external_id).where(
+        Delivery.run_id == run_id,
+        Delivery.chat_external_id.in_([chat for _platform, chat in chats])))
+    return any((platform, chat) in chats for platform, chat in rows)
+
+
 def latest_to(session: Session, platform: str, chat_id: str) -> int | None:
     """The run of the newest notice addressed to this chat, delivered or not."""
     return session.scalar(select(Delivery.run_id).where(

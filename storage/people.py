@@ -6,11 +6,13 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, select, union, update
+from sqlalchemy import and_, bindparam, delete, select, union, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from storage import states
+from storage import dialogs, states
+from storage.db import counted_write
 from storage.models import (
     Account,
     Branch,
@@ -19,6 +21,7 @@ from storage.models import (
     MemberProfile,
     MemberStatus,
     Person,
+    ProcessedUpdate,
     RoleGrant,
 )
 
@@ -46,12 +49,41 @@ def arriving(session: Session, sender: SenderInfo,
     row = session.execute(_ARRIVING, {"platform": sender.platform,
                                       "external_id": sender.external_id}).first()
     if row is None:
+        return _arrived(session, sender, now, None)
+    account, person, dialog = row
+    return _arrived(session, sender, now, (account, person, dialog))
+
+
+def arriving_once(session: Session, sender: SenderInfo, platform: str, update_key: str,
+                  now: dt.datetime) -> tuple[Account, Person, Dialog | None] | None:
+    """As `arriving`, and the update (`update_key` on `platform`) marked as handled
+    (`dialogs.first_time`); None, and nothing read, when it was handled before. On
+    PostgreSQL both in one statement: a round trip less on every update."""
+    if session.get_bind().dialect.name != "postgresql":
+        if not dialogs.first_time(session, platform, update_key, now):
+            return None
+        return arriving(session, sender, now)
+    row = session.execute(_ARRIVING_ONCE, {
+        "platform": sender.platform, "external_id": sender.external_id,
+        "update_platform": platform, "update_key": update_key, "at": now}).first()
+    if row is None:
+        return None  # the mark was there: nothing was written
+    counted_write(session)
+    _marked, account, person, dialog = row
+    return _arrived(session, sender, now, None if account is None else (account, person, dialog))
+
+
+def _arrived(session: Session, sender: SenderInfo, now: dt.datetime,
+             found: tuple[Account, Person, Dialog | None] | None,
+             ) -> tuple[Account, Person, Dialog | None]:
+    """The sender's account, person and dialog as found (None: first contact, created)."""
+    if found is None:
         account = _create_account(session, sender, now)
         person = session.get(Person, account.person_id)
         assert person is not None
         dialog = session.get(Dialog, person.id)
     else:
-        account, person, dialog = row
+        account, person, dialog = found
     shown = (sender.display_name[:200],
              sender.username.lower()[:100] if sender.username else None, sender.language_code)
     if shown != (account.display_name, account.username, account.language_code):
@@ -66,6 +98,19 @@ _ARRIVING = (select(Account, Person, Dialog).join(Person, Person.id == Account.p
              .outerjoin(Dialog, Dialog.person_id == Person.id)
              .where(Account.platform == bindparam("platform"),
                     Account.external_id == bindparam("external_id")))
+
+# The same with the update's mark written first (a data-modifying WITH, PostgreSQL only): no
+# row when the mark was there; a row without an account for a first contact.
+_MARK = (postgresql.insert(ProcessedUpdate)
+         .values(platform=bindparam("update_platform"), key=bindparam("update_key"),
+                 at=bindparam("at"))
+         .on_conflict_do_nothing().returning(ProcessedUpdate.key).cte("mark"))
+_ARRIVING_ONCE = (
+    select(_MARK.c.key, Account, Person, Dialog).select_from(_MARK)
+    .outerjoin(Account, and_(Account.platform == bindparam("platform"),
+                             Account.external_id == bindparam("external_id")))
+    .outerjoin(Person, Person.id == Account.person_id)
+    .outerjoin(Dialog, Dialog.person_id == Person.id))
 
 
 def _create_account(session: Session, sender: SenderInfo, now: dt.datetime) -> Account:

@@ -24,9 +24,30 @@ from storage.models import (
 def award(session: Session, person_id: int, branch_id: int, points: int, reason: str,
           source: str, now: dt.datetime, note: str = "") -> bool:
     """Add an entry; False when this source already awarded this person."""
-    return insert_if_absent(session, PointsEntry, {
-        "person_id": person_id, "branch_id": branch_id, "points": points, "reason": reason,
-        "source": source, "at": now, "note": note})
+    return add(session, Award(person_id, branch_id, points, reason, source, now, note))
+
+
+def add(session: Session, entry: Award) -> bool:
+    """Add `entry`; False when its source already awarded its person."""
+    return insert_if_absent(session, PointsEntry, entry.values())
+
+
+@dataclass(frozen=True)
+class Award:
+    """An entry to add, for a caller that writes it together with its source record."""
+
+    person_id: int
+    branch_id: int
+    points: int
+    reason: str
+    source: str
+    at: dt.datetime
+    note: str = ""
+
+    def values(self) -> dict[str, object]:
+        return {"person_id": self.person_id, "branch_id": self.branch_id,
+                "points": self.points, "reason": self.reason, "source": self.source,
+                "at": self.at, "note": self.note}
 
 
 def awarded(session: Session, source: str) -> bool:

@@ -12,9 +12,9 @@ from storage.models import WecomRobot
 
 
 def add(session: Session, branch_id: int, name: str, key: str, created_by: int,
-        now: dt.datetime) -> WecomRobot:
+        now: dt.datetime, mention_all: bool = False) -> WecomRobot:
     robot = WecomRobot(branch_id=branch_id, name=name, webhook_key=key, created_by=created_by,
-                       created_at=now)
+                       created_at=now, mention_all=mention_all)
     session.add(robot)
     session.flush()
     return robot
@@ -48,6 +48,12 @@ def keys(session: Session, robot_ids: Iterable[int]) -> dict[int, str]:
     rows = session.execute(select(WecomRobot.id, WecomRobot.webhook_key).where(
         WecomRobot.id.in_(list(robot_ids)), WecomRobot.removed_at.is_(None)))
     return {robot_id: key for robot_id, key in rows}
+
+
+def mentioning_all(session: Session, robot_ids: Iterable[int]) -> set[int]:
+    """Which of these robots mention everyone (@all) with each notice."""
+    return set(session.scalars(select(WecomRobot.id).where(
+        WecomRobot.id.in_(list(robot_ids)), WecomRobot.mention_all.is_(True))))
 
 
 def remove(robot: WecomRobot, now: dt.datetime) -> None:

@@ -8,11 +8,22 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from storage import states
 from storage.db import insert_if_absent
-from storage.models import CallbackNonce, MissedMessage, WechatUser
+from storage.models import (
+    CallbackNonce,
+    DeliveryState,
+    FollowerMessage,
+    MissedMessage,
+    WechatUser,
+)
 
 
 def _row(session: Session, openid: str) -> WechatUser:
+    """The follower's row, made on first sight (one SELECT, or none when already loaded)."""
+    row = session.get(WechatUser, openid)
+    if row is not None:
+        return row
     insert_if_absent(session, WechatUser, {"openid": openid, "choices": [], "missed": 0})
     row = session.get(WechatUser, openid)
     assert row is not None
@@ -101,3 +112,57 @@ def missed(session: Session, platform: str, chat_id: str) -> list[MissedMessage]
 def forget_missed(session: Session, ids: list[int]) -> None:
     """Shown with 未读: not shown again."""
     session.execute(delete(MissedMessage).where(MissedMessage.id.in_(ids)))
+
+
+# ---------------------------------------------------------------- past the window, as templates
+
+# A row claimed this long ago by a sender that never reported goes back to pending.
+CLAIM_LEASE = dt.timedelta(minutes=2)
+
+
+def queue_message(session: Session, openid: str, text: str, now: dt.datetime) -> None:
+    """A message past the follower's window, to go as a template message (its own row)."""
+    session.add(FollowerMessage(platform="wechat", chat_external_id=openid, text=text[:4000],
+                                state=DeliveryState.PENDING, error="", attempts=0,
+                                created_at=now))
+
+
+def claim_messages(session: Session, now: dt.datetime, limit: int) -> list[FollowerMessage]:
+    """Up to `limit` queued messages to send now (rows of a dead sender come back after the
+    lease); each is claimed by this sender alone (SKIP LOCKED on PostgreSQL)."""
+    session.execute(update(FollowerMessage).where(
+        FollowerMessage.state == DeliveryState.SENDING,
+        FollowerMessage.claimed_at < now - CLAIM_LEASE).values(state=DeliveryState.PENDING))
+    ready = FollowerMessage.not_before.is_(None) | (FollowerMessage.not_before <= now)
+    rows = list(session.scalars(
+        select(FollowerMessage).where(FollowerMessage.state == DeliveryState.PENDING,
+                                      FollowerMessage.platform == "wechat", ready)
+        .order_by(FollowerMessage.id).limit(limit).with_for_update(skip_locked=True)))
+    for row in rows:
+        states.move(row, DeliveryState.SENDING)
+        row.claimed_at, row.attempts = now, row.attempts + 1
+    session.flush()
+    return rows
+
+
+def message_sent(session: Session, row_id: int, message_id: str) -> None:
+    row = session.get(FollowerMessage, row_id)
+    if row is not None and row.state == DeliveryState.SENDING:
+        states.move(row, DeliveryState.SENT)
+        row.message_id, row.error = message_id, ""
+
+
+def message_retry(session: Session, row_id: int, not_before: dt.datetime, error: str) -> None:
+    row = session.get(FollowerMessage, row_id)
+    if row is not None and row.state == DeliveryState.SENDING:
+        states.move(row, DeliveryState.PENDING)
+        row.not_before, row.error = not_before, error[:200]
+
+
+def message_failed(session: Session, row_id: int, error: str, now: dt.datetime) -> None:
+    """WeChat refused it for good: recorded on the row, and kept for 未读 as missed."""
+    row = session.get(FollowerMessage, row_id)
+    if row is not None and row.state == DeliveryState.SENDING:
+        states.move(row, DeliveryState.FAILED)
+        row.error = error[:200]
+        record_missed(session, row.chat_external_id, row.text, now)

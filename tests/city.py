@@ -63,11 +63,12 @@ class WorkerProcess:
 
     def __init__(self, number: int, url: str, fake: FakeTelegram, token: str, secret: str,
                  folder: Path, *, redis_url: str | None = None,
-                 log_level: str = "WARNING") -> None:
+                 log_level: str = "WARNING", env: dict[str, str] | None = None) -> None:
         self.name = f"jinlin-w{number}"
         self.port = free_port()
         self.log = folder / f"{self.name}.log"
         # Nothing of this machine's own set-up, except strict texts when the tests ask.
+        settings = dict(env or {})
         env = {k: v for k, v in os.environ.items() if k == i18n.STRICT_ENV or not (
             k.startswith(("JINLIN_", "TELEGRAM_")) or k == "DATABASE_URL")}
         env.update({
@@ -80,6 +81,7 @@ class WorkerProcess:
             "JINLIN_LOG_LEVEL": log_level})
         if redis_url:
             env["JINLIN_REDIS_URL"] = redis_url
+        env.update(settings)
         with self.log.open("w") as log:
             # cwd: the run's folder, so that no developer's .env is read
             self.process = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env,

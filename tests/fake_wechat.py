@@ -48,6 +48,8 @@ TOKEN = "jinlinFakeToken2026"
 AES_KEY = base64.b64encode(hashlib.sha256(b"jinlin test key").digest()).decode().rstrip("=")
 ACCOUNT_ID = "gh_3a7f2c9e1b05"
 ACCESS_TOKEN = "FAKE_ACCESS_TOKEN_LOOPBACK"
+# Customer-service messages are accepted this long after the follower last wrote.
+WINDOW_SECONDS = 48 * 3600
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,10 @@ class FakeWechat:
     qr_urls: list[str] = field(default_factory=list)
     # The follower whose WeChat opens pages next (who 网页授权 says it is), if anyone.
     oauth_openid: str | None = None
+    # With a clock (seconds), customer-service messages to a follower who has not written for
+    # 48 hours are refused with 45015, as WeChat does; `saw` records each follower's writing.
+    clock: Callable[[], float] | None = None
+    last_wrote: dict[str, float] = field(default_factory=dict)
     port: int = 0
     _codes: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -100,6 +106,18 @@ class FakeWechat:
 
     # ------------------------------------------------------------ what tests read
 
+    def saw(self, openid: str, at: float) -> None:
+        """The follower wrote to the account at `at`: their 48-hour window opens."""
+        with self._lock:
+            self.last_wrote[openid] = max(at, self.last_wrote.get(openid, 0.0))
+
+    def _window_closed(self, openid: str) -> bool:
+        if self.clock is None:
+            return False
+        with self._lock:
+            wrote = self.last_wrote.get(openid)
+        return wrote is None or self.clock() - wrote > WINDOW_SECONDS
+
     def calls_to(self, path: str) -> list[Call]:
         with self._lock:
             return [c for c in self.calls if c.path == path]
@@ -108,7 +126,7 @@ class FakeWechat:
         """Customer-service messages accepted, optionally only those to `openid`."""
         return [c.body for c in self.calls_to("message/custom/send")
                 if c.body.get("touser") == openid or openid is None
-                if c.body.get("touser") not in self.refuse]
+                if c.body.get("touser") not in self.refuse and not c.query.get("refused")]
 
     def templates_to(self, openid: str) -> list[dict[str, Any]]:
         """Template messages accepted for `openid`."""
@@ -144,6 +162,9 @@ class FakeWechat:
             return JSONResponse({"type": query.get("type"), "media_id": media_id,
                                  "created_at": int(time.time())})
         body = json.loads(await request.body() or b"{}")
+        if path == "message/custom/send" and not self.refuse.get(body.get("touser", "")) \
+                and self._window_closed(body.get("touser", "")):
+            query = {**query, "refused": "45015"}  # marked, so `sent` leaves it out
         self._record(Call(path, query, body))
         if path == "qrcode/create":
             ticket = f"gQH{next(self._ids):06d}"
@@ -159,7 +180,7 @@ class FakeWechat:
             return JSONResponse({"errcode": code, "errmsg": "ok" if not code else "refused",
                                  "msgid": next(self._ids)})
         if path == "message/custom/send":
-            code = self.refuse.get(body.get("touser", ""), 0)
+            code = self.refuse.get(body.get("touser", ""), 0) or int(query.get("refused", 0))
             return JSONResponse({"errcode": code, "errmsg": "ok" if not code else
                                  "response out of time limit or subscription is canceled"})
         return JSONResponse({"errcode": 40004, "errmsg": "not faked"})
@@ -241,6 +262,8 @@ class Follower:
     url: str
     aes: bool = True
     clock: Callable[[], float] = time.time
+    # Told each time this follower writes (FakeWechat.saw): WeChat's 48-hour window.
+    wrote: Callable[[str, float], None] | None = None
     _created: int = field(init=False, default=0)
     _msg_ids: itertools.count[int] = field(init=False)
 
@@ -282,6 +305,8 @@ class Follower:
         xml = (FIXTURES / fixture).read_text(encoding="utf-8")
         values = {"ToUserName": ACCOUNT_ID, "FromUserName": self.openid,
                   "CreateTime": str(self._created), **fields}
+        if self.wrote is not None and fixture != "wechat_location.xml":
+            self.wrote(self.openid, self.clock())
         for tag, value in values.items():
             xml = _fill(xml, tag, value)
         return self.seal(xml)

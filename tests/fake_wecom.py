@@ -1,12 +1,16 @@
 """A fake WeCom group robot webhook API on loopback, for driving bot/wecom.py's httpx client.
 
 It answers `POST /cgi-bin/webhook/send?key=…` as WeCom does: errcode 0 for a known key,
-93000 for an unknown one, 40058 for a text over 2048 bytes, and 45009 beyond `limit` posts
-per key in any `period` seconds (a sliding window, 20 a minute like WeCom unless scaled down).
+93000 for an unknown one, 40058 for a text over 2048 bytes (a markdown over 4096), 40009 for
+an image whose md5 is not that of its bytes or over 2 MB, and 45009 beyond `limit` posts per
+key in any `period` seconds (a sliding window, 20 a minute like WeCom unless scaled down).
+Messages may be text (with `mentioned_list`), markdown or image.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import threading
 import time
 from dataclasses import dataclass, field
@@ -21,6 +25,8 @@ from starlette.routing import Route
 from tests import loopback
 
 MAX_TEXT_BYTES = 2048
+MAX_MARKDOWN_BYTES = 4096
+MAX_IMAGE_BYTES = 2 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -34,7 +40,10 @@ class Post:
 
     @property
     def text(self) -> str:
-        return str(self.body.get("text", {}).get("content", ""))
+        """The words posted, whether as text or as markdown."""
+        kind = self.body.get("msgtype", "")
+        return str(self.body.get(kind, {}).get("content", "")) if kind in ("text", "markdown") \
+            else ""
 
 
 class FakeWecom:
@@ -80,6 +89,11 @@ class FakeWecom:
         with self._lock:
             return [p.text for p in self.posts if p.key == key and p.errcode == 0]
 
+    def bodies(self, key: str) -> list[dict[str, Any]]:
+        """Every message the robot posted to its group, as posted, in order."""
+        with self._lock:
+            return [p.body for p in self.posts if p.key == key and p.errcode == 0]
+
     def answers(self, key: str) -> list[int]:
         with self._lock:
             return [p.errcode for p in self.posts if p.key == key]
@@ -111,9 +125,24 @@ class FakeWecom:
                   and p.at > now - self.period]
         if len(recent) >= self.limit:
             return 45009, "api freq out of limit"
-        content = body.get("text", {}).get("content", "")
-        if body.get("msgtype") != "text" or not content:
+        kind = body.get("msgtype")
+        if kind == "image":
+            return _image(body.get("image", {}))
+        content = body.get(kind, {}).get("content", "") if kind in ("text", "markdown") else ""
+        if not content:
             return 40008, "invalid message type"
-        if len(content.encode()) > MAX_TEXT_BYTES:
+        limit = MAX_MARKDOWN_BYTES if kind == "markdown" else MAX_TEXT_BYTES
+        if len(content.encode()) > limit:
             return 40058, "content exceed max length"
         return 0, "ok"
+
+
+def _image(image: dict[str, Any]) -> tuple[int, str]:
+    try:
+        data = base64.b64decode(image.get("base64", ""), validate=True)
+    except ValueError:
+        return 40009, "invalid image base64"
+    if not data or len(data) > MAX_IMAGE_BYTES \
+            or hashlib.md5(data).hexdigest() != image.get("md5"):  # noqa: S324 - WeCom's
+        return 40009, "invalid image size or md5"
+    return 0, "ok"

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -27,13 +29,21 @@ from bot.services import WebhookService, start_worker, stop_worker
 from bot.shared_limit import RedisRateLimiter
 from bot.telegram import build_application, send_one
 from bot.telegram_web import SECRET_HEADER
+from handlers import replies
 from handlers.core import Core
-from handlers.messages import Incoming, Outgoing
+from handlers.messages import Button, Document, Incoming, Outgoing
 from storage.db import Database, make_engine
 from storage.migrate import current_revision, head_revision, upgrade
-from tests.city import fresh_schema, seed_branch
+from tests.city import Proxy, WorkerProcess, fresh_schema, seed_branch, until_ready
 from tests.conftest import POSTGRES_URL, TEST_RULES, Clock, postgres_skip_reason
-from tests.fake_telegram import FakeTelegram, Limits, TgUser, group_chat, private_chat
+from tests.fake_telegram import (
+    TOKEN,
+    FakeTelegram,
+    Limits,
+    TgUser,
+    group_chat,
+    private_chat,
+)
 from tests.loopback import free_port
 from tests.story import set_up_branch
 from tests.telegram_fixtures import settings_for
@@ -332,3 +342,68 @@ def pending_rows(database: Database) -> int:
     with database.engine.connect() as connection:
         return int(connection.execute(text(
             "SELECT count(*) FROM deliveries WHERE state = 'pending'")).scalar() or 0)
+
+
+# ------------------------------------------------------------------ replies outlive a worker
+
+HELP_LINE = "/iam（亮身份、报到）"
+
+
+def telegram_updates_handled(database: Database) -> int:
+    with database.engine.connect() as connection:
+        return int(connection.execute(text(
+            "SELECT count(*) FROM processed_updates WHERE platform = 'telegram'")).scalar() or 0)
+
+
+def replies_kept(database: Database) -> int:
+    with database.engine.connect() as connection:
+        return int(connection.execute(text("SELECT count(*) FROM replies")).scalar() or 0)
+
+
+async def test_answers_a_killed_worker_had_not_sent_are_sent_by_the_survivor_once(
+        city: tuple[str, Database], tmp_path: Path) -> None:
+    """Thirty people write /help, their updates alternating between two worker processes
+    that answer four at a time each; Telegram is slow to take the answers. While both hold
+    answers on their way, one worker is killed (SIGKILL): its answers never reach Telegram,
+    though their updates count as handled. The survivor sends them: each person reads the
+    help exactly once."""
+    url, database = city
+    fake = FakeTelegram()
+    fake.start()
+    persons = [TgUser(5300002000 + n, f"访客{n}", language_code="zh-hans") for n in range(30)]
+    for person in persons:
+        fake.add_chat(private_chat(person))
+    fake.hold("sendMessage")
+    workers = [WorkerProcess(n, url, fake, TOKEN, SECRET, tmp_path,
+                             env={"TELEGRAM_CONCURRENT_UPDATES": "4"}) for n in range(2)]
+    proxy = Proxy(workers, SECRET)
+    try:
+        await until_ready(workers)
+        for n, person in enumerate(persons):
+            update = {**fake.text_update(person, private_chat(person), "/help"),
+                      "update_id": 60_000 + n}
+            assert await proxy.post(update)
+        await eventually(lambda: fake.held("sendMessage") == 8, 60)  # four from each
+        workers[0].kill()
+        fake.release("sendMessage", drop=True)  # the dead worker's four never got through
+        await eventually(lambda: all(fake.sent_texts(p.id) for p in persons), 90)
+        await eventually(lambda: replies_kept(database) == 0, 10)
+    finally:
+        await proxy.aclose()
+        for worker in workers:
+            worker.stop()
+        fake.stop()
+    assert telegram_updates_handled(database) == len(persons)
+    answers = [fake.sent_texts(p.id) for p in persons]
+    assert [len(texts) for texts in answers] == [1] * len(persons)
+    assert all(HELP_LINE in texts[0] for texts in answers)
+
+
+def test_a_kept_answer_reads_the_same_when_sent_later() -> None:
+    """What the reply outbox keeps (as JSON in the database) is the message the core wrote:
+    text, buttons, picture, file and the group line to fall back on."""
+    answer = Outgoing(
+        "telegram", "5300002001", "名单已导出", buttons=[[Button("收到", data="ack:7")]],
+        image=b"\x89PNG\r\n", document=Document("名单.xlsx", b"PK\x03\x04"), ref="card:3",
+        fallback=Outgoing("telegram", "-1009000000001", "@王书记 请先私聊我"))
+    assert replies.decode(json.loads(json.dumps(replies.encode(answer)))) == answer

@@ -24,6 +24,7 @@ NOT_PERSONAL = {
     ("activities", "place"): "the branch's activity",
     ("activities", "note"): "the branch's activity",
     ("deliveries", "error"): "the platform's answer to a send",
+    ("follower_messages", "error"): "the platform's answer to a send",
     ("need_items", "name"): "an item of the branch's needs list",
     ("need_items", "place"): "an item of the branch's needs list",
     ("need_items", "description"): "an item of the branch's needs list",
@@ -35,6 +36,8 @@ NOT_PERSONAL = {
     ("timers", "ref"): "a row id of the thing the timer is for",
     ("callback_nonces", "nonce"): "WeChat's random nonce, no person in it",
     ("day_overrides", "kind"): "a day's kind",
+    ("replies", "chat_external_id"): "an answer on its way (PostgreSQL): deleted once sent, "
+                                     "within seconds, or given up after five tries",
 }
 
 

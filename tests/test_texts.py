@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.console import ConsoleWorld
+from bot.console import PLATFORM, ConsoleWorld
 from handlers.core import Core
 from handlers.i18n import BrokenText, Catalogs, Phrase, Words, take_broken
+from storage import dialogs, people
 from storage.db import Database
 from tests.conftest import TEST_RULES, Clock
 from tests.story import GROUP, card, codes, publish, set_up_branch, texts, verified_member
@@ -274,8 +275,16 @@ def test_every_command_bare_or_with_stray_words_reads_cleanly(world: ConsoleWorl
             for where in (GROUP, "private"):
                 for args in _STRAY_ARGUMENTS:
                     answered += len(world.say(who, where, f"/{name}{args}"))
-                    world.say(who, where, "取消")
+                    if _in_a_form(world, who):
+                        world.say(who, where, "取消")
     assert answered > 400
+
+
+def _in_a_form(world: ConsoleWorld, name: str) -> bool:
+    """Whether `name` has a form open (取消 would otherwise cancel a sign-up: a slow no-op)."""
+    with world.core.db.session() as session:
+        account = people.find_account(session, PLATFORM, world.users[name].external_id)
+        return account is not None and dialogs.current(session, account.person_id) is not None
 
 
 def test_a_value_that_does_not_fit_its_format_is_broken_not_a_crash() -> None:

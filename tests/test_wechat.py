@@ -7,13 +7,14 @@ import asyncio
 import io
 import socket
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import httpx
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import func, select
+from starlette.routing import BaseRoute
 
 from bot.cli import grant
 from bot.console import ConsoleWorld
@@ -62,18 +63,27 @@ class Running:
     core: Core
 
     followers: dict[str, Follower] = field(default_factory=dict)
+    # Every passive reply a follower read, in order.
+    said: list[str] = field(default_factory=list)
 
     def follower(self, openid: str) -> Follower:
         """The same follower each time (their message ids and clock run on)."""
         if openid not in self.followers:
             self.followers[openid] = Follower(
                 openid, self.url, aes=self.adapter.crypto is not None,
-                clock=lambda: self.core.clock().timestamp())
+                clock=lambda: self.core.clock().timestamp(), wrote=self.fake.saw)
         return self.followers[openid]
 
     async def say(self, who: Follower, text: str, msg_id: int | None = None) -> str:
         """`who` writes `text`; returns the passive reply ("" for "success")."""
-        return who.read_reply(await who.post(self.http, who.text(text, msg_id)))
+        reply = who.read_reply(await who.post(self.http, who.text(text, msg_id)))
+        self.said.append(reply)
+        return reply
+
+    def read(self) -> list[str]:
+        """Everything the followers read: passive replies and customer-service messages."""
+        return self.said + [text for openid in self.followers
+                            for text in self.fake.texts_to(openid)]
 
     async def settle(self) -> None:
         """Wait until every answer has been sent through the service API."""
@@ -81,13 +91,17 @@ class Running:
 
 
 async def serve(adapter: WechatAdapter, settings: Settings, core: Core,
-                fake: FakeWechat) -> AsyncIterator[Running]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
+                fake: FakeWechat, routes: Sequence[BaseRoute] = (),
+                port: int | None = None) -> AsyncIterator[Running]:
+    """The callback (and `routes`) served on loopback, on `port` or a free one."""
+    if port is None:
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        sock.close()
     settings = settings.model_copy(update={"web_port": port})
-    server = Server(server_config(create_web_app(adapter.routes()), settings))
+    fake.clock = lambda: core.clock().timestamp()  # WeChat's 48-hour window, on our clock
+    server = Server(server_config(create_web_app([*adapter.routes(), *routes]), settings))
     task = asyncio.create_task(server.serve())
     await asyncio.wait_for(server.listening.wait(), 5)
     async with httpx.AsyncClient(timeout=10) as http:

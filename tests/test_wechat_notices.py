@@ -20,16 +20,20 @@ from tests.test_wechat import (
     ZHANG,
     Running,
     _verified_on_wechat,
+    branch_with_wechat_secretary,
     fake_wx,
     running,
     wechat_settings,
 )
+from tests.test_wechat_numbers import code_of
 
 __all__ = ["fake_wx", "running"]  # fixtures used by name below
 
 TEXT = "周三停水，请提前储水"
 TEMPLATE = Template("TPL_notice_0001", {"first": "branch", "keyword1": "text",
                                         "keyword2": "time", "remark": "action"})
+GENERAL = Template("TPL_general_0002", {"first": "branch", "keyword1": "text",
+                                        "keyword2": "time"})
 
 
 async def notice_to_branch(run: Running) -> None:
@@ -38,12 +42,15 @@ async def notice_to_branch(run: Running) -> None:
     for answer in ("通知", TEXT, "1"):
         await run.say(wang, answer)
     summary = await run.say(wang, "1")  # 立即发送
-    assert "发往 0 个群，并私信 1 位只用微信的党员" in summary
+    assert "私信 1 位只用微信的党员" in summary
+    assert "群" not in summary
+    assert "点「" not in summary
     await run.say(wang, "1")  # 确定
 
 
-async def send(run: Running, template: Template | None = None) -> None:
-    sender = WechatSender(run.adapter, run.adapter.registry, template)
+async def send(run: Running, template: Template | None = None,
+               general: Template | None = None) -> None:
+    sender = WechatSender(run.adapter, run.adapter.registry, template, general)
     while await sender.drain_once():
         pass
     await run.settle()
@@ -73,7 +80,8 @@ async def test_outside_the_window_a_template_message_once(
     assert len(sent) == 1
     assert sent[0]["template_id"] == "TPL_notice_0001"
     assert sent[0]["data"]["keyword1"]["value"] == TEXT
-    assert sent[0]["data"]["remark"]["value"] == "回复「收到」确认；发送「未读」查看全文"
+    assert sent[0]["data"]["remark"]["value"] == "点开详情，一键确认收到"
+    assert sent[0]["url"].endswith("/desk/notice/1")
     assert not any(TEXT in text for text in running.fake.texts_to(ZHANG))
     status = await running.say(running.follower(WANG), "通知 状态 1")
     assert "· 微信服务号（客服消息、模板消息）：送达 1/1，未送达 0（其中 1 条为模板消息）" in status
@@ -110,6 +118,53 @@ async def test_an_unfollowed_reader_is_recorded_not_retried(
     await running.settle()
     summary = running.fake.texts_to(WANG)
     assert any("张三（wechat 43004 unfollowed）" in text for text in summary), summary[-2:]
+
+
+async def test_a_result_past_the_window_goes_as_the_general_template_once(
+        running: Running, world: ConsoleWorld, clock: Clock) -> None:
+    """张三 applied and fell silent; two days later the secretary verifies him: the result
+    goes as a template message linking to the desk, through its own outbox row."""
+    branch_with_wechat_secretary(world)
+    zhang, wang = running.follower(ZHANG), running.follower(WANG)
+    await running.say(wang, "帮助")
+    for answer in ("亮身份", "张三", "3号楼2单元", "2", "1", "1", "1"):  # the last: 提交
+        await running.say(zhang, answer)
+    await running.settle()
+    await send(running, TEMPLATE, GENERAL)  # the sender is there, with nothing to send yet
+    clock.advance(hours=49)
+    await running.say(wang, f"核实 {code_of(running, '张三')}")
+    await running.settle()
+    await send(running, TEMPLATE, GENERAL)
+    await send(running, TEMPLATE, GENERAL)
+    (sent,) = running.fake.templates_to(ZHANG)
+    assert sent["template_id"] == "TPL_general_0002"
+    assert sent["data"]["first"]["value"] == "你有一条新消息"
+    assert "书记已核实你的党员身份" in sent["data"]["keyword1"]["value"]
+    assert sent["url"].endswith("/desk")
+    assert not any("已核实" in text for text in running.fake.texts_to(ZHANG))
+    told = await running.say(zhang, "帮助")
+    assert "未能送达" not in told, "it reached him: nothing is missed"
+
+
+async def test_a_result_refused_for_good_is_kept_for_未读(
+        running: Running, world: ConsoleWorld, clock: Clock) -> None:
+    branch_with_wechat_secretary(world)
+    zhang, wang = running.follower(ZHANG), running.follower(WANG)
+    await running.say(wang, "帮助")
+    for answer in ("亮身份", "张三", "3号楼2单元", "2", "1", "1", "1"):
+        await running.say(zhang, answer)
+    await running.settle()
+    running.fake.refuse_template[ZHANG] = 43101
+    await send(running, TEMPLATE, GENERAL)
+    clock.advance(hours=49)
+    await running.say(wang, f"核实 {code_of(running, '张三')}")
+    await running.settle()
+    await send(running, TEMPLATE, GENERAL)
+    await send(running, TEMPLATE, GENERAL)
+    assert len(running.fake.calls_to("message/template/send")) == 1, "not retried"
+    told = await running.say(zhang, "帮助")
+    assert "之前有 1 条消息因超过微信 48 小时的回复时限未能送达" in told
+    assert "书记已核实你的党员身份" in await running.say(zhang, "未读")
 
 
 async def test_wechat_only_mode_runs_the_robot_and_follower_senders(

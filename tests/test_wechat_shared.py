@@ -98,7 +98,7 @@ async def test_a_retry_reaching_another_worker_is_answered_once(
         assert (retried, await asked) == ("", "")
         await one.settle()
     (answer,) = fake_wx.texts_to(ZHANG)
-    assert answer.startswith("你的身份：居民\n你可以用这些命令")
+    assert answer.startswith("你的身份：居民\n直接发送这些词就行")
 
 
 def served(adapter: WechatAdapter, settings: Settings, core: Core, fake: FakeWechat

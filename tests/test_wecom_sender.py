@@ -27,8 +27,13 @@ from tests.story import GROUP, set_up_branch
 
 KEY = "693a91f6-7aaa-4bc4-97a0-0ec2f1fa5aaa"
 BAD_KEY = "5b1e0c2d-9f8e-4a7b-b6c5-d4e3f2a1b0c9"
-HINT = ("（群机器人发的消息不能点按钮：请在 Telegram 群里点「收到」，"
-        "或在微信公众号里回复「收到」。）")
+HINT = "> 也可以在 Telegram 群里点「收到」，或在微信公众号里回复「收到」。"
+
+
+def posted(text: str, run: int = 1) -> str:
+    """A notice as the robot posts it (markdown), with the link to its page."""
+    return (f"**【通知】**{text}\n\n[点这里确认收到]({TEST_RULES.public_url}/desk/notice/{run})"
+            f"\n{HINT}")
 
 
 @pytest.fixture
@@ -101,7 +106,7 @@ async def test_a_notice_reaches_the_group_and_the_robot_exactly_once(
     await sender.client.aclose()
 
     assert [s.text for s in group] == ["【通知】周六上午清扫楼道，请大家参加"]
-    assert fake.texts(KEY) == [f"【通知】周六上午清扫楼道，请大家参加\n{HINT}"]
+    assert fake.texts(KEY) == [posted("周六上午清扫楼道，请大家参加")]
     assert "通知 #1 已全部送达（2/2）。" in told.texts
     assert [(r.state, r.attempts) for r in wecom_rows(core)] == [("sent", 1)]
 
@@ -122,7 +127,7 @@ async def test_a_robot_error_is_recorded_on_its_row_and_the_others_are_delivered
     assert (good.state, bad.state) == ("sent", "failed")
     assert bad.error.startswith("wecom 93000: invalid webhook url")
     assert bad.attempts == 1  # a permanent error is not retried
-    assert fake.texts(KEY) == [f"【通知】停水通知\n{HINT}"]
+    assert fake.texts(KEY) == [posted("停水通知")]
     assert told.texts[-1] == ("通知 #1 已送达 2/3，以下群没有送达：企业微信群机器人「已解散的群」"
                               "（wecom 93000: invalid webhook url, hint: [fake]）")
 
@@ -148,7 +153,7 @@ async def test_wecom_rate_limit_answer_puts_the_row_back_for_later(
     assert fake.answers(KEY) == [45009, 0]
 
 
-async def test_a_long_notice_is_posted_in_pieces_within_wecom_s_2048_bytes(
+async def test_the_longest_notice_is_one_markdown_message_within_wecom_s_4096_bytes(
         world: ConsoleWorld, core: Core, fake: FakeWecom) -> None:
     set_up_branch(world)
     robot(world, "三期业主群", KEY)
@@ -158,10 +163,9 @@ async def test_a_long_notice_is_posted_in_pieces_within_wecom_s_2048_bytes(
     await sender.drain_once()
     await sender.client.aclose()
     pieces = fake.texts(KEY)
-    assert len(pieces) == 2
-    assert all(len(p.encode()) <= 2048 for p in pieces)
-    assert "".join(pieces) == f"【通知】{text}\n{HINT}"
-    assert fake.answers(KEY) == [0, 0]
+    assert pieces == [posted(text)]
+    assert 3000 < len(pieces[0].encode()) <= 4096
+    assert fake.answers(KEY) == [0]
 
 
 async def test_25_queued_notices_keep_to_the_robot_s_limit(
@@ -183,7 +187,7 @@ async def test_25_queued_notices_keep_to_the_robot_s_limit(
     finally:
         await sender.stop()
 
-    assert fake.texts(KEY) == [f"【通知】第{n}条通知\n{HINT}" for n in range(1, 26)]
+    assert fake.texts(KEY) == [posted(f"第{n}条通知", n) for n in range(1, 26)]
     assert set(fake.answers(KEY)) == {0}  # WeCom never had to refuse one
     assert fake.most_in_any_window(KEY) == 5
     assert max(r.attempts for r in wecom_rows(live)) == 2  # each deferred row came back once
@@ -224,4 +228,4 @@ async def test_background_runs_the_wecom_sender_in_the_timer_process_only(
     finally:
         await other.stop()
         await leader.stop()
-    assert fake.texts(KEY) == [f"【通知】周六上午清扫楼道\n{HINT}"]
+    assert fake.texts(KEY) == [posted("周六上午清扫楼道")]

@@ -26,6 +26,7 @@ from starlette.routing import Route
 from bot.bodies import TooLarge
 from bot.desk import items, notices, views
 from bot.desk.forms import read_form, read_upload
+from bot.desk.notice import NoticePage
 from bot.desk.platforms import platform_routes
 from bot.desk.render import Pages
 from bot.qrpage import page_language
@@ -110,7 +111,7 @@ class Desk:
                       methods=["GET"]),
                 Route("/desk/month", secretary(views.month), methods=["GET"]),
                 Route("/desk/notices", secretary(notices.notices), methods=["GET"]),
-                Route("/desk/notices/{run_id:int}", secretary(notices.notice),
+                Route("/desk/notices/{run_id:int}", secretary(notices.sending),
                       methods=["GET"]),
                 Route(desk.FILE_PATH, self.file, methods=["GET"]),
                 Route("/desk/ledger", self.ledger, methods=["GET"]),
@@ -118,7 +119,7 @@ class Desk:
                 Route(desk.UPLOAD_PATH, self.upload, methods=["POST"]),
                 Route("/desk/act", self.act, methods=["POST"]),
                 Route("/desk/say", self.say, methods=["POST"]),
-                *self.extra]
+                *NoticePage(self).routes(), *self.extra]
 
     # ------------------------------------------------------------------ signing in
 

@@ -24,5 +24,5 @@ def notices(ctx: Context, _query: QueryParams, _path: Mapping[str, Any]) -> Valu
             "chart": charts.acks(ctx.t, rates) if rows else None}
 
 
-def notice(ctx: Context, _query: QueryParams, path: Mapping[str, Any]) -> Values:
+def sending(ctx: Context, _query: QueryParams, path: Mapping[str, Any]) -> Values:
     return {"it": desk_notices.sending(ctx, int(path["run_id"]))}
