@@ -19,8 +19,8 @@ from storage.db import Database
 from tests.browser import browser, needs_chromium
 from tests.conftest import TEST_RULES, Clock
 from tests.fake_telegram import FakeTelegram, TgUser, private_chat
+from tests.loopback import free_port
 from tests.telegram_fixtures import Dialog, Handled, settings_for
-from tests.test_qr_codes import free_port
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Page

@@ -21,7 +21,7 @@ from bot.console import ConsoleWorld, Shown
 from handlers.core import Core
 from handlers.i18n import LOCALES_DIR
 from storage import orgs, people
-from tests.test_qr_codes import free_port
+from tests.loopback import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 

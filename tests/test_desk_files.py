@@ -21,7 +21,7 @@ from bot.desk import Desk
 from bot.web import Server, create_web_app, server_config
 from handlers.core import Core
 from tests.conftest import Clock
-from tests.test_qr_codes import free_port
+from tests.loopback import free_port
 from tests.test_wechat import (
     WANG,
     Running,

@@ -26,7 +26,7 @@ from tests.fake_telegram import TOKEN, FakeTelegram, TgUser, private_chat
 from tests.fake_wechat import ACCESS_TOKEN, AES_KEY, APP_ID, APP_SECRET, FakeWechat, Follower
 from tests.fake_wechat import TOKEN as WECHAT_TOKEN
 from tests.fake_wecom import FakeWecom
-from tests.test_telegram_adapter import free_port
+from tests.loopback import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 ROBOT_KEY = "3f1e2d4c-5b6a-4789-9abc-def012345678"

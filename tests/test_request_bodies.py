@@ -18,8 +18,8 @@ from bot.telegram_web import SECRET_HEADER
 from handlers.core import Core
 from storage.models import Account, ProcessedUpdate
 from tests.fake_telegram import FakeTelegram, TgUser, private_chat
+from tests.loopback import free_port
 from tests.telegram_fixtures import fake_tg, settings_for
-from tests.test_telegram_adapter import free_port
 from tests.test_wechat import ZHANG, Running, count, fake_wx, running
 
 __all__ = ["fake_tg", "fake_wx", "running"]  # fixtures used by name below

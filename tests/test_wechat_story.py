@@ -23,7 +23,7 @@ from handlers.core import Core
 from storage.db import Database
 from tests.conftest import TEST_RULES, Clock
 from tests.fake_wechat import FakeWechat
-from tests.test_qr_codes import free_port
+from tests.loopback import free_port
 from tests.test_wechat import WANG, ZHANG, Running, fake_wx, serve, wechat_settings
 from tests.test_wechat_numbers import code_of, status_of
 from tests.test_wechat_roles import ADMIN, SUNNY, register, two_branches
