@@ -80,6 +80,16 @@ async def desk_link(dialog: Dialog, user: TgUser) -> str:
     return str(found[0])
 
 
+async def serious_problems(page: Page) -> list[tuple[str, str, list[str]]]:
+    """axe-core's serious and critical findings on the page: rule, impact, first elements."""
+    axe_api = pytest.importorskip("axe_playwright_python.async_playwright",
+                                  reason="axe-playwright-python is not installed: "
+                                         "pip install -e '.[test]'")
+    found = await axe_api.Axe().run(page)
+    return [(v["id"], v["impact"], [n["html"][:80] for n in v["nodes"]][:3])
+            for v in found.response["violations"] if v["impact"] in ("serious", "critical")]
+
+
 async def no_horizontal_scroll(page: Page) -> None:
     width = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"{page.url} is {width} px wide on a 390 px phone"

@@ -10,14 +10,13 @@ import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pytest
-
 from tests.desk_fixtures import (
     browser,
     core,
     dialog,
     no_horizontal_scroll,
     port,
+    serious_problems,
     service,
 )
 from tests.fake_telegram import Call, FakeTelegram
@@ -33,10 +32,6 @@ if TYPE_CHECKING:
     from handlers.core import Core
 
 __all__ = ["browser", "core", "dialog", "fake_tg", "port", "service"]  # fixtures by name
-
-axe_api = pytest.importorskip("axe_playwright_python.async_playwright",
-                              reason="axe-playwright-python is not installed: "
-                                     "pip install -e '.[test]'")
 
 TEXT = "周六上午清扫楼道，请大家参加"
 
@@ -69,12 +64,6 @@ async def notice_in_the_group(fake_tg: FakeTelegram) -> Call:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"the group got no notice: {fake_tg.sent_texts()}")
         await asyncio.sleep(0.05)
-
-
-async def serious_problems(page: Page) -> list[tuple[str, str]]:
-    found = await axe_api.Axe().run(page)
-    return [(v["id"], v["impact"]) for v in found.response["violations"]
-            if v["impact"] in ("serious", "critical")]
 
 
 async def test_the_secretary_sees_who_received_a_notice_and_who_has_not(

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import openpyxl
-import pytest
 
 from bot.services import PollingService
 from handlers import activities as published
@@ -28,6 +27,7 @@ from tests.desk_fixtures import (
     no_horizontal_scroll,
     phone,
     port,
+    serious_problems,
     service,
 )
 from tests.fake_telegram import FakeTelegram, TgUser, private_chat
@@ -39,10 +39,6 @@ if TYPE_CHECKING:
     from playwright.async_api import Browser, Page
 
 __all__ = ["browser", "core", "dialog", "fake_tg", "port", "service"]  # fixtures by name
-
-axe_api = pytest.importorskip("axe_playwright_python.async_playwright",
-                              reason="axe-playwright-python is not installed: "
-                                     "pip install -e '.[test]'")
 
 LI = TgUser(5100000004, "李秀英", username="li_xiuying", language_code="zh-hans")
 FANG = TgUser(5100000005, "王芳", username="wang_fang", language_code="zh-hans")
@@ -266,24 +262,18 @@ async def test_every_page_fits_a_phone_and_passes_axe(
     activity_id = seed_activity(core, branch_id)
     run_id = seed_sent_notice(core, branch_id)
     page = await signed_in(browser, dialog, WANG)
-    axe = axe_api.Axe()
     for path in PAGES:
         shown = path.format(id=activity_id, run=run_id)
         opened = await page.goto(f"http://127.0.0.1:{port}{shown}", wait_until="domcontentloaded")
         assert opened is not None
         assert opened.status == 200, path
         await no_horizontal_scroll(page)
-        found = await axe.run(page)
-        serious = [(v["id"], v["impact"], [n["html"][:80] for n in v["nodes"]][:3])
-                   for v in found.response["violations"]
-                   if v["impact"] in ("serious", "critical")]
-        assert serious == [], path
+        assert await serious_problems(page) == [], path
         name = path.strip("/").replace("/", "-").replace("{id}", "activity") \
             .replace("{run}", "sending")
         await page.screenshot(path=tmp_path / f"{name}.png", full_page=True)
     await page.get_by_role("navigation").get_by_role("link", name="首页").click()
     await page.get_by_role("button", name="我的积分").click()
     await no_horizontal_scroll(page)
-    assert [v for v in (await axe.run(page)).response["violations"]
-            if v["impact"] in ("serious", "critical")] == []
+    assert await serious_problems(page) == []
     await page.screenshot(path=tmp_path / "desk-say.png", full_page=True)
