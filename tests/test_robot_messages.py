@@ -7,9 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-from collections.abc import Iterator
 
-import pytest
 import zxingcpp
 from PIL import Image
 
@@ -19,18 +17,11 @@ from handlers.core import Core
 from handlers.messages import ChatKind, Incoming
 from tests.fake_wecom import FakeWecom
 from tests.story import publish, set_up_branch
-from tests.test_wecom_sender import KEY, Told, notice
+from tests.test_wecom_sender import KEY, Told, fake, notice
 
 URL = f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={KEY}"
 
-
-@pytest.fixture
-def fake() -> Iterator[FakeWecom]:
-    server = FakeWecom()
-    server.add_robot(KEY)
-    server.start()
-    yield server
-    server.stop()
+__all__ = ["fake"]  # the fake WeCom robot API with KEY's robot, a fixture used by name
 
 
 async def test_a_notice_is_markdown_with_its_page_and_an_optional_at_all(
