@@ -63,6 +63,15 @@ def publish(world: ConsoleWorld, title: str = "清扫楼道", start: str = "11-2
     return world.press("王书记", "private", "发布")
 
 
+def notice(world: ConsoleWorld, text: str) -> None:
+    """王书记 sends `text` to every group of the branch, now."""
+    world.say("王书记", "private", "通知")
+    world.say("王书记", "private", text)
+    world.press("王书记", "private", "本支部所有群")
+    world.press("王书记", "private", "立即发送")
+    world.press("王书记", "private", "确定")
+
+
 def card(world: ConsoleWorld, title: str = "清扫楼道") -> object:
     """The activity's card as the group sees it now."""
     cards = [s for s in world.seen(GROUP) if "【志愿活动" in s.text and title in s.text]

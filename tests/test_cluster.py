@@ -45,7 +45,7 @@ from tests.fake_telegram import (
     private_chat,
 )
 from tests.loopback import free_port
-from tests.story import set_up_branch
+from tests.story import notice, set_up_branch
 from tests.telegram_fixtures import settings_for
 
 
@@ -327,15 +327,6 @@ async def test_when_the_timer_process_is_killed_a_survivor_takes_over_and_resend
         holder.wait()
         await survivor.stop()
     assert took_over < 5
-
-
-def notice(world: ConsoleWorld, text: str) -> None:
-    """王书记 sends `text` to every group of the branch, now."""
-    world.say("王书记", "private", "通知")
-    world.say("王书记", "private", text)
-    world.press("王书记", "private", "本支部所有群")
-    world.press("王书记", "private", "立即发送")
-    world.press("王书记", "private", "确定")
 
 
 def pending_rows(database: Database) -> int:

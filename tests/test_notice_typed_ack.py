@@ -9,7 +9,7 @@ from handlers.core import Core
 from storage.db import Database
 from storage.models import Ack, Base
 from tests.conftest import TEST_RULES, Clock
-from tests.story import GROUP, set_up_branch, texts, verified_member
+from tests.story import GROUP, notice, set_up_branch, texts, verified_member
 
 
 def _rows(world: ConsoleWorld) -> dict[str, int]:
@@ -26,11 +26,7 @@ def _acks(world: ConsoleWorld) -> int:
 
 def _notice_now(world: ConsoleWorld, text: str) -> None:
     """王书记 sends a notice to every group of the branch at once; the outbox delivers it."""
-    world.say("王书记", "private", "通知")
-    world.say("王书记", "private", text)
-    world.press("王书记", "private", "本支部所有群")
-    world.press("王书记", "private", "立即发送")
-    world.press("王书记", "private", "确定")
+    notice(world, text)
     world.drain_outbox()
 
 

@@ -16,8 +16,8 @@ from bot.wecom import RobotClient, RobotPoster, WecomSender
 from handlers.core import Core
 from handlers.messages import ChatKind, Incoming
 from tests.fake_wecom import FakeWecom
-from tests.story import publish, set_up_branch
-from tests.test_wecom_sender import KEY, Told, fake, notice
+from tests.story import notice, publish, set_up_branch
+from tests.test_wecom_sender import KEY, Told, fake
 
 URL = f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={KEY}"
 

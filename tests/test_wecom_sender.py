@@ -23,7 +23,7 @@ from handlers.messages import Outgoing
 from storage.models import Delivery
 from tests.conftest import TEST_RULES, Clock
 from tests.fake_wecom import FakeWecom
-from tests.story import GROUP, set_up_branch
+from tests.story import GROUP, notice, set_up_branch
 
 KEY = "693a91f6-7aaa-4bc4-97a0-0ec2f1fa5aaa"
 BAD_KEY = "5b1e0c2d-9f8e-4a7b-b6c5-d4e3f2a1b0c9"
@@ -70,15 +70,6 @@ async def eventually(check: Callable[[], bool], seconds: float = 5) -> None:
 def robot(world: ConsoleWorld, name: str, key: str) -> None:
     url = f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={key}"
     assert "已添加" in world.say("王书记", "private", f"/robot add {name} {url}")[0].text
-
-
-def notice(world: ConsoleWorld, text: str) -> None:
-    """王书记 sends `text` to every group of the branch, now."""
-    world.say("王书记", "private", "通知")
-    world.say("王书记", "private", text)
-    world.press("王书记", "private", "本支部所有群")
-    world.press("王书记", "private", "立即发送")
-    world.press("王书记", "private", "确定")
 
 
 def sender_for(core: Core, fake: FakeWecom, told: Told, **limits: float) -> WecomSender:
