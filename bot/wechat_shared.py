@@ -33,6 +33,7 @@ REPLY_SECONDS = 300
 REMEMBERED_REPLIES = 1000
 # One refresh of the access token at a time; the others wait this long for it.
 REFRESH_SECONDS = 15.0
+FRESH_SECONDS = 60  # wechatpy refreshes a token with less than this left
 PREFIX = "jinlin:wechat"
 # Per-follower turns across processes (PostgreSQL): one advisory lock per follower.
 _FOLLOWER_LOCK = "SELECT pg_advisory_lock(hashtext('jinlin-follower:' || current_schema()), " \
@@ -106,19 +107,24 @@ class TokenStore(RedisStorage):
         super().__init__(client, prefix=f"{prefix}:session")
         self.client, self.lock_prefix = client, f"{prefix}:refreshing"
 
+    def fresh(self, key: str) -> bool:
+        """Whether a token is stored with more than a minute left (wechatpy's own margin)."""
+        return int(self.client.ttl(self.key_name(key))) > FRESH_SECONDS
+
     def refresh_once(self, key: str, fetch: Callable[[], Any]) -> None:
         """Run `fetch` in one process at a time; the others wait for the token it stores."""
         lock = f"{self.lock_prefix}:{key}"
         if self.client.set(lock, "1", nx=True, ex=int(REFRESH_SECONDS)):
             try:
-                fetch()
+                if not self.fresh(key):  # another process may have just stored one
+                    fetch()
             finally:
                 self.client.delete(lock)
             return
         deadline = time.monotonic() + REFRESH_SECONDS
         while time.monotonic() < deadline and self.client.exists(lock):
             time.sleep(0.05)
-        if self.get(key) is None:
+        if not self.fresh(key):
             fetch()  # the other process failed: try ourselves
 
 

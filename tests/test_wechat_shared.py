@@ -70,6 +70,20 @@ def test_workers_fetch_the_access_token_once_between_them(
     assert len(fake_wx.texts_to(ZHANG)) == 4
 
 
+def test_a_worker_that_saw_no_token_uses_the_one_another_just_stored(
+        fake_wx: FakeWechat, redis_client: redis.Redis) -> None:
+    """The second worker looked before the first stored its token and asks for the turn after
+    the first let go: it takes the stored token instead of spending another of the day's 2,000."""
+    prefix = f"jinlin:test:{uuid.uuid4().hex}"
+    first, second = (WechatClient(APP_ID, APP_SECRET, fake_wx.base_url,
+                                  tokens=TokenStore(redis_client, prefix)) for _ in range(2))
+    first.message.send_text(ZHANG, "第 1 条")
+    second.fetch_access_token()  # what wechatpy does when it found no token a moment ago
+    second.message.send_text(ZHANG, "第 2 条")
+    assert len(fake_wx.calls_to("token")) == 1
+    assert len(fake_wx.texts_to(ZHANG)) == 2
+
+
 class SlowCore(Core):
     """A core taking a second and a half per message (a busy database)."""
 
