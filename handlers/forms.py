@@ -555,6 +555,44 @@ def current(ctx: Context, name: str) -> Data | None:
     return dict(dialog.data) if dialog is not None and dialog.name == name else None
 
 
+
+@dataclass(frozen=True)
+class PageInput:
+    """What the person would send next in chat to answer the open form's step `step`: typed
+    `text`, or a button's `data`."""
+
+    step: str
+    text: str = ""
+    data: str = ""
+
+
+def page_input(ctx: Context, name: str, given: dict[str, str],
+               answered: set[str]) -> PageInput | None:
+    """The form as a page: the next chat input answering the open form `name` from a page's
+    fields (`given`, by step name). A field naming one of the step's options presses it; other
+    text is typed; a blank field presses the step's first option (the form's own suggestion)
+    or its skip button; the summary is submitted. None when the form is not open, when a step
+    comes round again (the chat refused the answer and asks anew: the page shows that) or when
+    a blank step has nothing to press."""
+    dialog = dialogs.current(ctx.session, ctx.person.id)
+    form = registry(ctx).get(name)
+    if dialog is None or form is None or dialog.name != name or is_paused(dialog) \
+            or dialog.step in answered or not form.has_step(dialog.step):
+        return None
+    if dialog.step == SUMMARY:
+        return PageInput(SUMMARY, data=FormButton(name, "ok").pack())
+    step = form.steps_by_name[dialog.step]
+    value = given.get(step.name, "").strip()
+    codes = [option.code for option in _options(ctx, step, dialog.data)]
+    if value in codes or (not value and codes):
+        return PageInput(step.name, data=FormButton(name, "c", step.name,
+                                                    value or codes[0]).pack())
+    if value:
+        return PageInput(step.name, text=value)
+    if step.skip_label(dialog.data):
+        return PageInput(step.name, data=FormButton(name, "s", step.name).pack())
+    return None
+
 PERSONAL_DATA: list[PersonalData | Reference] = [
     PersonalData("drafts", Dialog, "person_id", ("name", "data")),
 ]

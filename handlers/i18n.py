@@ -182,6 +182,10 @@ class Translator:
             complain(self.strict, f"{where}: internal code {raw.group()!r} shown in {text!r}")
         return text
 
+    def words(self, value: object) -> str:
+        """A Phrase in this language; any other value as it reads."""
+        return self(value.key, **dict(value.params)) if isinstance(value, Phrase) else str(value)
+
     def has(self, key: str) -> bool:
         return self.catalog.gettext(key) != key or _is_plural(self.catalog, key)
 

@@ -24,14 +24,14 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response, Stream
 from starlette.routing import Route
 
 from bot.bodies import TooLarge
-from bot.desk import items, notices, views
+from bot.desk import help_pages, items, notices, views
 from bot.desk.forms import read_form, read_upload
 from bot.desk.notice import NoticePage
 from bot.desk.platforms import platform_routes
 from bot.desk.render import Pages
 from bot.qrpage import page_language
 from bot.settings import Settings
-from handlers import desk, desk_pages, ledger, needs_import
+from handlers import desk, desk_pages, forms, ledger, needs_import
 from handlers.context import Context
 from handlers.core import Core
 from handlers.errors import DomainError
@@ -48,6 +48,8 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 COOKIE = "jinlin_desk"
 FLASH = "jinlin_flash"
 MAX_FLASH = 3000
+# A page's form never has more steps than this (and a step is answered once).
+MAX_FORM_STEPS = 20
 # How often the live screen looks for new sign-ins, and how long one stream lasts before the
 # browser reconnects (EventSource does so by itself).
 LIVE_POLL_SECONDS = 0.5
@@ -101,6 +103,10 @@ class Desk:
                 Route("/desk", page(views.home), methods=["GET"]),
                 Route("/desk/activities", page(views.activities), methods=["GET"]),
                 Route("/desk/items", page(items.items), methods=["GET"]),
+                Route("/desk/help", page(help_pages.requests, "help.html"), methods=["GET"]),
+                Route("/desk/points", page(help_pages.points), methods=["GET"]),
+                Route("/desk/rank", page(help_pages.rank), methods=["GET"]),
+                Route("/desk/reports", secretary(help_pages.reports), methods=["GET"]),
                 Route("/desk/pending", secretary(views.pending), methods=["GET"]),
                 Route("/desk/roster", secretary(views.roster), methods=["GET"]),
                 Route("/desk/manage", secretary(views.manage), methods=["GET"]),
@@ -119,6 +125,7 @@ class Desk:
                 Route(desk.UPLOAD_PATH, self.upload, methods=["POST"]),
                 Route("/desk/act", self.act, methods=["POST"]),
                 Route("/desk/say", self.say, methods=["POST"]),
+                Route("/desk/fill", self.fill, methods=["POST"]),
                 *NoticePage(self).routes(), *self.extra]
 
     # ------------------------------------------------------------------ signing in
@@ -303,13 +310,7 @@ class Desk:
             return checked
         visitor, given = checked
         said = await self.run(visitor.account_id, given)
-        back = given.get("back", "/desk")
-        response = RedirectResponse(back if _local(back) else "/desk", status_code=303,
-                                    headers=PRIVATE)
-        shown = "\n".join(m.text for m in said.mine)[:MAX_FLASH]
-        response.set_cookie(FLASH, quote(shown), max_age=60, path="/", httponly=True,
-                            secure=self.secure, samesite="lax")
-        return response
+        return self.back_with(given.get("back", "/desk"), said)
 
     async def say(self, request: Request) -> Response:
         """The chat as a page: a command, a button or an answer, and the bot's answers with
@@ -319,6 +320,55 @@ class Desk:
             return checked
         visitor, given = checked
         return await self.show_said(request, await self.run(visitor.account_id, given))
+
+    async def fill(self, request: Request) -> Response:
+        """A chat form filled on a page: its command (`start` and `args`) is sent, then each
+        step the form asks is answered from the page's fields (`f.<step>`) as the person would
+        answer in chat. Done: back to the page (`back`) with the bot's last answer; a step the
+        chat refused: its answer and question as a page, to go on from there."""
+        checked = await self._checked_form(request)
+        if isinstance(checked, Response):
+            return checked
+        visitor, given = checked
+        said, finished = await asyncio.to_thread(self._fill, visitor.account_id, given)
+        await self.send(said.others)
+        if not finished:
+            return await self.show_said(request, said)
+        return self.back_with(given.get("back", "/desk"), said)
+
+    def _fill(self, account_id: int, given: Mapping[str, str]) -> tuple[Said, bool]:
+        name, start = given.get("form", ""), given.get("start", "")
+        fields = {key[2:]: value for key, value in given.items() if key.startswith("f.")}
+        said = self._run(account_id, {"text": f"{start} {given.get('args', '')}"})
+        answered: set[str] = set()
+        for _ in range(MAX_FORM_STEPS):
+            step = self._page_input(account_id, name, fields, answered)
+            if step is None:
+                break
+            answered.add(step.step)
+            more = self._run(account_id, {"text": step.text, "data": step.data})
+            said = Said(more.mine, said.others + more.others)
+        return said, not self._form_open(account_id, name)
+
+    def _page_input(self, account_id: int, name: str, fields: dict[str, str],
+                    answered: set[str]) -> forms.PageInput | None:
+        with self.core.db.reading() as session:
+            ctx = self._context(session, account_id)
+            return forms.page_input(ctx, name, fields, answered) if ctx else None
+
+    def _form_open(self, account_id: int, name: str) -> bool:
+        with self.core.db.reading() as session:
+            ctx = self._context(session, account_id)
+            return ctx is not None and forms.current(ctx, name) is not None
+
+    def back_with(self, back: str, said: Said) -> Response:
+        """A redirect to the page `back` that shows the bot's answers there."""
+        response = RedirectResponse(back if _local(back) else "/desk", status_code=303,
+                                    headers=PRIVATE)
+        shown = "\n".join(m.text for m in said.mine)[:MAX_FLASH]
+        response.set_cookie(FLASH, quote(shown), max_age=60, path="/", httponly=True,
+                            secure=self.secure, samesite="lax")
+        return response
 
     async def show_said(self, request: Request, said: Said) -> Response:
         """The bot's answers as a page (with their buttons), or the file it sent."""
