@@ -94,7 +94,8 @@ async def test_a_long_notice_is_cut_to_what_the_template_fields_hold(
     and the whole of it is on the desk page the message opens."""
     await _verified_on_wechat(running, world)
     clock.advance(hours=49)
-    await notice_to_branch(running, "本周三上午九点到下午五点三号楼停水，请各位邻居提前储水，谢谢配合")
+    await notice_to_branch(running, "本周三上午九点到下午五点三号楼停水，"
+                                    "请各位邻居提前储水，谢谢配合")
     category = Template("TPL_category_0003", {"thing2": "text", "time3": "time"})
     await send(running, category)
     (sent,) = running.fake.templates_to(ZHANG)
