@@ -24,7 +24,7 @@ from bot.delivery import Registry
 from bot.outbox import LEASE, OutboxSender
 from bot.replies import ReplySender
 from bot.singleton import SchedulerLock, SenderLock
-from bot.telegram import PLATFORM
+from bot.telegram import PLATFORM, reply_settles
 from bot.wechat_outbox import WechatSender
 from bot.wecom import RobotClient, RobotPoster, WecomSender
 from handlers.core import Core
@@ -76,8 +76,7 @@ class Background:
         if self.app is not None and not sqlite:
             # Several processes: an answer must outlive the one that worked it out. SQLite's
             # one process sends its answers straight away, with no round trip more.
-            self.core.kept_replies = frozenset({PLATFORM})
-            self.core.reply_sender = sender_id
+            keep_replies(self.core, sender_id)
             self.replies = ReplySender(self.app, self.core, sender_id)
             self.replies.start()
         if leader:
@@ -180,6 +179,8 @@ class Background:
         await self._step_down()
         if self.replies is not None:
             await self.replies.stop()
+            if self.app is not None:
+                await reply_settles(self.app, self.core).flush()
             self.core.kept_replies = frozenset()
         if self.sender is not None:
             await self.sender.stop()
@@ -189,3 +190,10 @@ class Background:
             await self.poster.client.aclose()
         self.lock.release()
         self.sender_lock.release()
+
+
+def keep_replies(core: Core, sender_id: int | None) -> None:
+    """Let `core` keep its Telegram answers in the reply outbox, claimed by `sender_id`, so
+    that they outlive this process (PostgreSQL: several processes)."""
+    core.kept_replies = frozenset({PLATFORM})
+    core.reply_sender = sender_id

@@ -230,7 +230,7 @@ async def deliver(app: Application, messages: Iterable[Outgoing],
             if core is not None and out.ref is not None and isinstance(sent, Message):
                 await _record_posted(core, out, sent)
     if core is not None:
-        await settled.report(core)
+        settled.report(app, core)
     if elsewhere:
         await registry_of(app).deliver(elsewhere)
 
@@ -251,15 +251,54 @@ class _Settled:
         if out.outbox_id is not None:
             self.again.append((out.outbox_id, seconds))
 
-    async def report(self, core: Core) -> None:
-        if not (self.sent or self.again):
-            return
-        try:
-            await asyncio.to_thread(core.replies_settle, self.sent, self.again)
-        except Exception:
-            # The rows stay claimed by this process: sent again only if it dies.
-            log.exception("could not record what became of %d kept answers",
-                          len(self.sent) + len(self.again))
+    def report(self, app: Application, core: Core) -> None:
+        if self.sent or self.again:
+            reply_settles(app, core).put(self.sent, self.again)
+
+
+REPLY_SETTLES = "jinlin.reply_settles"
+
+
+def reply_settles(app: Application, core: Core) -> ReplySettles:
+    """The application's writer of what became of kept answers, made on first use."""
+    settles = app.bot_data.get(REPLY_SETTLES)
+    if settles is None:
+        settles = app.bot_data[REPLY_SETTLES] = ReplySettles(core)
+    assert isinstance(settles, ReplySettles)
+    return settles
+
+
+class ReplySettles:
+    """What became of kept answers, written for many deliveries at once: while one
+    transaction records some, those settled meanwhile wait and go together in the next. A
+    burst of answers then costs a few commits instead of one per answer."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+        self._sent: list[int] = []
+        self._again: list[tuple[int, float]] = []
+        self._writing: asyncio.Task[None] | None = None
+
+    def put(self, sent: list[int], again: list[tuple[int, float]]) -> None:
+        self._sent += sent
+        self._again += again
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.create_task(self._write(), name="reply-settles")
+
+    async def _write(self) -> None:
+        while self._sent or self._again:
+            sent, again, self._sent, self._again = self._sent, self._again, [], []
+            try:
+                await asyncio.to_thread(self.core.replies_settle, sent, again)
+            except Exception:
+                # The rows stay claimed by this process: sent again only if it dies.
+                log.exception("could not record what became of %d kept answers",
+                              len(sent) + len(again))
+
+    async def flush(self) -> None:
+        """Wait until everything settled so far is written (before the process stops)."""
+        if self._writing is not None:
+            await self._writing
 
 
 async def _send_kept(app: Application, out: Outgoing, fell_back: set[str],
