@@ -5,7 +5,8 @@ yet; 0.25 keeps the whole run to a few minutes, 1.0 is a city). The desk is serv
 on loopback exactly as the bot serves it, and an HTTP client signed in as the branch's
 secretary asks for: the whole roster, the roster filtered, the participants of the branch's
 biggest activity, the month's charts (November, December), the activity list, the notices
-(and the latest one with who has not acknowledged) and the needs list. Latency is
+(and the latest one with who has not acknowledged), the needs list, the open help requests and
+problem reports, the points ranking (this month, this year) and her own points. Latency is
 the time from sending the request to having the whole page, as a person waits for it. Goal:
 p95 under 150 ms on SQLite; peak resident memory under 200 MB.
 
@@ -86,7 +87,9 @@ async def run(database: Database, repeat: int) -> list[float]:
              "participants": f"/desk/activity/{activity_id}",
              "month 2025-11": "/desk/month?m=2025-11", "month 2025-12": "/desk/month?m=2025-12",
              "activities": "/desk/manage", "notices": "/desk/notices",
-             "needs list": "/desk/items"}
+             "needs list": "/desk/items", "help requests": "/desk/help",
+             "problem reports": "/desk/reports", "ranking, month": "/desk/rank",
+             "ranking, year": "/desk/rank?p=year", "my points": "/desk/points"}
     sending = latest_sending(database, branch_id)
     if sending is not None:
         pages["notice, who has not acknowledged"] = f"/desk/notices/{sending}"

@@ -12,7 +12,15 @@ from dataclasses import dataclass
 from handlers import desk_pages
 from handlers.context import Context
 from handlers.moments import short
-from handlers.notices import Received, _data_of, _describe, _excerpt, _members, received
+from handlers.notices import (
+    Received,
+    _data_of,
+    _describe,
+    _excerpt,
+    _members,
+    received,
+    received_all,
+)
 from handlers.schedules import Occurrence
 from storage import notices, people
 from storage.models import Branch, Notice
@@ -70,14 +78,17 @@ class Detail:
 def sendings(ctx: Context) -> tuple[Branch, list[Sending], list[Planned]]:
     """The branch's latest sendings, newest first, and its notices still to be sent."""
     branch = desk_pages.secretary_branch(ctx)
+    sent = notices.sent_runs(ctx.session, branch.id, RECENT)
     audiences: dict[tuple[str, str, str], list[int]] = {}
-    rows = []
-    for item, run in notices.sent_runs(ctx.session, branch.id, RECENT):
+    for item, _run in sent:
         # Sendings to the same audience share one reading of who its members are.
         key = (item.target, item.audience, item.audience_detail)
         if key not in audiences:
             audiences[key] = _members(ctx, item)
-        rows.append(_sending(ctx, item, run.id, received(ctx, item, run, audiences[key])))
+    got = received_all(ctx, [(run, audiences[item.target, item.audience, item.audience_detail])
+                             for item, run in sent])
+    rows = [_sending(ctx, item, run.id, figures)
+            for (item, run), figures in zip(sent, got, strict=True)]
     return branch, rows, _planned(ctx, branch)
 
 
@@ -111,10 +122,7 @@ def _planned(ctx: Context, branch: Branch) -> list[Planned]:
     """`/notice list` as rows, each with its cancel command: the notices with a sending still
     planned (a notice sent at once, with nothing more to come, is not listed)."""
     rows = []
-    for item in notices.of_branch(ctx.session, branch.id):
-        planned = notices.planned_run(ctx.session, item.id)
-        if planned is None:
-            continue
+    for item, planned in notices.planned_of_branch(ctx.session, branch.id):
         when = _describe(ctx, _data_of(item), Occurrence(planned.planned_at, planned.fallback))
         rows.append(Planned(item.id, _excerpt(item.text), ctx.t("desk.notices.when", when=when),
                             f"/notice cancel {item.id}"))

@@ -23,14 +23,14 @@ from handlers.activity_admin import (
 )
 from handlers.context import Context
 from handlers.errors import DomainError
-from handlers.identity import Reject, Verify
+from handlers.identity import KINDS, Reject, Verify
 from handlers.identity import _review as review_card
 from handlers.ledger import period_of
 from handlers.moments import span
 from handlers.roles import Role, home_branch, require, require_branch, role_in
 from storage import activities, ledger, people
 from storage.ledger import Period
-from storage.models import Activity, Branch, MemberStatus, SignupStatus
+from storage.models import Activity, Branch, MemberProfile, MemberStatus, SignupStatus
 
 ROSTER_PAGE = 200
 LIVE_NAMES = 5
@@ -68,6 +68,27 @@ def secretary_branch(ctx: Context) -> Branch:
 
 def not_found() -> DomainError:
     return DomainError("desk_not_found")
+
+
+# ---------------------------------------------------------------- 亮身份
+
+
+@dataclass(frozen=True)
+class MyProfile:
+    """亮身份 as a page: the person's branch and what they registered there, to change."""
+
+    branch: Branch | None
+    profile: MemberProfile | None
+    kinds: tuple[str, ...]
+    name_limit: int
+    field_limit: int
+
+
+def my_profile(ctx: Context) -> MyProfile:
+    branch = home_branch(ctx)
+    profile = people.profile(ctx.session, ctx.person.id, branch.id) if branch else None
+    return MyProfile(branch, profile, KINDS, ctx.rules.max_name_length,
+                     ctx.rules.max_field_length)
 
 
 # ---------------------------------------------------------------- 待核实

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -558,13 +559,22 @@ class Received:
         return [p for p in self.members if p not in self.acked]
 
 
-def received(scope: Scope, item: Notice, run: NoticeRun,
-             members: list[int] | None = None) -> Received:
-    """The figures `通知 状态` says and the desk shows; `members` when already known."""
-    acks = notices.acks(scope.session, run.id)
-    return Received(run, notices.progress(scope.session, run.id), channels(scope, run.id),
-                    _members(scope, item) if members is None else members,
-                    {a.person_id for a in acks}, _acks_per_chat(scope, acks))
+def received(scope: Scope, item: Notice, run: NoticeRun) -> Received:
+    """The figures `通知 状态` says and the desk shows."""
+    (got,) = received_all(scope, [(run, _members(scope, item))])
+    return got
+
+
+def received_all(scope: Scope, sendings: Sequence[tuple[NoticeRun, list[int]]],
+                 ) -> list[Received]:
+    """`received` for several sendings, each with its members: their deliveries and their
+    收到 taps are read in one query each for all of them."""
+    run_ids = [run.id for run, _members in sendings]
+    rows = notices.by_channel_of(scope.session, run_ids)
+    taps = notices.taps_of(scope.session, run_ids)
+    return [Received(run, notices.progress_of(rows[run.id]), channels(rows[run.id]), members,
+                     {tap.person_id for tap in taps[run.id]}, _acks_per_chat(scope, taps[run.id]))
+            for run, members in sendings]
 
 
 @dataclass(frozen=True)
@@ -616,10 +626,10 @@ def status(ctx: Context, args: str) -> None:
                       missing=ctx.t("list.separator").join(missing) or ctx.t("report.nobody"))
 
 
-def channels(scope: Scope, run_id: int) -> list[Channel]:
-    """Each way the notice went, with its counts."""
+def channels(rows: Sequence[tuple[str, str, int]]) -> list[Channel]:
+    """Each way the notice went, with its counts, from the run's `by_channel` rows."""
     totals: dict[str, dict[str, int]] = {}
-    for channel, state, count in notices.by_channel(scope.session, run_id):
+    for channel, state, count in rows:
         totals.setdefault(channel, {})[state] = count
     if "wechat_template" in totals:
         # A template message is a way of reaching a WeChat follower: one total for both.
@@ -637,7 +647,7 @@ def _channel_line(ctx: Context, channel: Channel) -> str:
         + (ctx.t("notice.channel_template", count=channel.template) if channel.template else "")
 
 
-def _acks_per_chat(scope: Scope, acks: Any) -> dict[str, int]:
+def _acks_per_chat(scope: Scope, acks: Sequence[notices.Tap]) -> dict[str, int]:
     """How many acknowledged in each chat, by its title ("" for a private chat)."""
     counts: dict[str, int] = {}
     for ack in acks:

@@ -88,6 +88,20 @@ def planned_run(session: Session, notice_id: int) -> NoticeRun | None:
                           .order_by(NoticeRun.planned_at).limit(1))
 
 
+def planned_of_branch(session: Session, branch_id: int) -> list[tuple[Notice, NoticeRun]]:
+    """A branch's notices still to be sent with their next planned run, newest notice first
+    (one query; a notice with no run planned is left out)."""
+    rows = session.execute(select(Notice, NoticeRun).join(NoticeRun)
+                           .where(Notice.branch_id == branch_id,
+                                  Notice.state == NoticeState.ACTIVE,
+                                  NoticeRun.state == RunState.PLANNED)
+                           .order_by(Notice.id.desc(), NoticeRun.planned_at)).all()
+    first: dict[int, tuple[Notice, NoticeRun]] = {}
+    for item, planned in rows:
+        first.setdefault(item.id, (item, planned))
+    return list(first.values())
+
+
 def latest_sent_run(session: Session, notice_id: int) -> NoticeRun | None:
     return session.scalar(select(NoticeRun).where(
         NoticeRun.notice_id == notice_id, NoticeRun.state.in_((RunState.SENDING, RunState.DONE)))
@@ -261,14 +275,33 @@ def latest_to(session: Session, platform: str, chat_id: str) -> int | None:
 def by_channel(session: Session, run_id: int) -> list[tuple[str, str, int]]:
     """(platform, state, count) of a run's rows; a template message counts as its own
     channel ("wechat_template", from the message id its sender recorded)."""
-    rows = session.execute(select(Delivery.platform, Delivery.state, Delivery.message_id,
-                                  func.count()).where(Delivery.run_id == run_id)
-                           .group_by(Delivery.platform, Delivery.state, Delivery.message_id))
-    counts: dict[tuple[str, str], int] = {}
-    for platform, state, message_id, count in rows:
-        channel = f"{platform}_template" if (message_id or "").startswith(TEMPLATE) else platform
-        counts[channel, str(state)] = counts.get((channel, str(state)), 0) + count
-    return [(channel, state, count) for (channel, state), count in sorted(counts.items())]
+    return by_channel_of(session, [run_id])[run_id]
+
+
+def by_channel_of(session: Session,
+                  run_ids: Collection[int]) -> dict[int, list[tuple[str, str, int]]]:
+    """`by_channel` of several runs, in one query for all of them."""
+    template = func.coalesce(Delivery.message_id, "").like(f"{TEMPLATE}%")
+    rows = session.execute(select(Delivery.run_id, Delivery.platform, Delivery.state, template,
+                                  func.count()).where(Delivery.run_id.in_(run_ids))
+                           .group_by(Delivery.run_id, Delivery.platform, Delivery.state,
+                                     template))
+    counts: dict[int, dict[tuple[str, str], int]] = {run_id: {} for run_id in run_ids}
+    for run_id, platform, state, by_template, count in rows:
+        channel = f"{platform}_template" if by_template else platform
+        of_run = counts[run_id]
+        of_run[channel, str(state)] = of_run.get((channel, str(state)), 0) + count
+    return {run_id: [(channel, state, count) for (channel, state), count in sorted(of.items())]
+            for run_id, of in counts.items()}
+
+
+def progress_of(rows: Sequence[tuple[str, str, int]]) -> Progress:
+    """A run's progress from its `by_channel` rows."""
+    def count(state: DeliveryState) -> int:
+        return sum(n for _channel, shown, n in rows if shown == state)
+
+    return Progress(sum(n for *_, n in rows), count(DeliveryState.SENT),
+                    count(DeliveryState.FAILED))
 
 
 # The message id a sender records for a notice that went as a template message.
@@ -287,6 +320,24 @@ def fail_pending(session: Session, run_id: int, platforms: Collection[str],
         row.error = error[:200]
     session.flush()
     return len(rows)
+
+
+@dataclass(frozen=True)
+class Tap:
+    """Who tapped 收到, and in which chat (None: privately)."""
+
+    person_id: int
+    chat_id: int | None
+
+
+def taps_of(session: Session, run_ids: Collection[int]) -> dict[int, list[Tap]]:
+    """Each run's 收到 taps, oldest first, in one query for all of the runs."""
+    found: dict[int, list[Tap]] = {run_id: [] for run_id in run_ids}
+    for run_id, person_id, chat_id in session.execute(
+            select(Ack.run_id, Ack.person_id, Ack.chat_id).where(Ack.run_id.in_(run_ids))
+            .order_by(Ack.at, Ack.id)):
+        found[run_id].append(Tap(person_id, chat_id))
+    return found
 
 
 def acks(session: Session, run_id: int) -> Sequence[Ack]:

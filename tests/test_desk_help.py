@@ -1,28 +1,48 @@
-"""Help requests, problem reports and points on the desk: a resident asks for help on the page
-and only the neighbour who takes it (in the chat) sees her phone number, there and on his own
-page; the secretary triages a problem report on the page; a member reads his points and the
-branch's ranking, where a neighbour who asked not to be named is not."""
+"""The resident's pages and the secretary's queues on the desk: a resident asks for help on
+the page and only the neighbour who takes it (in the chat) sees her phone number, there and on
+his own page; the secretary triages a problem report on the page; a member reads his points
+and the branch's ranking, where a neighbour who asked not to be named is not; a neighbour
+shows his identity (亮身份) on the page and the secretary verifies him in the chat. Each page
+is checked at phone width with axe-core and photographed under the test's temp folder."""
 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tests.desk_fixtures import browser, core, dialog, port, service
-from tests.fake_telegram import Call, FakeTelegram, private_chat
+from tests.desk_fixtures import (
+    browser,
+    core,
+    dialog,
+    no_horizontal_scroll,
+    port,
+    serious_problems,
+    service,
+)
+from tests.fake_telegram import Call, FakeTelegram, TgUser, private_chat
 from tests.telegram_fixtures import Dialog, fake_tg
 from tests.test_desk_login import GROUP, bind_group
 from tests.test_desk_pages import FANG, LI, seed_members, signed_in
 from tests.test_telegram_adapter import WANG, ZHANG, seed_secretary
 
 if TYPE_CHECKING:
-    from playwright.async_api import Browser
+    from playwright.async_api import Browser, Page
 
     from handlers.core import Core
 
 __all__ = ["browser", "core", "dialog", "fake_tg", "port", "service"]  # fixtures by name
 
 PHONE_NUMBER = "13912345678"
+CHEN = TgUser(5100000007, "陈明", username="chen_ming", language_code="zh-hans")
+
+
+async def looked_at(page: Page, folder: Path, name: str) -> None:
+    """The page as it is now fits a phone, has no serious accessibility problem, and is
+    photographed into `folder`."""
+    await no_horizontal_scroll(page)
+    assert await serious_problems(page) == [], name
+    await page.screenshot(path=folder / f"{name}.png", full_page=True)
 
 
 async def group_card(fake_tg: FakeTelegram, words: str) -> Call:
@@ -39,7 +59,8 @@ async def group_card(fake_tg: FakeTelegram, words: str) -> Call:
 
 
 async def test_a_resident_asks_on_the_page_and_only_her_helper_sees_her_phone(
-        dialog: Dialog, fake_tg: FakeTelegram, core: Core, browser: Browser) -> None:
+        dialog: Dialog, fake_tg: FakeTelegram, core: Core, browser: Browser,
+        tmp_path: Path) -> None:
     branch_id = seed_secretary(core)
     bind_group(core, branch_id, fake_tg)
     seed_members(core, branch_id)
@@ -58,6 +79,7 @@ async def test_a_resident_asks_on_the_page_and_only_her_helper_sees_her_phone(
         "求助 #1 已发到群里（1 个群），有人接单会私信告诉你。"
     mine = li.locator("section.card", has_text="腿脚不便")
     assert "等待热心邻居接单" in await mine.inner_text()
+    await looked_at(li, tmp_path, "desk-help-asked")
 
     card = await group_card(fake_tg, "腿脚不便")
     assert "代办" in card.params["text"]
@@ -80,6 +102,7 @@ async def test_a_resident_asks_on_the_page_and_only_her_helper_sees_her_phone(
     helping = zhang.locator("section.card", has_text="腿脚不便")
     assert f"联系方式：{PHONE_NUMBER}，1单元302" in await helping.inner_text()
     assert "求助人：李秀英" in await helping.inner_text()
+    await looked_at(zhang, tmp_path, "desk-help-helping")
 
     fang = await signed_in(browser, dialog, FANG)
     await fang.get_by_role("navigation").get_by_role("link", name="邻里求助").click()
@@ -97,7 +120,8 @@ async def test_a_resident_asks_on_the_page_and_only_her_helper_sees_her_phone(
 
 
 async def test_the_secretary_triages_a_report_on_the_page(
-        dialog: Dialog, fake_tg: FakeTelegram, core: Core, browser: Browser) -> None:
+        dialog: Dialog, fake_tg: FakeTelegram, core: Core, browser: Browser,
+        tmp_path: Path) -> None:
     branch_id = seed_secretary(core)
     seed_members(core, branch_id)
     await dialog.say(ZHANG, private_chat(ZHANG), "/report 3号楼门口的路灯坏了一周了")
@@ -107,6 +131,7 @@ async def test_the_secretary_triages_a_report_on_the_page(
     report = secretary.locator("section.card", has_text="路灯坏了")
     assert "来自 张建国" in await report.inner_text()
     assert "待处理" in await report.inner_text()
+    await looked_at(secretary, tmp_path, "desk-reports")
     await report.get_by_role("button", name="受理").click()
     report = secretary.locator("section.card", has_text="路灯坏了")
     assert "已受理" in await report.inner_text()
@@ -121,7 +146,8 @@ async def test_the_secretary_triages_a_report_on_the_page(
 
 
 async def test_a_member_reads_his_points_and_the_ranking(
-        dialog: Dialog, fake_tg: FakeTelegram, core: Core, browser: Browser) -> None:
+        dialog: Dialog, fake_tg: FakeTelegram, core: Core, browser: Browser,
+        tmp_path: Path) -> None:
     branch_id = seed_secretary(core)
     bind_group(core, branch_id, fake_tg)
     seed_members(core, branch_id)
@@ -136,10 +162,44 @@ async def test_a_member_reads_his_points_and_the_ranking(
     assert "本月 1 分" in await zhang.locator("main").inner_text()
     (line,) = await zhang.locator("ul.history li").all_inner_texts()
     assert "签到 +1" in line
+    await looked_at(zhang, tmp_path, "desk-points")
 
     await zhang.get_by_role("link", name="积分排行").last.click()
     assert await zhang.locator("tbody tr").all_inner_texts() == ["1\t一位邻居\t4",
                                                                   "2\t张建国\t1"]
     assert "你：第 2 名，1 分" in await zhang.locator("main").inner_text()
+    await looked_at(zhang, tmp_path, "desk-rank")
     await zhang.get_by_role("link", name="上月").click()
     assert "还没有人获得积分" in await zhang.locator("main").inner_text()
+
+
+async def test_a_neighbour_shows_his_identity_on_the_page_and_is_verified_in_the_chat(
+        dialog: Dialog, fake_tg: FakeTelegram, core: Core, browser: Browser,
+        tmp_path: Path) -> None:
+    seed_secretary(core)
+    await dialog.say(WANG, private_chat(WANG), "/start")  # so that the bot may write to him
+    chen = await signed_in(browser, dialog, CHEN)
+    await chen.get_by_role("navigation").get_by_role("link", name="我的资料").click()
+    assert await chen.get_by_label("姓名").input_value() == "陈明"
+    await chen.get_by_label("楼栋/单元").fill("7号楼2单元")
+    await chen.get_by_label("党员类别").select_option(label="在职")
+    await chen.get_by_label("组织关系").select_option(label="非在册")
+    await chen.get_by_label("特长").fill("电脑维修")
+    await chen.get_by_role("button", name="提交").click()
+    assert await chen.locator("[role=status]").inner_text() == \
+        "已提交给「阳光花园党支部」书记核实，核实后我会告诉你。"
+    assert "阳光花园党支部：待核实" in await chen.locator("main").inner_text()
+    await no_horizontal_scroll(chen)
+    assert await serious_problems(chen) == []
+    await chen.screenshot(path=tmp_path / "desk-profile.png", full_page=True)
+
+    (review,) = [c for c in fake_tg.calls_to("sendMessage") if c.chat_id == WANG.id
+                 and "陈明" in c.params["text"]]
+    assert "7号楼2单元" in review.params["text"]
+    assert "电脑维修" in review.params["text"]
+    verify = review.params["reply_markup"]["inline_keyboard"][0][0]
+    assert verify["text"] == "核实"
+    await dialog.press(WANG, review, verify["callback_data"])
+    await chen.reload()
+    assert "阳光花园党支部：已核实" in await chen.locator("main").inner_text()
+    assert await chen.get_by_label("特长").input_value() == "电脑维修"

@@ -248,7 +248,7 @@ async def test_my_data_is_the_chats_answer(dialog: Dialog, core: Core,
 PAGES = ["/desk", "/desk/activities", "/desk/pending", "/desk/roster", "/desk/manage",
          "/desk/activity/{id}", "/desk/live/{id}", "/desk/month", "/desk/notices",
          "/desk/notices/{run}", "/desk/items", "/desk/items/import", "/desk/help",
-         "/desk/reports", "/desk/points", "/desk/rank"]
+         "/desk/reports", "/desk/points", "/desk/rank", "/desk/profile"]
 
 
 async def test_every_page_fits_a_phone_and_passes_axe(

@@ -103,6 +103,7 @@ class Desk:
                 Route("/desk", page(views.home), methods=["GET"]),
                 Route("/desk/activities", page(views.activities), methods=["GET"]),
                 Route("/desk/items", page(items.items), methods=["GET"]),
+                Route("/desk/profile", page(views.profile), methods=["GET"]),
                 Route("/desk/help", page(help_pages.requests, "help.html"), methods=["GET"]),
                 Route("/desk/points", page(help_pages.points), methods=["GET"]),
                 Route("/desk/rank", page(help_pages.rank), methods=["GET"]),

@@ -25,6 +25,10 @@ def home(ctx: Context, _query: QueryParams, _path: Mapping[str, Any]) -> Values:
     return {}
 
 
+def profile(ctx: Context, _query: QueryParams, _path: Mapping[str, Any]) -> Values:
+    return {"it": desk_pages.my_profile(ctx)}
+
+
 def pending(ctx: Context, _query: QueryParams, _path: Mapping[str, Any]) -> Values:
     branch, rows = desk_pages.pending(ctx)
     return {"branch": branch, "rows": rows}
