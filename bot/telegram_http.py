@@ -9,6 +9,7 @@ replies is bound by that CPU. The bodies are the same: form fields, multipart wi
 from __future__ import annotations
 
 import functools
+import urllib.parse
 import urllib.request
 
 import aiohttp
@@ -22,6 +23,7 @@ POOL_SIZE = 256
 TIMEOUT = 5.0
 POOL_TIMEOUT = 1.0
 MEDIA_WRITE_TIMEOUT = 20.0
+FORM = "application/x-www-form-urlencoded"
 
 # A timeout as python-telegram-bot passes it: seconds, None (never) or "the default".
 Seconds = ODVInput[float]
@@ -71,8 +73,11 @@ class AiohttpRequest(BaseRequest):
         timeout = self._timeout(read_timeout, write_timeout, connect_timeout, pool_timeout,
                                 request_data is not None and request_data.contains_files)
         try:
-            async with self._session.request(method, url, data=_body(request_data),
-                                             headers={"User-Agent": self.USER_AGENT},
+            body = _body(request_data)
+            headers = {"User-Agent": self.USER_AGENT}
+            if isinstance(body, bytes):
+                headers["Content-Type"] = FORM
+            async with self._session.request(method, url, data=body, headers=headers,
                                              timeout=timeout, proxy=_proxy(url)) as response:
                 return response.status, await response.read()
         except TimeoutError as error:
@@ -117,12 +122,14 @@ def _longest(*seconds: float | None) -> float | None:
     return max(given) if given else None
 
 
-def _body(request_data: RequestData | None) -> aiohttp.FormData | dict[str, str] | None:
-    """Form fields, as python-telegram-bot sends them; multipart when a file goes along."""
+def _body(request_data: RequestData | None) -> aiohttp.FormData | bytes | None:
+    """Form fields, as python-telegram-bot sends them; multipart when a file goes along.
+    Plain fields are encoded here: aiohttp's FormData would also set up a multipart writer
+    (and draw a random boundary) for every message."""
     if request_data is None:
         return None
     if not request_data.contains_files:
-        return request_data.json_parameters
+        return urllib.parse.urlencode(request_data.json_parameters).encode()
     form = aiohttp.FormData()
     for name, value in request_data.json_parameters.items():
         form.add_field(name, value)
