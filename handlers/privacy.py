@@ -8,14 +8,17 @@ every entry. Anonymous counts (check-ins, points, hours) stay so the branch's to
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy import ColumnElement, false, or_
+from sqlalchemy.orm import Session
 
 from handlers import personal
-from handlers.context import ButtonSpec, Context
+from handlers.context import ButtonSpec, Context, Keyboard
 from handlers.errors import DomainError
+from handlers.i18n import Translator
 from handlers.payloads import ButtonData
 from handlers.personal import PersonalData, Reference, Whose, of_accounts
 from handlers.router import Command, Feature, On
@@ -40,29 +43,54 @@ def whose(ctx: Context) -> Whose:
     return Whose(ctx.person.id, tuple((a.platform, a.external_id) for a in accounts))
 
 
+@dataclass(frozen=True)
+class Stored:
+    """One kind of data stored about the person, as /privacy tells it."""
+
+    kind: str  # its name in the reader's language
+    count: int
+    values: list[str]  # the first SHOWN_CHARS characters of a few of its values
+
+
+def stored(ctx: Context) -> list[Stored]:
+    """Every kind the registry finds for this person (/privacy, and the desk's 我的数据)."""
+    return listed(ctx.session, ctx.t, ctx.core.router.personal, whose(ctx))
+
+
+def listed(session: Session, t: Translator, registry: Sequence[PersonalData],
+           person: Whose) -> list[Stored]:
+    """Every kind in `registry` stored for `person` (also once they are erased: what stays)."""
+    return [Stored(t(f"privacy.kind.{entry.kind}"), rows, [v[:SHOWN_CHARS] for v in values])
+            for entry, rows, values in personal.present(session, registry, person)]
+
+
 def privacy(ctx: Context, _args: str) -> None:
-    """Explain what is stored and who sees it: every kind the registry finds for this person."""
-    found = personal.present(ctx.session, ctx.core.router.personal, whose(ctx))
-    lines = [ctx.t("privacy.kind_line", kind=ctx.t(f"privacy.kind.{entry.kind}"), count=rows,
-                   values=_shown(ctx, values))
-             for entry, rows, values in found]
+    """Explain what is stored and who sees it."""
+    lines = [ctx.t("privacy.kind_line", kind=kind.kind, count=kind.count,
+                   values=_shown(ctx, kind.values))
+             for kind in stored(ctx)]
     ctx.reply_private("privacy.text", kinds="\n".join(lines) or ctx.t("privacy.nothing"))
 
 
 def _shown(ctx: Context, values: list[str]) -> str:
     if not values:
         return ""
-    return ctx.t("privacy.values", values=ctx.t("list.separator").join(
-        v[:SHOWN_CHARS] for v in values))
+    return ctx.t("privacy.values", values=ctx.t("list.separator").join(values))
 
 
-def forget(ctx: Context, _args: str) -> None:
-    """Ask for confirmation before erasing; only in a private chat."""
+def confirmation(ctx: Context) -> Keyboard:
+    """The question's two buttons (erase, keep), for this person only; only in a private
+    chat (the desk shows them on its confirmation page)."""
     if ctx.in_group:
         raise DomainError("forget_privately")
     owner = ctx.person.id
-    ctx.reply("forget.confirm", [[ButtonSpec.of("forget.button.yes", Forget("yes", owner)),
-                                  ButtonSpec.of("forget.button.no", Forget("no", owner))]])
+    return [[ButtonSpec.of("forget.button.yes", Forget("yes", owner)),
+             ButtonSpec.of("forget.button.no", Forget("no", owner))]]
+
+
+def forget(ctx: Context, _args: str) -> None:
+    """Ask for confirmation before erasing."""
+    ctx.reply("forget.confirm", confirmation(ctx))
 
 
 def forget_button(ctx: Context, tapped: Forget) -> None:

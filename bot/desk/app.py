@@ -24,14 +24,14 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response, Stream
 from starlette.routing import Route
 
 from bot.bodies import TooLarge
-from bot.desk import help_pages, items, notices, views
+from bot.desk import help_pages, items, notices, privacy_pages, views
 from bot.desk.forms import read_form, read_upload
 from bot.desk.notice import NoticePage
 from bot.desk.platforms import platform_routes
 from bot.desk.render import Pages
 from bot.qrpage import page_language
 from bot.settings import Settings
-from handlers import desk, desk_pages, forms, ledger, needs_import
+from handlers import desk, desk_pages, forms, ledger, needs_import, personal, privacy
 from handlers.context import Context
 from handlers.core import Core
 from handlers.errors import DomainError
@@ -107,6 +107,9 @@ class Desk:
                 Route("/desk/help", page(help_pages.requests, "help.html"), methods=["GET"]),
                 Route("/desk/points", page(help_pages.points), methods=["GET"]),
                 Route("/desk/rank", page(help_pages.rank), methods=["GET"]),
+                Route("/desk/privacy", page(privacy_pages.mine), methods=["GET"]),
+                Route("/desk/forget", page(privacy_pages.forget), methods=["GET"]),
+                Route("/desk/forget", self.forget, methods=["POST"]),
                 Route("/desk/reports", secretary(help_pages.reports), methods=["GET"]),
                 Route("/desk/pending", secretary(views.pending), methods=["GET"]),
                 Route("/desk/roster", secretary(views.roster), methods=["GET"]),
@@ -321,6 +324,46 @@ class Desk:
             return checked
         visitor, given = checked
         return await self.show_said(request, await self.run(visitor.account_id, given))
+
+    async def forget(self, request: Request) -> Response:
+        """The answer to 删除我的数据 on its page, pressed as the chat's own button (its
+        checks, its erasure). Kept: back to 我的数据 with the chat's answer. Erased: the
+        chat's answer, what went and what stays anonymously, and the session ends."""
+        checked = await self._checked_form(request)
+        if isinstance(checked, Response):
+            return checked
+        visitor, given = checked
+        before = await asyncio.to_thread(self._whose, visitor.account_id)
+        if before is None:
+            return self.refusal(page_language(request), DomainError("desk_signed_out"))
+        lang, whose, kinds = before
+        said = await self.run(visitor.account_id, {"data": given.get("data", "")})
+        if await asyncio.to_thread(self._whose, visitor.account_id) is not None:
+            return self.back_with("/desk/privacy", said)
+        stays = await asyncio.to_thread(self._left, lang, whose)
+        kept = {kind.kind for kind in stays}
+        html = self.pages.render(lang, "forgotten.html", {
+            "said": [m.text for m in said.mine],
+            "gone": [kind for kind in kinds if kind not in kept],
+            "stays": sorted(kept)})
+        response = HTMLResponse(html, headers=PRIVATE)
+        response.delete_cookie(COOKIE, path="/")
+        return response
+
+    def _whose(self, account_id: int) -> tuple[str, personal.Whose, list[str]] | None:
+        """The person's language, accounts and kinds of data stored; None once erased."""
+        with self.core.db.reading() as session:
+            ctx = self._context(session, account_id)
+            if ctx is None:
+                return None
+            return ctx.t.lang, privacy.whose(ctx), [kind.kind for kind in privacy.stored(ctx)]
+
+    def _left(self, lang: str, whose: personal.Whose) -> list[privacy.Stored]:
+        """What stays of an erased person: the anonymous counts (checks-ins, points …)."""
+        with self.core.db.reading() as session:
+            anonymous = [entry for entry in self.core.router.personal
+                         if entry.erase == personal.Erase.KEEP]
+            return privacy.listed(session, self.core.catalogs.get(lang), anonymous, whose)
 
     async def fill(self, request: Request) -> Response:
         """A chat form filled on a page: its command (`start` and `args`) is sent, then each
