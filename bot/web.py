@@ -105,7 +105,8 @@ GRACE_SECONDS = 5
 
 
 def server_config(web_app: Starlette, settings: Settings) -> uvicorn.Config:
-    """uvicorn's settings for the configured host and port."""
+    """uvicorn's settings for the configured host and port (HTTP parsed by httptools, which
+    uvicorn picks when it is installed)."""
     return uvicorn.Config(web_app, host=settings.web_host, port=settings.web_port,
                           use_colors=False, log_level="warning",
                           timeout_graceful_shutdown=GRACE_SECONDS)

@@ -160,6 +160,9 @@ class WechatAdapter:
         # SQLite takes one writer at a time: more threads only fight over it (as Telegram's).
         workers = SQLITE_CORE_THREADS if core.db.is_sqlite else POSTGRES_CORE_THREADS
         self._threads = ThreadPoolExecutor(workers, thread_name_prefix="jinlin-wechat")
+        # Nonces are checked beside the updates (a retry must not wait behind the update it
+        # repeats), one at a time: in a burst, more threads only take turns at the GIL.
+        self._nonces = ThreadPoolExecutor(1, thread_name_prefix="jinlin-wechat-nonce")
         # Set by the followers' sender when a template message is configured for messages
         # past the 48-hour window: they are queued for it (and it is woken) instead of missed.
         self.past_window: Callable[[], None] | None = None
@@ -185,7 +188,8 @@ class WechatAdapter:
             if request.method == "GET":
                 return PlainTextResponse(query.get("echostr", ""))
             message = self._open(await self._body(request), query)
-            await asyncio.to_thread(self._first_use, timestamp, query.get("nonce", ""))
+            await asyncio.get_running_loop().run_in_executor(
+                self._nonces, self._first_use, timestamp, query.get("nonce", ""))
         except Refused as refusal:
             return Response(status_code=refusal.status)
         reply = await self.answer(message)
@@ -320,7 +324,9 @@ class WechatAdapter:
         texts = chunks(mine.texts) if mine else []
         if mine is not None:
             mine.texts = texts[1:]
-        self._spawn(self.send_bundles(bundles))
+        later = [b for b in bundles if b.texts or b.images or b.qr_payloads]
+        if later:  # the common answer is one text, all of it in the reply: no thread for it
+            self._spawn(self.send_bundles(later))
         if not texts:
             return SUCCESS
         reply = TextReply(content=texts[0], source=message.target, target=message.source,

@@ -43,7 +43,16 @@ RETRY_CODES = {-1, 40001, 42001}
 # Codes whose meaning is written on the row as words (the rest keep their number).
 MEANINGS = {43004: "unfollowed", 43101: "refused subscribe messages",
             40037: "invalid template id", 45009: "daily API quota reached",
-            40003: "invalid openid"}
+            40003: "invalid openid", 47003: "a template field is too long or malformed"}
+
+
+# How many characters each kind of template field takes (the 模板消息 interface's table for
+# category templates; 20 a field for the older library templates and any field not listed).
+FIELD_LIMITS = {"thing": 20, "character_string": 32, "number": 32, "letter": 32, "symbol": 5,
+                "phrase": 5, "name": 10, "const": 20, "phone_number": 17, "car_number": 8,
+                "keyword": 20}
+DEFAULT_FIELD_LIMIT = 20
+CHINESE_ONLY = {"phrase", "name"}
 
 
 @dataclass(frozen=True)
@@ -188,8 +197,21 @@ class WechatSender:
         now = self.core.clock().astimezone(self.core.rules.timezone)
         values = {"branch": t(f"{kind}.template_first"), "text": text,
                   "time": now.strftime("%Y-%m-%d %H:%M"), "action": t(f"{kind}.template_action")}
-        return {name: {"value": values[source]} for name, source in template.fields.items()
-                if source in values}
+        return {name: {"value": fit_field(name, values[source])}
+                for name, source in template.fields.items() if source in values}
+
+
+def fit_field(name: str, value: str) -> str:
+    """`value` cut to what WeChat takes in the template field `name`: a category template's
+    field is typed by its name (thing01: 20 characters, else error 47003), a library
+    template's keywordN holds 20 characters (the rest is folded away); the whole text is on
+    the desk page the message links to."""
+    limit = FIELD_LIMITS.get(name.rstrip("0123456789"), DEFAULT_FIELD_LIMIT)
+    if len(value) <= limit:
+        return value
+    if name.rstrip("0123456789") in CHINESE_ONLY:
+        return value[:limit]  # these take Chinese characters only: no room for an ellipsis
+    return value[:limit - 1] + "…"
 
 
 def notice_page(public_url: str, run_id: int) -> str:

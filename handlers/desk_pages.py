@@ -21,6 +21,7 @@ from handlers.activity_admin import (
     _roster_rows,
     _secretary_activity,
 )
+from handlers.attendance import hours as served_hours
 from handlers.context import Context
 from handlers.errors import DomainError
 from handlers.identity import KINDS, Reject, Verify
@@ -164,6 +165,7 @@ class Participant:
     name: str
     building: str
     state: str
+    hours: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -181,14 +183,21 @@ class Participants:
     def count(self, state: str) -> int:
         return sum(1 for row in self.rows if row.state == state)
 
+    @property
+    def hours(self) -> float:
+        return sum(row.hours for row in self.rows)
+
 
 def participants(ctx: Context, activity_id: int) -> Participants:
     item = _secretary_activity(ctx, activity_id)
+    came = {row.person_id: row for row in activities.attendances(ctx.session, item.id)}
     rows = []
     for person_id, state in _roster_rows(ctx, item):
         profile = people.profile(ctx.session, person_id, item.branch_id)
+        # Hours as the ledger counts them: sign-in to sign-out, capped at the activity's length.
+        served = served_hours(came[person_id], item) if person_id in came else 0.0
         rows.append(Participant(people.shown_name(ctx.session, person_id, item.branch_id),
-                                profile.building if profile else "", state))
+                                profile.building if profile else "", state, served))
     closes = item.ends_at + dt.timedelta(minutes=ctx.rules.signin_closes_minutes)
     return Participants(item, span(ctx.t, item.starts_at, item.ends_at, ctx.local_now), rows,
                         CancelActivity(item.id).pack(), EditActivity(item.id).pack(),

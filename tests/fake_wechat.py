@@ -132,7 +132,8 @@ class FakeWechat:
         """Template messages accepted for `openid`."""
         return [c.body for c in self.calls_to("message/template/send")
                 if c.body.get("touser") == openid
-                and c.body.get("touser") not in self.refuse_template]
+                and c.body.get("touser") not in self.refuse_template
+                and not c.query.get("refused")]
 
     def texts_to(self, openid: str) -> list[str]:
         return [m["text"]["content"] for m in self.sent(openid) if m["msgtype"] == "text"]
@@ -165,6 +166,8 @@ class FakeWechat:
         if path == "message/custom/send" and not self.refuse.get(body.get("touser", "")) \
                 and self._window_closed(body.get("touser", "")):
             query = {**query, "refused": "45015"}  # marked, so `sent` leaves it out
+        if path == "message/template/send" and _too_long_for_a_thing(body):
+            query = {**query, "refused": "47003"}
         self._record(Call(path, query, body))
         if path == "qrcode/create":
             ticket = f"gQH{next(self._ids):06d}"
@@ -176,7 +179,8 @@ class FakeWechat:
         if path == "menu/create":
             return JSONResponse({"errcode": 0, "errmsg": "ok"})
         if path == "message/template/send":
-            code = self.refuse_template.get(body.get("touser", ""), 0)
+            code = self.refuse_template.get(body.get("touser", ""), 0) \
+                or int(query.get("refused", 0))
             return JSONResponse({"errcode": code, "errmsg": "ok" if not code else "refused",
                                  "msgid": next(self._ids)})
         if path == "message/custom/send":
@@ -248,6 +252,14 @@ def _fill(xml: str, tag: str, value: str) -> str:
 
 def _signature(*parts: str) -> str:
     return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()  # noqa: S324 - WeChat's
+
+
+def _too_long_for_a_thing(body: dict[str, Any]) -> bool:
+    """Whether a category template's "thing" field holds more than WeChat's 20 characters
+    (WeChat answers 47003 "argument invalid! data.thing2.value invalid")."""
+    fields = body.get("data") or {}
+    return any(re.fullmatch(r"thing\d*", name) and len(str(field.get("value", ""))) > 20
+               for name, field in fields.items() if isinstance(field, dict))
 
 
 @dataclass

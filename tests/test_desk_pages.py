@@ -204,7 +204,7 @@ async def test_the_secretary_reads_the_list_and_calls_the_activity_off(
     await page.get_by_role("navigation").get_by_role("link", name="活动管理").click()
     await page.get_by_role("link", name=TITLE).click()
     assert "报名 1/10，候补 0，到场 0，缺席 0" in await page.locator("main").inner_text()
-    assert await page.locator("tbody tr").all_inner_texts() == ["张建国\t3号楼2单元\t报名"]
+    assert await page.locator("tbody tr").all_inner_texts() == ["张建国\t3号楼2单元\t报名\t"]
 
     await page.get_by_role("button", name="取消活动").click()
     await page.get_by_label("回复小助手").fill("下雨改期")
@@ -213,6 +213,35 @@ async def test_the_secretary_reads_the_list_and_calls_the_activity_off(
     assert "已取消「楼道清扫」，已私下通知 1 人。" in await page.locator("main").inner_text()
     await card_says(fake_tg, "下雨改期")
     assert any("下雨改期" in text for text in fake_tg.sent_texts(ZHANG.id))
+
+
+async def test_the_list_shows_who_came_and_the_hours_they_served(
+        dialog: Dialog, core: Core, browser: Browser, tmp_path: Path) -> None:
+    branch_id = seed_secretary(core)
+    seed_members(core, branch_id)
+    activity_id = seed_activity(core, branch_id)
+    zhang, fang = person_of(core, ZHANG), person_of(core, FANG)
+    with core.db.session() as session:
+        item = activities.locked(session, activity_id)
+        assert item is not None
+        activities.join(session, item, zhang, core.clock())
+        activities.join(session, item, fang, core.clock())
+        # 王芳 came at the start and left 90 minutes later; 张建国 has not come (yet).
+        activities.sign_in(session, activity_id, fang, item.starts_at, walk_in=False)
+        came = activities.attendance(session, activity_id, fang)
+        assert came is not None
+        activities.sign_out(session, came.id, item.starts_at + dt.timedelta(minutes=90))
+
+    page = await signed_in(browser, dialog, WANG)
+    await page.get_by_role("navigation").get_by_role("link", name="活动管理").click()
+    await page.get_by_role("link", name=TITLE).click()
+    assert "报名 2/10，候补 0，到场 1，缺席 0 · 共服务 1.5 小时" in await page.locator(
+        "main").inner_text()
+    assert await page.locator("tbody tr").all_inner_texts() == [
+        "张建国\t3号楼2单元\t报名\t", "王芳\t5号楼3单元\t已签退\t1.5"]
+    await no_horizontal_scroll(page)
+    assert await serious_problems(page) == []
+    await page.screenshot(path=tmp_path / "desk-activity-hours.png", full_page=True)
 
 
 async def test_the_month_has_its_charts_and_its_ledger(dialog: Dialog, core: Core,

@@ -36,10 +36,10 @@ GENERAL = Template("TPL_general_0002", {"first": "branch", "keyword1": "text",
                                         "keyword2": "time"})
 
 
-async def notice_to_branch(run: Running) -> None:
+async def notice_to_branch(run: Running, text: str = TEXT) -> None:
     """王书记 sends a notice to the branch now, on WeChat, by numbered replies."""
     wang = run.follower(WANG)
-    for answer in ("通知", TEXT, "1"):
+    for answer in ("通知", text, "1"):
         await run.say(wang, answer)
     summary = await run.say(wang, "1")  # 立即发送
     assert "私信 1 位只用微信的党员" in summary
@@ -85,6 +85,25 @@ async def test_outside_the_window_a_template_message_once(
     assert not any(TEXT in text for text in running.fake.texts_to(ZHANG))
     status = await running.say(running.follower(WANG), "通知 状态 1")
     assert "· 微信服务号（客服消息、模板消息）：送达 1/1，未送达 0（其中 1 条为模板消息）" in status
+
+
+async def test_a_long_notice_is_cut_to_what_the_template_fields_hold(
+        running: Running, world: ConsoleWorld, clock: Clock) -> None:
+    """A category template's text field takes 20 characters (WeChat refuses more with
+    47003), a library template's keyword shows 20: the notice is cut there with an ellipsis,
+    and the whole of it is on the desk page the message opens."""
+    await _verified_on_wechat(running, world)
+    clock.advance(hours=49)
+    await notice_to_branch(running, "本周三上午九点到下午五点三号楼停水，"
+                                    "请各位邻居提前储水，谢谢配合")
+    category = Template("TPL_category_0003", {"thing2": "text", "time3": "time"})
+    await send(running, category)
+    (sent,) = running.fake.templates_to(ZHANG)
+    assert sent["data"]["thing2"]["value"] == "本周三上午九点到下午五点三号楼停水，请…"
+    assert sent["data"]["time3"]["value"] == "2026-11-25 09:30"
+    assert sent["url"].endswith("/desk/notice/1")
+    status = await running.say(running.follower(WANG), "通知 状态 1")
+    assert "送达 1/1，未送达 0（其中 1 条为模板消息）" in status
 
 
 async def test_without_a_template_it_is_missed_and_未读_brings_it_back(
@@ -139,7 +158,8 @@ async def test_a_result_past_the_window_goes_as_the_general_template_once(
     (sent,) = running.fake.templates_to(ZHANG)
     assert sent["template_id"] == "TPL_general_0002"
     assert sent["data"]["first"]["value"] == "你有一条新消息"
-    assert "书记已核实你的党员身份" in sent["data"]["keyword1"]["value"]
+    # A library template's keyword shows 20 characters; the rest is on the desk.
+    assert sent["data"]["keyword1"]["value"] == "「阳光小区党支部」书记已核实你的党员身…"
     assert sent["url"].endswith("/desk")
     assert not any("已核实" in text for text in running.fake.texts_to(ZHANG))
     told = await running.say(zhang, "帮助")

@@ -69,3 +69,27 @@ async def test_a_form_summary_says_what_to_reply(running: Running, world: Consol
     assert "没问题请回复「发布」前面的数字" in summary
     assert "回复 1：发布" in summary
     assert "点「" not in summary
+
+
+async def test_privacy_help_a_stray_answer_and_a_cancellation_talk_of_no_groups_or_buttons(
+        running: Running, world: ConsoleWorld) -> None:
+    """A WeChat follower is in no group and has nothing to tap: what they read says what
+    others see of them, which numbers to reply and what a cancellation tells."""
+    await _verified_on_wechat(running, world)
+    zhang, wang = running.follower(ZHANG), running.follower(WANG)
+    privacy = await running.say(zhang, "隐私")
+    assert ("谁能看到：其他人只看得到你的姓名、楼栋和签到次数；"
+            "完整资料只有本支部书记和社区管理员能看到。") in privacy
+    assert "群" not in privacy
+    await running.say(zhang, "求助 帮忙取快递")
+    assert await running.say(zhang, "随便") == "请回复选项前面的数字。"
+    await running.say(zhang, "取消")
+    _short, more = await help_and_more(running, WANG)
+    assert "待核实 — 待核实的亮身份申请（回复「核实 编号」或「驳回 编号 原因」）" in more
+    assert "按钮" not in more
+    for answer in ("活动 new", "清扫楼道", "11-28 9:00", "11:00", "3号楼大堂", "5", "1", "1"):
+        await running.say(wang, answer)
+    published = await running.say(wang, "1")  # 发布
+    assert "「清扫楼道」已发布" in published
+    asked = await running.say(wang, "活动 取消")
+    assert asked.startswith("取消「清扫楼道」：请写一句原因（会告诉报名和候补的人）。")
