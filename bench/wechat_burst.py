@@ -34,7 +34,7 @@ import httpx
 
 from handlers import qrcodes
 from handlers.core import utc_now
-from storage import activities, orgs, people
+from storage import activities, orgs, people, wechat_users
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.people import SenderInfo
@@ -50,7 +50,8 @@ STARTUP_SECONDS = 60.0
 
 def seed(database: Database, members: int) -> tuple[int, list[str]]:
     """A branch, an activity open for sign-in now, and `members` verified WeChat followers
-    each with a place on it; returns the activity's id and the followers' openids."""
+    who wrote to the account an hour ago, each with a place on it; returns the activity's
+    id and the followers' openids."""
     now = utc_now()
     openids = [f"oBench{n:022d}" for n in range(members)]
     with database.session() as session:
@@ -73,6 +74,9 @@ def seed(database: Database, members: int) -> tuple[int, list[str]]:
                 "registered_here": True, "skills": ""}, now)
             profile.status = "verified"
             activities.join(session, activity, account.person_id, now)
+            # WeChat sends SCAN only for a follower, and the bot saw them follow (and sign
+            # up): each has their follower row, as in life.
+            wechat_users.seen(session, openid, now - dt.timedelta(hours=1))
         return activity.id, openids
 
 

@@ -257,6 +257,9 @@ class _Settled:
 
 
 REPLY_SETTLES = "jinlin.reply_settles"
+# Seconds a settled answer waits for others to share its transaction. Only a crash within
+# them sends an answer twice (as between a send and its settling anyway).
+SETTLE_LINGER = 0.05
 
 
 def reply_settles(app: Application, core: Core) -> ReplySettles:
@@ -269,8 +272,8 @@ def reply_settles(app: Application, core: Core) -> ReplySettles:
 
 
 class ReplySettles:
-    """What became of kept answers, written for many deliveries at once: while one
-    transaction records some, those settled meanwhile wait and go together in the next. A
+    """What became of kept answers, written for many deliveries at once: those settled
+    within `SETTLE_LINGER`, or while a transaction records others, go together in one. A
     burst of answers then costs a few commits instead of one per answer."""
 
     def __init__(self, core: Core) -> None:
@@ -287,6 +290,7 @@ class ReplySettles:
 
     async def _write(self) -> None:
         while self._sent or self._again:
+            await asyncio.sleep(SETTLE_LINGER)  # let the rest of a burst's answers join
             sent, again, self._sent, self._again = self._sent, self._again, [], []
             try:
                 await asyncio.to_thread(self.core.replies_settle, sent, again)

@@ -12,6 +12,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from handlers.forms import FormButton
+
 # A prompt older than this is not answered by a bare number without asking.
 RECENT = dt.timedelta(minutes=30)
 # Prompts older than this are no longer offered when asking which one.
@@ -19,6 +21,7 @@ KEPT = dt.timedelta(hours=24)
 # The longest excerpt of a message shown when asking which one it was.
 EXCERPT_CHARS = 24
 Option = dict[str, str]
+FORM_DATA = FormButton.prefix + FormButton.separator
 
 
 @dataclass(frozen=True)
@@ -44,9 +47,17 @@ def pick(prompts: list[dict[str, Any]], sent: int, read: int, number: int,
     newest = prompts[-1]
     unread = [p for p in prompts if p["seq"] > read]
     if (newest["seq"] == sent and len(unread) <= 1 and number <= len(newest["options"])
-            and now.timestamp() - newest["at"] <= RECENT.total_seconds()):
+            and now.timestamp() - newest["at"] <= RECENT.total_seconds()
+            and not _of_a_form(newest["options"][number - 1])):
         return Picked(newest["options"][number - 1])
-    return Ambiguous([option for p in live for option in p["options"]])
+    still = [option for p in live for option in p["options"] if not _of_a_form(option)]
+    return Ambiguous(still) if still else None
+
+
+def _of_a_form(option: Option) -> bool:
+    """A form's button: an open form takes numbers itself (before any kept prompt), so one
+    kept here belongs to a form that has ended and is never offered again."""
+    return option.get("data", "").startswith(FORM_DATA)
 
 
 def excerpt(text: str) -> str:

@@ -130,7 +130,8 @@ class Core:
         if self._chatter(incoming, acknowledged):
             return []  # nothing is written, not even that the update was seen
         with self.db.session() as session:
-            return self._in_session(session, incoming, acknowledged, careful=careful)
+            answers = self._in_session(session, incoming, acknowledged, careful=careful)
+            return self._kept(session, [answers])[0]
 
     def handle_batch(self, incomings: list[Incoming]) -> list[list[Outgoing]]:
         """Act on several updates in one transaction, as if one after the other (one commit
@@ -153,7 +154,7 @@ class Core:
                 if for_us[n]:
                     answers[n] = self._in_session(session, incoming, acknowledged[n],
                                                   careful=False)
-        return answers
+            return self._kept(session, answers)
 
     def _chatter(self, incoming: Incoming, acknowledged: int | None) -> bool:
         """A group message not for the bot (and no typed 收到)."""
@@ -180,17 +181,19 @@ class Core:
         if acknowledged is not None:
             # A typed 收到 counts like the button (silently in a group).
             notices.acknowledge_typed(ctx, acknowledged)
-            return self._kept(session, ctx.outbox)
+            return ctx.outbox
         route = self.router.route(ctx)
         if route is None:
             return []
         self._run(ctx, route, careful)
-        return self._kept(session, ctx.outbox)
+        return ctx.outbox
 
-    def _kept(self, session: Session, answers: list[Outgoing]) -> list[Outgoing]:
-        """The answers, those to keep written to the reply outbox in this transaction."""
+    def _kept(self, session: Session, answers: list[list[Outgoing]]) -> list[list[Outgoing]]:
+        """The answers, those to keep written to the reply outbox in this transaction (one
+        statement for all of them)."""
         if self.kept_replies:
-            replies.keep(session, answers, self.kept_replies, self.reply_sender, self.clock())
+            replies.keep(session, [out for outs in answers for out in outs],
+                         self.kept_replies, self.reply_sender, self.clock())
         return answers
 
     def _addressed(self, incoming: Incoming) -> bool:

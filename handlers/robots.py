@@ -122,7 +122,7 @@ def targets(scope: Scope, branch_ids: list[int]) -> list[tuple[str, str]]:
 
 def notice_message(chat_id: str, t: Translator, text: str, link: str) -> Outgoing:
     """A notice as a robot posts it (markdown): no button, a link to the notice's page on the
-    web desk where 收到 is one tap, and where else 收到 works."""
+    web desk where 收到 is one tap (a WeCom group may have no Telegram group beside it)."""
     return Outgoing(PLATFORM, chat_id, t("robot.notice", text=text, link=link))
 
 

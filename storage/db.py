@@ -175,7 +175,7 @@ def insert_if_absent(session: Session, model: type[Any], values: dict[str, Any])
 
 
 def execute_core(session: Session, statement: Executable,
-                 values: dict[str, Any]) -> CursorResult[Any]:
+                 values: dict[str, Any] | list[dict[str, Any]]) -> CursorResult[Any]:
     """A prebuilt Core statement (no ORM entities) run on the session's connection: as
     `session.execute` (pending changes flushed first), without the ORM's execution layer,
     which costs more than the driver's round trip on the hot path."""

@@ -6,10 +6,11 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from storage import states
+from storage.db import execute_core
 from storage.models import Reply, ReplyState
 
 
@@ -17,12 +18,16 @@ def keep(session: Session, messages: Sequence[tuple[str, str, dict[str, Any]]],
          claimed_by: int | None, now: dt.datetime) -> list[int]:
     """Rows for (platform, chat, message) each, already claimed by sender `claimed_by` (the
     process that handled the update sends them at once); returns their ids, in order."""
-    rows = [Reply(platform=platform, chat_external_id=chat, message=message,
-                  state=ReplyState.SENDING, attempts=1, claimed_by=claimed_by, created_at=now)
-            for platform, chat, message in messages]
-    session.add_all(rows)
-    session.flush()
-    return [row.id for row in rows]
+    if not messages:
+        return []
+    rows = [{"platform": platform, "chat_external_id": chat, "message": message,
+             "state": ReplyState.SENDING, "attempts": 1, "claimed_by": claimed_by,
+             "created_at": now} for platform, chat, message in messages]
+    return list(execute_core(session, _KEEP, rows).scalars())
+
+
+# Built once, run on every update that is answered: one statement for all its answers.
+_KEEP = insert(Reply).returning(Reply.id, sort_by_parameter_order=True)
 
 
 def claim(session: Session, platform: str, now: dt.datetime, limit: int,

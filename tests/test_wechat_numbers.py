@@ -65,6 +65,24 @@ async def test_a_number_typed_in_a_form_answers_the_form_not_the_card_that_arriv
     assert not any("驳回" in text for text in running.fake.texts_to(ZHAO))
 
 
+async def test_a_form_given_up_is_not_offered_again_when_the_bot_asks_which(
+        running: Running, world: ConsoleWorld) -> None:
+    """王书记 starts an activity and gives it up; two cards come; her "1" is asked about,
+    and the question lists the two cards' choices only, not the form she left."""
+    branch_with_wechat_secretary(world)
+    wang = running.follower(WANG)
+    await running.say(wang, "活动 new")
+    await running.say(wang, "清扫楼道")
+    await running.say(wang, "取消")
+    await apply(running, ZHAO, "赵六")
+    await apply(running, QIAN, "钱七")
+    which = await running.say(wang, "1")
+    assert which.startswith("你是要回复哪一条？")
+    offered = [line for line in which.splitlines() if line.startswith("回复 ")]
+    assert len(offered) == 4, which  # 核实 and 驳回 of each card
+    assert all("亮身份申请" in line for line in offered), which
+
+
 async def test_two_cards_in_a_row_make_the_bot_ask_which(running: Running,
                                                          world: ConsoleWorld) -> None:
     branch_with_wechat_secretary(world)

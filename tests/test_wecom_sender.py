@@ -27,13 +27,11 @@ from tests.story import GROUP, notice, set_up_branch
 
 KEY = "693a91f6-7aaa-4bc4-97a0-0ec2f1fa5aaa"
 BAD_KEY = "5b1e0c2d-9f8e-4a7b-b6c5-d4e3f2a1b0c9"
-HINT = "> 也可以在 Telegram 群里点「收到」，或在微信公众号里回复「收到」。"
 
 
 def posted(text: str, run: int = 1) -> str:
     """A notice as the robot posts it (markdown), with the link to its page."""
-    return (f"**【通知】**{text}\n\n[点这里确认收到]({TEST_RULES.public_url}/desk/notice/{run})"
-            f"\n{HINT}")
+    return f"**【通知】**{text}\n\n[点这里确认收到]({TEST_RULES.public_url}/desk/notice/{run})"
 
 
 @pytest.fixture
