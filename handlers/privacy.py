@@ -20,7 +20,7 @@ from handlers.context import ButtonSpec, Context, Keyboard
 from handlers.errors import DomainError
 from handlers.i18n import Translator
 from handlers.payloads import ButtonData
-from handlers.personal import PersonalData, Reference, Whose, of_accounts
+from handlers.personal import Erase, PersonalData, Reference, Whose, of_accounts
 from handlers.router import Command, Feature, On
 from storage import people
 from storage.models import Account, PostedMessage, ProcessedUpdate, WechatUser
@@ -50,6 +50,7 @@ class Stored:
     kind: str  # its name in the reader's language
     count: int
     values: list[str]  # the first SHOWN_CHARS characters of a few of its values
+    erase: Erase  # what erasing does to it: deleted, emptied, or kept as a count
 
 
 def stored(ctx: Context) -> list[Stored]:
@@ -59,8 +60,9 @@ def stored(ctx: Context) -> list[Stored]:
 
 def listed(session: Session, t: Translator, registry: Sequence[PersonalData],
            person: Whose) -> list[Stored]:
-    """Every kind in `registry` stored for `person` (also once they are erased: what stays)."""
-    return [Stored(t(f"privacy.kind.{entry.kind}"), rows, [v[:SHOWN_CHARS] for v in values])
+    """Every kind in `registry` stored for `person`."""
+    return [Stored(t(f"privacy.kind.{entry.kind}"), rows, [v[:SHOWN_CHARS] for v in values],
+                   entry.erase)
             for entry, rows, values in personal.present(session, registry, person)]
 
 

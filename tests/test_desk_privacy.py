@@ -73,9 +73,11 @@ async def test_a_resident_reads_her_data_and_erases_it_after_confirming(
     await li.get_by_role("button", name="确定删除").click()
     assert await li.get_by_role("heading", level=1).inner_text() == "你的数据已删除"
     assert "你的个人数据已删除" in await li.locator("[role=status]").inner_text()
-    gone, stays = [await found.inner_text() for found in await li.get_by_role("list").all()]
+    gone, emptied, stays = [await found.inner_text()
+                            for found in await li.get_by_role("list").all()]
     assert "姓名" in gone
     assert "楼栋" in gone
+    assert "积分记录" in emptied
     assert "每日签到" in stays
     assert "每日签到" not in gone
     await looked_at(li, tmp_path, "desk-forgotten")

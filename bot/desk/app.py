@@ -328,42 +328,32 @@ class Desk:
     async def forget(self, request: Request) -> Response:
         """The answer to 删除我的数据 on its page, pressed as the chat's own button (its
         checks, its erasure). Kept: back to 我的数据 with the chat's answer. Erased: the
-        chat's answer, what went and what stays anonymously, and the session ends."""
+        chat's answer and what erasing did to each kind the person had (as the registry
+        declares it: deleted, emptied, kept as a count); the session ends."""
         checked = await self._checked_form(request)
         if isinstance(checked, Response):
             return checked
         visitor, given = checked
-        before = await asyncio.to_thread(self._whose, visitor.account_id)
+        before = await asyncio.to_thread(self._stored, visitor.account_id)
         if before is None:
             return self.refusal(page_language(request), DomainError("desk_signed_out"))
-        lang, whose, kinds = before
+        lang, kinds = before
         said = await self.run(visitor.account_id, {"data": given.get("data", "")})
-        if await asyncio.to_thread(self._whose, visitor.account_id) is not None:
+        if await asyncio.to_thread(self._stored, visitor.account_id) is not None:
             return self.back_with("/desk/privacy", said)
-        stays = await asyncio.to_thread(self._left, lang, whose)
-        kept = {kind.kind for kind in stays}
-        html = self.pages.render(lang, "forgotten.html", {
-            "said": [m.text for m in said.mine],
-            "gone": [kind for kind in kinds if kind not in kept],
-            "stays": sorted(kept)})
+        done = {mode.value: [kind.kind for kind in kinds if kind.erase == mode]
+                for mode in personal.Erase}
+        html = self.pages.render(lang, "forgotten.html",
+                                 {"said": [m.text for m in said.mine], "done": done})
         response = HTMLResponse(html, headers=PRIVATE)
         response.delete_cookie(COOKIE, path="/")
         return response
 
-    def _whose(self, account_id: int) -> tuple[str, personal.Whose, list[str]] | None:
-        """The person's language, accounts and kinds of data stored; None once erased."""
+    def _stored(self, account_id: int) -> tuple[str, list[privacy.Stored]] | None:
+        """The person's language and the kinds of data stored about them; None once erased."""
         with self.core.db.reading() as session:
             ctx = self._context(session, account_id)
-            if ctx is None:
-                return None
-            return ctx.t.lang, privacy.whose(ctx), [kind.kind for kind in privacy.stored(ctx)]
-
-    def _left(self, lang: str, whose: personal.Whose) -> list[privacy.Stored]:
-        """What stays of an erased person: the anonymous counts (checks-ins, points …)."""
-        with self.core.db.reading() as session:
-            anonymous = [entry for entry in self.core.router.personal
-                         if entry.erase == personal.Erase.KEEP]
-            return privacy.listed(session, self.core.catalogs.get(lang), anonymous, whose)
+            return (ctx.t.lang, privacy.stored(ctx)) if ctx is not None else None
 
     async def fill(self, request: Request) -> Response:
         """A chat form filled on a page: its command (`start` and `args`) is sent, then each
