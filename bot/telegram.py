@@ -7,9 +7,9 @@ import contextvars
 import functools
 import logging
 import re
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 from telegram import (
     BotCommand,
@@ -52,6 +52,7 @@ from handlers.messages import Button, ChatKind, Document, Incoming, Outgoing, Se
 from handlers.roles import Role
 
 log = logging.getLogger(__name__)
+Part = TypeVar("Part")
 
 PLATFORM = "telegram"
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
@@ -264,11 +265,7 @@ SETTLE_LINGER = 0.05
 
 def reply_settles(app: Application, core: Core) -> ReplySettles:
     """The application's writer of what became of kept answers, made on first use."""
-    settles = app.bot_data.get(REPLY_SETTLES)
-    if settles is None:
-        settles = app.bot_data[REPLY_SETTLES] = ReplySettles(core)
-    assert isinstance(settles, ReplySettles)
-    return settles
+    return _made_once(app, REPLY_SETTLES, ReplySettles, lambda: ReplySettles(core))
 
 
 class ReplySettles:
@@ -348,11 +345,7 @@ def _is_card_edit(out: Outgoing) -> bool:
 
 def card_edits(app: Application) -> CardEdits:
     """The application's coalescer of card edits, made on first use."""
-    editor = app.bot_data.get(CARD_EDITS)
-    if editor is None:
-        editor = app.bot_data[CARD_EDITS] = CardEdits(app)
-    assert isinstance(editor, CardEdits)
-    return editor
+    return _made_once(app, CARD_EDITS, CardEdits, lambda: CardEdits(app))
 
 
 class CardEdits:
@@ -411,11 +404,16 @@ REGISTRY = "jinlin.registry"
 
 def registry_of(app: Application) -> Registry:
     """The delivery registry this Application was built with."""
-    registry = app.bot_data.get(REGISTRY)
-    if registry is None:
-        registry = app.bot_data[REGISTRY] = Registry()
-    assert isinstance(registry, Registry)
-    return registry
+    return _made_once(app, REGISTRY, Registry, Registry)
+
+
+def _made_once(app: Application, key: str, kind: type[Part], make: Callable[[], Part]) -> Part:
+    """The application's one `kind` kept under `key` in its bot_data, made on first use."""
+    part = app.bot_data.get(key)
+    if part is None:
+        part = app.bot_data[key] = make()
+    assert isinstance(part, kind)
+    return part
 
 
 async def _send_or_fall_back(app: Application, out: Outgoing,
