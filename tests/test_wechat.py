@@ -339,14 +339,21 @@ class SlowCore(Core):
         return super().handle(incoming)
 
 
+async def apply(run: Running, openid: str, name: str, building: str = "5号楼") -> None:
+    """`name` shows their identity on WeChat with numbered replies (离退休, 在册, 暂无,
+    提交); the card goes to 王书记 through the API."""
+    who = run.follower(openid)
+    for answer in ("亮身份", name, building, "2", "1", "1", "1"):
+        await run.say(who, answer)
+    await run.settle()
+
+
 async def _verified_on_wechat(run: Running, world: ConsoleWorld) -> None:
     """张三 registers on WeChat (numbered replies) and the WeChat secretary verifies him."""
     branch_with_wechat_secretary(world)
-    zhang, wang = run.follower(ZHANG), run.follower(WANG)
+    wang = run.follower(WANG)
     await run.say(wang, "帮助")
-    for answer in ("亮身份", "张三", "3号楼2单元", "2", "1", "1", "1"):  # the last: 提交
-        await run.say(zhang, answer)
-    await run.settle()
+    await apply(run, ZHANG, "张三", "3号楼2单元")
     await run.say(wang, "1")
     await run.settle()
 

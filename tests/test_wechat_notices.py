@@ -20,6 +20,7 @@ from tests.test_wechat import (
     ZHANG,
     Running,
     _verified_on_wechat,
+    apply,
     branch_with_wechat_secretary,
     fake_wx,
     running,
@@ -146,9 +147,7 @@ async def test_a_result_past_the_window_goes_as_the_general_template_once(
     branch_with_wechat_secretary(world)
     zhang, wang = running.follower(ZHANG), running.follower(WANG)
     await running.say(wang, "帮助")
-    for answer in ("亮身份", "张三", "3号楼2单元", "2", "1", "1", "1"):  # the last: 提交
-        await running.say(zhang, answer)
-    await running.settle()
+    await apply(running, ZHANG, "张三", "3号楼2单元")
     await send(running, TEMPLATE, GENERAL)  # the sender is there, with nothing to send yet
     clock.advance(hours=49)
     await running.say(wang, f"核实 {code_of(running, '张三')}")
@@ -171,9 +170,7 @@ async def test_a_result_refused_for_good_is_kept_for_未读(
     branch_with_wechat_secretary(world)
     zhang, wang = running.follower(ZHANG), running.follower(WANG)
     await running.say(wang, "帮助")
-    for answer in ("亮身份", "张三", "3号楼2单元", "2", "1", "1", "1"):
-        await running.say(zhang, answer)
-    await running.settle()
+    await apply(running, ZHANG, "张三", "3号楼2单元")
     running.fake.refuse_template[ZHANG] = 43101
     await send(running, TEMPLATE, GENERAL)
     clock.advance(hours=49)

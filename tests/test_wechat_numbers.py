@@ -14,6 +14,7 @@ from tests.conftest import Clock
 from tests.test_wechat import (
     WANG,
     Running,
+    apply,
     branch_with_wechat_secretary,
     fake_wx,
     running,
@@ -23,14 +24,6 @@ __all__ = ["fake_wx", "running"]  # fixtures used by name below
 
 ZHAO = "oVbq06ZhaoLiu000000000000001"
 QIAN = "oVbq06QianQi0000000000000002"
-
-
-async def apply(run: Running, openid: str, name: str) -> None:
-    """`name` shows their identity on WeChat; the card goes to 王书记 through the API."""
-    who = run.follower(openid)
-    for answer in ("亮身份", name, "5号楼", "2", "1", "1", "1"):  # 离退休, 在册, 暂无, 提交
-        await run.say(who, answer)
-    await run.settle()
 
 
 def status_of(run: Running, name: str) -> str:
