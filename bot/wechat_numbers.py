@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from handlers.forms import FormButton
+from handlers.text import excerpt as text_excerpt
 
 # A prompt older than this is not answered by a bare number without asking.
 RECENT = dt.timedelta(minutes=30)
@@ -62,5 +63,4 @@ def _of_a_form(option: Option) -> bool:
 
 def excerpt(text: str) -> str:
     """The start of a message on one line, to recognise it by."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= EXCERPT_CHARS else flat[:EXCERPT_CHARS] + "…"
+    return text_excerpt(" ".join(text.split()), EXCERPT_CHARS)

@@ -42,7 +42,7 @@ EDITABLE = ("title", "start", "end", "place", "capacity", "points", "note")
 ROSTER_DAYS = 30
 
 
-def _secretary_activity(ctx: Context, activity_id: int) -> Activity:
+def secretary_activity(ctx: Context, activity_id: int) -> Activity:
     """An activity of a branch the sender is secretary of (a stale button is refused)."""
     item = activities.get(ctx.session, activity_id)
     if item is None:
@@ -97,7 +97,7 @@ def cancel(ctx: Context, args: str) -> None:
 
 
 def cancel_button(ctx: Context, tapped: CancelActivity) -> None:
-    _start_cancel(ctx, _secretary_activity(ctx, tapped.activity_id))
+    _start_cancel(ctx, secretary_activity(ctx, tapped.activity_id))
 
 
 def _start_cancel(ctx: Context, item: Activity) -> None:
@@ -160,7 +160,7 @@ def edit(ctx: Context, args: str) -> None:
 
 
 def edit_button(ctx: Context, tapped: EditActivity) -> None:
-    _start_edit(ctx, _secretary_activity(ctx, tapped.activity_id))
+    _start_edit(ctx, secretary_activity(ctx, tapped.activity_id))
 
 
 def _current(item: Activity) -> Data:
@@ -307,11 +307,11 @@ def roster(ctx: Context, args: str) -> None:
 
 
 def roster_button(ctx: Context, tapped: ActivityRoster) -> None:
-    _roster(ctx, _secretary_activity(ctx, tapped.activity_id))
+    _roster(ctx, secretary_activity(ctx, tapped.activity_id))
 
 
 def _roster(ctx: Context, item: Activity) -> None:
-    rows = _roster_rows(ctx, item)
+    rows = roster_rows(ctx, item)
     written = hand_added.of_people(ctx.session, [person_id for person_id, _ in rows])
     lines = []
     for number, (person_id, state) in enumerate(rows, 1):
@@ -332,7 +332,7 @@ def _building(ctx: Context, person_id: int, item: Activity, entry: Any) -> objec
     return profile.building if profile is not None else Phrase("form.none")
 
 
-def _roster_rows(scope: Scope, item: Activity) -> list[tuple[int, str]]:
+def roster_rows(scope: Scope, item: Activity) -> list[tuple[int, str]]:
     """(person, state) for everyone who holds, held or waits for a place, in joining order."""
     came = {a.person_id: a for a in activities.attendances(scope.session, item.id)}
     absent = {n.person_id for n in activities.no_shows(scope.session, item.id)

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from handlers.context import Context
-from handlers.help_requests import AskButton, _card
-from handlers.problems import ProblemButton, _triage_keyboard
+from handlers.help_requests import AskButton, request_card
+from handlers.problems import ProblemButton, triage_keyboard
 from handlers.roles import Role, require_branch, role_in
 from storage import help_requests, people, problems
 from storage.models import Branch, HelpRequest, HelpStatus
@@ -75,7 +75,7 @@ def requests(ctx: Context) -> Requests:
 
 def _row(ctx: Context, request: HelpRequest, buttons: tuple[Press, ...],
          private: bool = False) -> RequestRow:
-    _key, _keyboard, params = _card(ctx, request)
+    _key, _keyboard, params = request_card(ctx, request)
     requester = people.shown_name(ctx.session, request.requester_id, request.branch_id) \
         if private else ""
     return RequestRow(request.id, ctx.t(f"ask.category.{request.category}"), request.building,
@@ -108,7 +108,7 @@ def reports(ctx: Context, branch: Branch) -> list[ReportRow]:
     for item in problems.open_of_branch(ctx.session, branch.id):
         buttons = tuple(Press(spec.render(ctx.t).label, spec.data,
                               ProblemButton.unpack(spec.data).action in ASKS_MORE)
-                        for line in _triage_keyboard(item) for spec in line if spec.data)
+                        for line in triage_keyboard(item) for spec in line if spec.data)
         rows.append(ReportRow(
             item.id, item.text, ctx.t(f"problem.status.{item.status}"),
             people.shown_name(ctx.session, item.reporter_id, item.branch_id),

@@ -7,7 +7,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from handlers.context import Context
-from handlers.needs import ClaimItem, Deed, GiveBack, RateDeed, _done_once, _holding, _recurrence
+from handlers.needs import (
+    ClaimItem,
+    Deed,
+    GiveBack,
+    RateDeed,
+    done_once,
+    holdings,
+    recurrence_words,
+)
 from handlers.roles import Role, require_branch, role_in
 from storage import needs
 from storage.models import Branch, ClaimStatus, NeedItem
@@ -62,13 +70,13 @@ class Items:
 def items(ctx: Context) -> Items:
     """The branch's needs list as `需求清单` shows it, for anyone of the branch."""
     branch = require_branch(ctx)
-    holding = _holding(ctx, branch)
-    done = _done_once(ctx, branch, holding)
+    holding = holdings(ctx, branch)
+    done = done_once(ctx, branch, holding)
     names = needs.item_names(ctx.session, branch.id)
     rows = []
     for item in needs.items(ctx.session, branch.id):
         held = holding.get(item.id, [])
-        facts = " · ".join(f for f in (item.place, _recurrence(ctx, item.recurrence)) if f)
+        facts = " · ".join(f for f in (item.place, recurrence_words(ctx, item.recurrence)) if f)
         free = len(held) < item.holders and item.id not in done
         rows.append(ItemRow(item, facts, [Holder(ctx.name_of(c.person_id, branch.id), c.pledge)
                                           for c in held], item.id in done,

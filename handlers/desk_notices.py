@@ -13,15 +13,16 @@ from handlers import desk_pages
 from handlers.context import Context
 from handlers.moments import short
 from handlers.notices import (
+    EXCERPT,
     Received,
-    _data_of,
-    _describe,
-    _excerpt,
-    _members,
+    describe_rule,
+    members_of,
     received,
     received_all,
+    rule_data,
 )
 from handlers.schedules import Occurrence
+from handlers.text import excerpt
 from storage import notices, people
 from storage.models import Branch, Notice
 
@@ -84,7 +85,7 @@ def sendings(ctx: Context) -> tuple[Branch, list[Sending], list[Planned]]:
         # Sendings to the same audience share one reading of who its members are.
         key = (item.target, item.audience, item.audience_detail)
         if key not in audiences:
-            audiences[key] = _members(ctx, item)
+            audiences[key] = members_of(ctx, item)
     got = received_all(ctx, [(run, audiences[item.target, item.audience, item.audience_detail])
                              for item, run in sent])
     rows = [_sending(ctx, item, run.id, figures)
@@ -114,7 +115,7 @@ def sending(ctx: Context, run_id: int) -> Detail:
 
 def _sending(ctx: Context, item: Notice, run_id: int, got: Received) -> Sending:
     at = got.run.started_at or got.run.planned_at
-    return Sending(item.id, run_id, _excerpt(got.run.text or item.text),
+    return Sending(item.id, run_id, excerpt(got.run.text or item.text, EXCERPT),
                    short(at, ctx.local_now), got)
 
 
@@ -123,7 +124,7 @@ def _planned(ctx: Context, branch: Branch) -> list[Planned]:
     planned (a notice sent at once, with nothing more to come, is not listed)."""
     rows = []
     for item, planned in notices.planned_of_branch(ctx.session, branch.id):
-        when = _describe(ctx, _data_of(item), Occurrence(planned.planned_at, planned.fallback))
-        rows.append(Planned(item.id, _excerpt(item.text), ctx.t("desk.notices.when", when=when),
-                            f"/notice cancel {item.id}"))
+        when = describe_rule(ctx, rule_data(item), Occurrence(planned.planned_at, planned.fallback))
+        rows.append(Planned(item.id, excerpt(item.text, EXCERPT),
+                            ctx.t("desk.notices.when", when=when), f"/notice cancel {item.id}"))
     return rows

@@ -18,17 +18,17 @@ from handlers.activity_admin import (
     ActivityRoster,
     CancelActivity,
     EditActivity,
-    _roster_rows,
-    _secretary_activity,
+    roster_rows,
+    secretary_activity,
 )
 from handlers.attendance import hours as served_hours
 from handlers.context import Context
 from handlers.errors import DomainError
-from handlers.identity import KINDS, Reject, Verify
-from handlers.identity import _review as review_card
+from handlers.identity import KINDS, Reject, Verify, review_card
 from handlers.ledger import period_of
 from handlers.moments import span
 from handlers.roles import Role, home_branch, require, require_branch, role_in
+from handlers.text import excerpt
 from storage import activities, ledger, people
 from storage.ledger import Period
 from storage.models import Activity, Branch, MemberProfile, MemberStatus, SignupStatus
@@ -36,6 +36,8 @@ from storage.models import Activity, Branch, MemberProfile, MemberStatus, Signup
 ROSTER_PAGE = 200
 LIVE_NAMES = 5
 ACTIVITY_DAYS = 30
+# Characters of a notice under its bar in the acknowledgement chart.
+CHART_LABEL = 12
 # Where the building number ends in an address: 楼, 幢 or "#" ("3号楼2单元", "5#301").
 _BUILDING = re.compile(r"^.*?[\u697c\u5e62#]")
 
@@ -189,10 +191,10 @@ class Participants:
 
 
 def participants(ctx: Context, activity_id: int) -> Participants:
-    item = _secretary_activity(ctx, activity_id)
+    item = secretary_activity(ctx, activity_id)
     came = {row.person_id: row for row in activities.attendances(ctx.session, item.id)}
     rows = []
-    for person_id, state in _roster_rows(ctx, item):
+    for person_id, state in roster_rows(ctx, item):
         profile = people.profile(ctx.session, person_id, item.branch_id)
         # Hours as the ledger counts them: sign-in to sign-out, capped at the activity's length.
         served = served_hours(came[person_id], item) if person_id in came else 0.0
@@ -214,7 +216,7 @@ class Live:
 
 
 def live(ctx: Context, activity_id: int) -> Live:
-    item = _secretary_activity(ctx, activity_id)
+    item = secretary_activity(ctx, activity_id)
     return live_figures(ctx, item)
 
 
@@ -299,7 +301,7 @@ def month(ctx: Context, year: int, month_number: int) -> tuple[Branch, Month]:
     days = [first + dt.timedelta(days=n) for n in range(last.day)]
     attendance = [(r.activity.title, r.count(SignupStatus.CONFIRMED), r.attended)
                   for r in ledger.activities(ctx.session, branch.id, period)]
-    rates = [(_excerpt(r.text), r.acked / r.members if r.members else 0.0)
+    rates = [(excerpt(r.text, CHART_LABEL), r.acked / r.members if r.members else 0.0)
              for r in ledger.notices(ctx.session, branch.id, period)]
     by_building: Counter[str] = Counter()
     for earned in ledger.points(ctx.session, branch.id, period):
@@ -308,8 +310,6 @@ def month(ctx: Context, year: int, month_number: int) -> tuple[Branch, Month]:
                          sorted(by_building.items()))
 
 
-def _excerpt(text: str, size: int = 12) -> str:
-    return text if len(text) <= size else text[:size] + "…"
 
 
 def _building_of(address: str) -> str:

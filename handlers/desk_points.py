@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from handlers.context import Context
-from handlers.points import _entry_line, _places, _public_name, _rank_period, month_bounds
+from handlers.points import competition_places, entry_line, month_bounds, public_name, rank_period
 from handlers.roles import home_branch, require_branch
 from storage import points as log
 from storage.models import Branch
@@ -39,10 +39,10 @@ def ranking(ctx: Context, period: str) -> Ranking:
     """The branch's ranking for `period` (one of PERIODS): the first RANK_PAGE places, and
     the person's own place wherever it is."""
     branch = require_branch(ctx)
-    start, end, named = _rank_period(ctx, period, "")
+    start, end, named = rank_period(ctx, period, "")
     ranked = log.totals(ctx.session, branch.id, start, end)
-    places = _places(ranked)
-    rows = [Place(places[pid], ctx.t.words(_public_name(ctx, pid, branch)),
+    places = competition_places(ranked)
+    rows = [Place(places[pid], ctx.t.words(public_name(ctx, pid, branch)),
                   total, pid == ctx.person.id) for pid, total in ranked[:RANK_PAGE]]
     mine = dict(ranked).get(ctx.person.id)
     return Ranking(branch, period, ctx.t.words(named), rows, len(ranked),
@@ -63,4 +63,4 @@ def my_points(ctx: Context) -> MyPoints:
     entries = log.latest(ctx.session, ctx.person.id, HISTORY_PAGE)
     return MyPoints(log.total(ctx.session, ctx.person.id),
                     log.total(ctx.session, ctx.person.id, start, end),
-                    [_entry_line(ctx, ctx.t, entry) for entry in entries], home_branch(ctx))
+                    [entry_line(ctx, ctx.t, entry) for entry in entries], home_branch(ctx))

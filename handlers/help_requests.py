@@ -140,7 +140,7 @@ def ask(ctx: Context, args: str) -> None:
         ctx.reply_private("ask.recall_hint")
     data = {"branch_id": branch.id, "text": found.text, "found": found.contact,
             "guess": guess_category(ctx, found.text)}
-    building = found.building or _known_building(ctx, branch)
+    building = found.building or known_building(ctx, branch)
     if building:
         data["building"] = building
     forms.start(ctx, FORM, data)
@@ -155,7 +155,7 @@ def list_open(ctx: Context, _args: str) -> None:
         ctx.reply_private("ask.none_open", branch=branch.name)
         return
     lines = [ctx.t("ask.queue_line", id=r.id, category=_category(r.category),
-                   building=r.building, text=r.text, state=_card(ctx, r)[2]["state"])
+                   building=r.building, text=r.text, state=request_card(ctx, r)[2]["state"])
              for r in rows]
     takeable = [r for r in rows if r.status == HelpStatus.OPEN][:8]
     ctx.reply_private("ask.open_list", [[ButtonSpec.of("ask.button.take_n", AskButton("take", r.id),
@@ -180,7 +180,7 @@ def _is_cancel_word(ctx: Context, word: str) -> bool:
     return normalize(word) in aliases
 
 
-def _known_building(ctx: Context, branch: Branch) -> str:
+def known_building(ctx: Context, branch: Branch) -> str:
     """The building from the requester's registration, without any door number."""
     profile = people.profile(ctx.session, ctx.person.id, branch.id)
     return split_private(profile.building).text if profile else ""
@@ -260,7 +260,7 @@ def _publish(ctx: Context, data: Data) -> None:
         timers.schedule(ctx.session, f"help_escalate_{step}", str(request.id),
                         ctx.now + dt.timedelta(hours=hours))
     groups = [c for c in orgs.chats_of_branch(ctx.session, branch.id) if c.kind == "group"]
-    key, keyboard, params = _card(ctx, request)
+    key, keyboard, params = request_card(ctx, request)
     for chat in groups:
         ctx.post(chat.platform, chat.external_id, key, keyboard, params, ref=_ref(request))
     cancel = ButtonSpec.of("ask.button.cancel", AskButton("cancel", request.id))
@@ -290,7 +290,7 @@ def _ref(request: HelpRequest) -> str:
     return f"help:{request.id}"
 
 
-def _card(scope: Scope, request: HelpRequest) -> tuple[str, Keyboard, dict[str, object]]:
+def request_card(scope: Scope, request: HelpRequest) -> tuple[str, Keyboard, dict[str, object]]:
     helper = scope.name_of(request.helper_id, request.branch_id) \
         if request.helper_id else ""
     keyboard = [[ButtonSpec.of("ask.button.take", AskButton("take", request.id))]] \
@@ -303,7 +303,7 @@ def _card(scope: Scope, request: HelpRequest) -> tuple[str, Keyboard, dict[str, 
 
 def refresh_cards(scope: Scope, request: HelpRequest) -> None:
     """Edit every posted card of the request to show where it stands."""
-    key, keyboard, params = _card(scope, request)
+    key, keyboard, params = request_card(scope, request)
     for where in posted.messages(scope.session, _ref(request)):
         scope.post(where.platform, where.chat_external_id, key, keyboard, params,
                    edit_message_id=where.message_id)

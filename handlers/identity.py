@@ -155,14 +155,14 @@ def _approvers(ctx: Context, branch: Branch) -> list[int]:
 
 def _ask_approvers(ctx: Context, profile: MemberProfile, branch: Branch) -> int:
     """Send the registration (or a verified member's change) to those who decide it."""
-    key, keyboard, params = _review(profile, branch)
+    key, keyboard, params = review_card(profile, branch)
     told = 0
     for person_id in _approvers(ctx, branch):
         told += ctx.tell(person_id, key, keyboard, **params)
     return told
 
 
-def _review(profile: MemberProfile, branch: Branch) -> tuple[str, Keyboard, dict[str, object]]:
+def review_card(profile: MemberProfile, branch: Branch) -> tuple[str, Keyboard, dict[str, object]]:
     keyboard = [[ButtonSpec.of("iam.button.verify", Verify(profile.id)),
                  ButtonSpec.of("iam.button.reject", Reject(profile.id))]]
     key = "iam.review_change" if profile.pending_change is not None else "iam.review"
@@ -269,7 +269,7 @@ def awaiting(ctx: Context, _args: str) -> None:
         return
     ctx.reply_private("iam.waiting", branch=branch.name, count=len(rows))
     for profile in rows:
-        key, keyboard, params = _review(profile, branch)
+        key, keyboard, params = review_card(profile, branch)
         ctx.reply_private(key, keyboard, **params)
 
 

@@ -70,8 +70,8 @@ def items(ctx: Context, args: str) -> None:
     if not listed:
         ctx.reply("needs.empty", branch=branch.name)
         return
-    holding = _holding(ctx, branch)
-    done = _done_once(ctx, branch, holding)
+    holding = holdings(ctx, branch)
+    done = done_once(ctx, branch, holding)
     lines = [_line(ctx, n, item, holding.get(item.id, []), item.id in done)
              for n, item in enumerate(listed, 1)]
     free = [i for i in listed if len(holding.get(i.id, [])) < i.holders
@@ -80,14 +80,14 @@ def items(ctx: Context, args: str) -> None:
                              for i in free], branch=branch.name, lines="\n".join(lines))
 
 
-def _holding(ctx: Context, branch: Branch) -> dict[int, list[Claim]]:
+def holdings(ctx: Context, branch: Branch) -> dict[int, list[Claim]]:
     held: dict[int, list[Claim]] = {}
     for claim in needs.open_claims(ctx.session, branch.id):
         held.setdefault(claim.item_id, []).append(claim)
     return held
 
 
-def _done_once(ctx: Context, branch: Branch, holding: dict[int, list[Claim]]) -> set[int]:
+def done_once(ctx: Context, branch: Branch, holding: dict[int, list[Claim]]) -> set[int]:
     """One-off items fulfilled and nobody holding them: done, not "待认领" again."""
     one_off = {i.id for i in needs.items(ctx.session, branch.id) if not i.recurrence}
     return {i for i in needs.finished(ctx.session, branch.id) & one_off if not holding.get(i)}
@@ -95,7 +95,7 @@ def _done_once(ctx: Context, branch: Branch, holding: dict[int, list[Claim]]) ->
 
 def _line(ctx: Context, number: int, item: NeedItem, claims: list[Claim],
           done: bool = False) -> str:
-    facts = [item.name, item.place, _recurrence(ctx, item.recurrence)]
+    facts = [item.name, item.place, recurrence_words(ctx, item.recurrence)]
     names = [ctx.t("needs.holder_pledge" if c.pledge else "needs.holder",
                    name=ctx.name_of(c.person_id, item.branch_id),
                    pledge=c.pledge) for c in claims]
@@ -107,7 +107,7 @@ def _line(ctx: Context, number: int, item: NeedItem, claims: list[Claim],
                  taken=len(claims), holders=item.holders, held=held, description=description)
 
 
-def _recurrence(ctx: Context, code: str) -> str:
+def recurrence_words(ctx: Context, code: str) -> str:
     return ctx.t(f"needs.recurrence.{code}") if code else ""
 
 
@@ -272,7 +272,7 @@ def claim(ctx: Context, args: str) -> None:
     if not listed:
         raise DomainError("no_items")
     if not wanted.strip():
-        holding = _holding(ctx, branch)
+        holding = holdings(ctx, branch)
         listed = [i for i in listed if len(holding.get(i.id, [])) < i.holders]
         if not listed:
             raise DomainError("no_free_items")

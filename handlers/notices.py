@@ -31,7 +31,7 @@ from handlers.roles import Role, require, require_branch, role_in
 from handlers.router import Command, Feature, On, run_subcommand, subcommand, typed_number
 from handlers.rules import Rules
 from handlers.schedules import Occurrence, Rule, WorkCalendar, first_workday_at, next_run
-from handlers.text import clean_field
+from handlers.text import clean_field, excerpt
 from storage import activities, notices, orgs, people, states, timers
 from storage.models import (
     Ack,
@@ -45,6 +45,8 @@ from storage.models import (
 )
 
 MAX_TEXT = 1000
+# Characters of a notice shown where it is listed or recalled.
+EXCERPT = 40
 # Private audiences: verified members, members of some buildings, an activity's people.
 AUDIENCES = ["members", "buildings", "activity"]
 RULES = ("now", "once", "monthly_first_workday", "monthly_day", "weekly", "daily")
@@ -207,7 +209,7 @@ def _rule_of(data: Data) -> Rule:
     return Rule(data["rule"], dt.time(hour, minute), data.get("day", 0), at)
 
 
-def _describe(ctx: Context, data: Data, first: Occurrence | None) -> object:
+def describe_rule(ctx: Context, data: Data, first: Occurrence | None) -> object:
     if first is None:
         return Phrase("notice.when.never")
     at = moment(ctx.t, first.at, ctx.local_now)
@@ -237,7 +239,7 @@ def _publish(ctx: Context, data: Data) -> None:
         rule_day=data.get("day", 0), created_at=ctx.now,
         rule_at=dt.datetime.fromisoformat(data["at"]) if data.get("at") else None)
     run = _plan(ctx, new, first)
-    forms.done(ctx, "notice.scheduled", number=new.id, when=_describe(ctx, data, first))
+    forms.done(ctx, "notice.scheduled", number=new.id, when=describe_rule(ctx, data, first))
     if data["rule"] == "now" and run is not None:
         _start_run(ctx, new, run)
 
@@ -257,7 +259,7 @@ FORM = Form("notice_new", "form.title.notice", (
     Step("when", lambda c, d: (f"notice.ask_when.{d['rule']}",
                                {"example": example(c.local_now)}), _when,
          when=lambda d: d.get("rule") != "now", keys=("time",),
-         show=lambda c, d: _describe(c, d, _first_occurrence(c, d))),
+         show=lambda c, d: describe_rule(c, d, _first_occurrence(c, d))),
 ), _publish, submit_label="notice.button.send", note=_summary_note)
 
 
@@ -294,7 +296,7 @@ def _plan_next(scope: Scope, item: Notice, run: NoticeRun) -> None:
         states.move(item, NoticeState.DONE)
         return
     after = max(run.planned_at, scope.now)
-    following = next_run(_rule_of(_data_of(item)), after, scope.rules.timezone,
+    following = next_run(_rule_of(rule_data(item)), after, scope.rules.timezone,
                          scope.core.calendar(scope.session))
     if following is not None:
         _plan(scope, item, following)
@@ -309,7 +311,7 @@ def replan_first_workdays(scope: Scope, calendar: WorkCalendar) -> int:
 
 def _move(scope: Scope, item: Notice, planned: NoticeRun, calendar: WorkCalendar) -> bool:
     local = scope.local(planned.planned_at)
-    following = first_workday_at(_rule_of(_data_of(item)).time, local.year, local.month,
+    following = first_workday_at(_rule_of(rule_data(item)).time, local.year, local.month,
                                  scope.rules.timezone, calendar)
     if following.at == planned.planned_at or following.at <= scope.now:
         return False  # unchanged, or the month's new first day has passed: keep this month's
@@ -443,9 +445,9 @@ def nudge(scope: Scope, ref: str) -> None:
     if run is None or item is None:
         return
     acked = {a.person_id for a in notices.acks(scope.session, run.id)}
-    for person_id in _members(scope, item):
+    for person_id in members_of(scope, item):
         if person_id not in acked:
-            scope.tell(person_id, _nudge_key(scope, person_id), text=_excerpt(run.text))
+            scope.tell(person_id, _nudge_key(scope, person_id), text=excerpt(run.text, EXCERPT))
 
 
 def _nudge_key(scope: Scope, person_id: int) -> str:
@@ -455,7 +457,7 @@ def _nudge_key(scope: Scope, person_id: int) -> str:
     return "notice.nudge_private" if private else "notice.nudge"
 
 
-def _members(scope: Scope, item: Notice) -> list[int]:
+def members_of(scope: Scope, item: Notice) -> list[int]:
     """Verified members of the branches the notice went to (or its private audience)."""
     if item.audience:
         return audience(scope, item.branch_id, item.audience, item.audience_detail)
@@ -466,9 +468,6 @@ def _members(scope: Scope, item: Notice) -> list[int]:
     return [p.person_id for b in branches for p in people.roster(scope.session, b.id)
             if p.status == MemberStatus.VERIFIED]
 
-
-def _excerpt(text: str) -> str:
-    return text if len(text) <= 40 else text[:40] + "…"
 
 
 # ---------------------------------------------------------------- 收到 and status
@@ -561,7 +560,7 @@ class Received:
 
 def received(scope: Scope, item: Notice, run: NoticeRun) -> Received:
     """The figures `通知 状态` says and the desk shows."""
-    (got,) = received_all(scope, [(run, _members(scope, item))])
+    (got,) = received_all(scope, [(run, members_of(scope, item))])
     return got
 
 
@@ -569,7 +568,7 @@ def received_all(scope: Scope, sendings: Sequence[tuple[NoticeRun, list[int]]],
                  ) -> list[Received]:
     """`received` for several sendings, each with its members: their deliveries and their
     收到 taps are read in one query each for all of them."""
-    run_ids = [run.id for run, _members in sendings]
+    run_ids = [run.id for run, members_of in sendings]
     rows = notices.by_channel_of(scope.session, run_ids)
     taps = notices.taps_of(scope.session, run_ids)
     return [Received(run, notices.progress_of(rows[run.id]), channels(rows[run.id]), members,
@@ -600,7 +599,7 @@ def for_reader(ctx: Context, run_id: int) -> ForReader:
     accounts = {(a.platform, a.external_id) for a in people.accounts_of(ctx.session,
                                                                         ctx.person.id)}
     reached = notices.reached(ctx.session, run.id, accounts)
-    if not reached and ctx.person.id not in _members(ctx, item):
+    if not reached and ctx.person.id not in members_of(ctx, item):
         raise DomainError("desk_not_found")
     branch = orgs.branch(ctx.session, item.branch_id)
     acked = any(a.person_id == ctx.person.id for a in notices.acks(ctx.session, run.id))
@@ -665,8 +664,8 @@ def list_notices(ctx: Context, _args: str) -> None:
     for item in notices.of_branch(ctx.session, branch.id):
         planned = notices.planned_run(ctx.session, item.id)
         first = Occurrence(planned.planned_at, planned.fallback) if planned else None
-        lines.append(ctx.t("notice.line", number=item.id, text=_excerpt(item.text),
-                           when=_describe(ctx, _data_of(item), first)))
+        lines.append(ctx.t("notice.line", number=item.id, text=excerpt(item.text, EXCERPT),
+                           when=describe_rule(ctx, rule_data(item), first)))
     ctx.reply("notice.list", lines="\n".join(lines) or ctx.t("notice.none"))
 
 
@@ -708,12 +707,12 @@ def _reschedule(ctx: Context, item: Notice, value: str) -> None:
     planned = notices.planned_run(ctx.session, item.id)
     if planned is not None:
         states.move(planned, RunState.CANCELLED)
-    first = _first_occurrence(ctx, _data_of(item))
+    first = _first_occurrence(ctx, rule_data(item))
     if first is not None:
         _plan(ctx, item, first)
 
 
-def _data_of(item: Notice) -> Data:
+def rule_data(item: Notice) -> Data:
     """A stored notice's rule in the shape the form uses."""
     at = item.rule_at.isoformat() if item.rule_at else None
     return {"rule": item.rule, "time": item.rule_time, "day": item.rule_day, "at": at}

@@ -133,12 +133,12 @@ def show_points(ctx: Context, args: str) -> None:
         raise DomainError("points_usage")
     start, end = month_bounds(ctx.local_now.year, ctx.local_now.month, ctx.rules.timezone)
     entries = log.latest(ctx.session, ctx.person.id, LATEST_SHOWN)
-    lines = "\n".join(_entry_line(ctx, ctx.t, e) for e in entries) or ctx.t("points.no_entries")
+    lines = "\n".join(entry_line(ctx, ctx.t, e) for e in entries) or ctx.t("points.no_entries")
     ctx.reply("points.mine", total=log.total(ctx.session, ctx.person.id),
               month=log.total(ctx.session, ctx.person.id, start, end), entries=lines)
 
 
-def _entry_line(scope: Scope, t: Translator, entry: PointsEntry) -> str:
+def entry_line(scope: Scope, t: Translator, entry: PointsEntry) -> str:
     key = "points.entry_with_note" if entry.note else "points.entry"
     return t(key, date=f"{scope.local(entry.at):%m-%d}", reason=t(f"points.reason.{entry.reason}"),
              points=f"{entry.points:+d}", note=entry.note)
@@ -186,13 +186,13 @@ def rank(ctx: Context, args: str) -> None:
         _set_public(ctx, ctx.person, choice == "show")
         return
     branch = require_branch(ctx)
-    start, end, period = _rank_period(ctx, choice, args)
+    start, end, period = rank_period(ctx, choice, args)
     ranked = log.totals(ctx.session, branch.id, start, end)
     if not ranked:
         ctx.announce("points.rank_empty", branch=branch.name, period=period)
         return
-    places = _places(ranked)
-    lines = [ctx.t("points.rank_line", place=places[pid], name=_public_name(ctx, pid, branch),
+    places = competition_places(ranked)
+    lines = [ctx.t("points.rank_line", place=places[pid], name=public_name(ctx, pid, branch),
                    points=total) for pid, total in ranked[:RANK_SHOWN]]
     mine = dict(ranked).get(ctx.person.id)
     if mine is not None and not ctx.in_group:
@@ -204,7 +204,7 @@ def rank(ctx: Context, args: str) -> None:
         ctx.reply("points.rank_mine", place=places[ctx.person.id], count=mine)
 
 
-def _rank_period(ctx: Context, choice: str | None,
+def rank_period(ctx: Context, choice: str | None,
                  args: str) -> tuple[dt.datetime, dt.datetime, Phrase]:
     """[start, end) and the name of the period a ranking covers."""
     now, tz = ctx.local_now, ctx.rules.timezone
@@ -228,7 +228,7 @@ def _given_month(text: str) -> tuple[int, int]:
     return int(found[1]), int(found[2])
 
 
-def _places(ranked: list[tuple[int, int]]) -> dict[int, int]:
+def competition_places(ranked: list[tuple[int, int]]) -> dict[int, int]:
     """Competition ranking (1, 1, 3): a place is one more than the number of people ahead."""
     places: dict[int, int] = {}
     for index, (person_id, total) in enumerate(ranked):
@@ -237,7 +237,7 @@ def _places(ranked: list[tuple[int, int]]) -> dict[int, int]:
     return places
 
 
-def _public_name(scope: Scope, person_id: int, branch: Branch) -> object:
+def public_name(scope: Scope, person_id: int, branch: Branch) -> object:
     """The name in a public ranking, or "a neighbour" for someone who asked not to be named."""
     person = scope.session.get(Person, person_id)
     if person is None or not person.ranked_publicly or person.erased_at is not None:
@@ -312,7 +312,7 @@ def _post_summary(scope: Scope, branch: Branch, chats: Sequence[Chat], year: int
             or top):
         return
     t = scope.group_t
-    named = [t("points.summary_person", name=_public_name(scope, pid, branch), points=total)
+    named = [t("points.summary_person", name=public_name(scope, pid, branch), points=total)
              for pid, total in top if total > 0]
     params: dict[str, object] = {
         "branch": branch.name, "year": year, "month": month, "checkins": done.checkins,

@@ -58,7 +58,7 @@ def list_open(ctx: Context, _args: str) -> None:
     for item in rows:
         assignee = Phrase.of("problem.assignee_line", name=people.shown_name(
             ctx.session, item.assignee_id, item.branch_id)) if item.assignee_id else ""
-        ctx.reply_private("problem.queue_item", _triage_keyboard(item), **_card(ctx, item),
+        ctx.reply_private("problem.queue_item", triage_keyboard(item), **_card(ctx, item),
                           assignee=assignee)
 
 
@@ -73,10 +73,10 @@ def _triagers(scope: Scope, branch_id: int) -> list[int]:
 
 def _tell_triagers(scope: Scope, item: ProblemReport, key: str) -> None:
     for person_id in _triagers(scope, item.branch_id):
-        scope.tell(person_id, key, _triage_keyboard(item), **_card(scope, item))
+        scope.tell(person_id, key, triage_keyboard(item), **_card(scope, item))
 
 
-def _triage_keyboard(item: ProblemReport) -> Keyboard:
+def triage_keyboard(item: ProblemReport) -> Keyboard:
     if item.status not in PROBLEM_PENDING:
         return []
     first = [ButtonSpec.of("problem.button.assign", ProblemButton("assign", item.id))]
@@ -146,7 +146,7 @@ def _accept(ctx: Context, item: ProblemReport) -> None:
     """受理: the secretary takes the report on."""
     _as_secretary(ctx, item)
     item = _move(ctx, item, (ProblemStatus.NEW, ProblemStatus.REOPENED), ProblemStatus.ACCEPTED)
-    ctx.edit("problem.card", _triage_keyboard(item), **_card(ctx, item))
+    ctx.edit("problem.card", triage_keyboard(item), **_card(ctx, item))
     ctx.tell(item.reporter_id, "problem.told_accepted", id=item.id)
 
 

@@ -33,3 +33,8 @@ def clean_name(text: str, limit: int = MAX_DISPLAY_NAME) -> str:
     kept = "".join(" " if ch.isspace() else ch for ch in text
                    if unicodedata.category(ch) not in _INVISIBLE or ch.isspace())
     return " ".join(kept.split())[:limit]
+
+
+def excerpt(text: str, size: int) -> str:
+    """The start of `text` to recognise it by: at most `size` characters, "…" when cut."""
+    return text if len(text) <= size else text[:size] + "…"

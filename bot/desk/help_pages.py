@@ -12,13 +12,13 @@ from starlette.datastructures import QueryParams
 from bot.desk.views import Values
 from handlers import desk_help, desk_pages, desk_points
 from handlers.context import Context
-from handlers.help_requests import CATEGORIES, _known_building
+from handlers.help_requests import CATEGORIES, known_building
 
 
 def requests(ctx: Context, _query: QueryParams, _path: Mapping[str, Any]) -> Values:
     shown = desk_help.requests(ctx)
     return {"it": shown, "categories": CATEGORIES,
-            "building": _known_building(ctx, shown.branch)}
+            "building": known_building(ctx, shown.branch)}
 
 
 def reports(ctx: Context, _query: QueryParams, _path: Mapping[str, Any]) -> Values:
