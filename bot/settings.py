@@ -62,7 +62,7 @@ class Settings(BaseSettings, RuleSettings):
         None, "TELEGRAM_WEBHOOK_SECRET", "The secret Telegram sends back in a header.")
     telegram_max_retries: int = rule(3, "TELEGRAM_MAX_RETRIES",
                                      "Retries of a send Telegram answered 429.", ge=0)
-    telegram_concurrent_updates: int = rule(8, "TELEGRAM_CONCURRENT_UPDATES",
+    telegram_concurrent_updates: int = rule(32, "TELEGRAM_CONCURRENT_UPDATES",
                                             "Updates handled at once (different chats).", ge=1)
 
     wechat_app_id: str | None = rule(None, "WECHAT_APP_ID", "The Official Account's AppID.")
