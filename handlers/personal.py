@@ -55,6 +55,9 @@ class PersonalData:
     erase: Erase = Erase.DELETE
     close: Close | None = None
     shown: str | None = None  # a column /privacy shows the values of, not only how many
+    # The shown values are codes, said in words by this catalog key ("role.{}": the value
+    # secretary is said as role.secretary, 书记), not shown raw.
+    shown_as: str | None = None
     # Rows found otherwise than `owner == person id` (by openid, by private chat).
     match: Match | None = None
     # Listed only for rows where one of `columns` holds something: a profile with no change

@@ -40,6 +40,15 @@ def test_my_data_mentions_a_change_only_while_one_waits(world: ConsoleWorld) -> 
     assert "· 书记驳回时写的原因：1 条（楼栋写错了）" in answer
 
 
+def test_my_data_names_roles_and_platforms_in_words(world: ConsoleWorld) -> None:
+    set_up_branch(world)
+    answer = texts(world.say("王书记", "private", "我的数据"))[0]
+    assert "· 任命：1 条（书记）\n· 关联的聊天账号：1 条（控制台）" in answer
+    world.say("Tom", "private", "/lang en")
+    answer = texts(world.say("Tom", "private", "/privacy"))[0]
+    assert "· Linked chat accounts: 1 (the console)" in answer
+
+
 def test_forget_asks_first_then_erases_but_keeps_counts(world: ConsoleWorld) -> None:
     set_up_branch(world)
     verified_member(world, "张三")
