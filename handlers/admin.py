@@ -243,7 +243,7 @@ def _scope_name(ctx: Context, scope: dict[str, int | None]) -> str:
 
 
 PERSONAL_DATA: list[PersonalData | Reference] = [
-    PersonalData("roles", RoleGrant, "person_id", ("role",), shown="role"),
+    PersonalData("roles", RoleGrant, "person_id", ("role",), shown="role", shown_as="role.{}"),
     Reference(RoleGrant, "granted_by"),
 ]
 

@@ -22,8 +22,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_
-
 from handlers import forms, points
 from handlers.addressing import free_text, number
 from handlers.context import ButtonSpec, Context, Keyboard, Scope
@@ -31,7 +29,7 @@ from handlers.errors import DomainError
 from handlers.forms import Form, Option, Prompt, Step
 from handlers.i18n import LANGUAGES, Phrase
 from handlers.payloads import ButtonData, StartPayload
-from handlers.personal import Erase, PersonalData, Reference, Whose
+from handlers.personal import Erase, PersonalData, Reference
 from handlers.roles import Role, require, require_branch
 from handlers.router import (
     Command,
@@ -519,15 +517,11 @@ def withdraw_all(scope: Scope, person_id: int) -> None:
                        {"id": request.id}, edit_message_id=where.message_id)
 
 
-def _with_contact(whose: Whose) -> ColumnElement[bool]:
-    return and_(HelpRequest.requester_id == whose.person_id, HelpRequest.contact != "")
-
-
 PERSONAL_DATA: list[PersonalData | Reference] = [
     PersonalData("help_requests", HelpRequest, "requester_id", ("text", "building"),
                  Erase.BLANK, close=withdraw_all),
     PersonalData("help_contacts", HelpRequest, "requester_id", ("contact",), Erase.BLANK,
-                 shown="contact", match=_with_contact),
+                 shown="contact", only_held=True),
     Reference(HelpRequest, "helper_id"),
 ]
 

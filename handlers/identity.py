@@ -399,9 +399,12 @@ PERSONAL_DATA: list[PersonalData | Reference] = [
     PersonalData("building", MemberProfile, "person_id", ("building",), shown="building"),
     PersonalData("skills", MemberProfile, "person_id", ("skills", "kind", "registered_here"),
                  shown="skills"),
-    # A change waiting for the secretary, and the reason given with a refusal.
-    PersonalData("pending_change", MemberProfile, "person_id",
-                 ("pending_change", "decision_note")),
+    # A change waiting for the secretary, and the reason given with a refusal: listed only
+    # while they hold something (erasing deletes the profile with the name).
+    PersonalData("pending_change", MemberProfile, "person_id", ("pending_change",),
+                 only_held=True),
+    PersonalData("decision_note", MemberProfile, "person_id", ("decision_note",),
+                 shown="decision_note", only_held=True),
     Reference(MemberProfile, "decided_by"),
 ]
 

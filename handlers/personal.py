@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, and_, delete, false, func, or_, select, update
+from sqlalchemy import ColumnElement, String, and_, delete, false, func, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from storage.models import Base, Person
@@ -55,14 +55,34 @@ class PersonalData:
     erase: Erase = Erase.DELETE
     close: Close | None = None
     shown: str | None = None  # a column /privacy shows the values of, not only how many
+    # The shown values are codes, said in words by this catalog key ("role.{}": the value
+    # secretary is said as role.secretary, 书记), not shown raw.
+    shown_as: str | None = None
     # Rows found otherwise than `owner == person id` (by openid, by private chat).
     match: Match | None = None
+    # Listed only for rows where one of `columns` holds something: a profile with no change
+    # waiting holds no "pending change". Erasing still covers every row `where` finds.
+    only_held: bool = False
 
     def where(self, whose: Whose) -> ColumnElement[bool]:
         if self.match is not None:
             return self.match(whose)
         column: ColumnElement[bool] = getattr(self.table, self.owner) == whose.person_id
         return column
+
+    def listed(self, whose: Whose) -> ColumnElement[bool]:
+        """The rows /privacy counts for the person."""
+        if not self.only_held:
+            return self.where(whose)
+        table = self.table.__table__.c
+        return and_(self.where(whose), or_(*(_holds(table[name]) for name in self.columns)))
+
+
+def _holds(column: ColumnElement[Any]) -> ColumnElement[bool]:
+    """The column holds a value: not NULL, and for text not empty either."""
+    if isinstance(column.type, String):
+        return func.coalesce(column, "") != ""
+    return column.is_not(None)
 
 
 @dataclass(frozen=True)
@@ -89,7 +109,7 @@ def present(session: Session, registry: Iterable[PersonalData],
     """Each kind stored for the person: how many rows, and the values of its shown column."""
     found = []
     for entry in registry:
-        where = entry.where(whose)
+        where = entry.listed(whose)
         rows = session.scalar(select(func.count()).select_from(entry.table).where(where)) or 0
         if not rows:
             continue

@@ -61,9 +61,16 @@ def stored(ctx: Context) -> list[Stored]:
 def listed(session: Session, t: Translator, registry: Sequence[PersonalData],
            person: Whose) -> list[Stored]:
     """Every kind in `registry` stored for `person`."""
-    return [Stored(t(f"privacy.kind.{entry.kind}"), rows, [v[:SHOWN_CHARS] for v in values],
-                   entry.erase)
+    return [Stored(t(f"privacy.kind.{entry.kind}"), rows,
+                   [_said(t, entry, value)[:SHOWN_CHARS] for value in values], entry.erase)
             for entry, rows, values in personal.present(session, registry, person)]
+
+
+def _said(t: Translator, entry: PersonalData, value: str) -> str:
+    """A stored value as the person reads it: a code in words when the entry says so."""
+    if entry.shown_as is None:
+        return value
+    return t(entry.shown_as.format(value))
 
 
 def privacy(ctx: Context, _args: str) -> None:
@@ -122,7 +129,7 @@ def _handled(whose: Whose) -> ColumnElement[bool]:
 PERSONAL_DATA: list[PersonalData | Reference] = [
     PersonalData("accounts", Account, "person_id",
                  ("external_id", "display_name", "username", "language_code"),
-                 shown="platform"),
+                 shown="platform", shown_as="link.platform.{}"),
     PersonalData("wechat_follower", WechatUser, "openid", ("openid", "choices"),
                  match=_followed),
     PersonalData("handled_updates", ProcessedUpdate, "key", ("key",), match=_handled),

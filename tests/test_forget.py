@@ -137,4 +137,4 @@ def test_forget_erases_every_kind_and_closes_what_is_open(world: ConsoleWorld) -
 
     (after,) = texts(world.say("张三", "private", "隐私"))
     listed = after.split("谁能看到")[0]
-    assert listed == "我存了你的这些数据：\n· 关联的聊天账号：1 条（console）\n\n", "a fresh start"
+    assert listed == "我存了你的这些数据：\n· 关联的聊天账号：1 条（控制台）\n\n", "a fresh start"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bot.console import ConsoleWorld
 from handlers.i18n import LOCALES_DIR, Catalogs
 from tests.story import GROUP, set_up_branch, texts
@@ -50,8 +52,8 @@ def _po(lang: str) -> dict[str, tuple[bool, tuple[str, ...]]]:
 
     with (LOCALES_DIR / lang / "LC_MESSAGES" / "messages.po").open("rb") as fh:
         catalog = read_po(fh, locale=lang)
-    return {m.id[0]: (True, tuple(m.string)) if isinstance(m.id, tuple) else (False, (m.string,))
-            for m in catalog if m.id}
+    return {m.id[0]: (True, tuple(m.string)) for m in catalog if isinstance(m.id, tuple)} | {
+        m.id: (False, (m.string,)) for m in catalog if m.id and isinstance(m.id, str)}
 
 
 def test_every_message_exists_in_every_language_with_the_same_placeholders() -> None:
@@ -74,7 +76,6 @@ def test_every_message_exists_in_every_language_with_the_same_placeholders() -> 
 
 def test_every_key_used_in_code_is_in_the_catalogs() -> None:
     import re
-    from pathlib import Path
 
     catalog = Catalogs().get("en")
     used: set[str] = set()
@@ -94,12 +95,10 @@ _KEY_PREFIXES = {"start", "help", "menu", "lang", "list", "dialog", "activity", 
 
 def test_every_domain_error_code_has_a_sentence_in_both_languages() -> None:
     import re
-    from pathlib import Path
 
     catalogs = Catalogs(strict=False)
     codes: set[str] = set()
-    for path in [*Path("handlers").glob("*.py"), *Path("bot").glob("*.py"),
-                 *Path("storage").glob("*.py")]:
+    for path in _sources():
         source = path.read_text()
         # Raised directly, passed on from storage (LinkRefused), named as typed_number's
         # refusal, or as the refusal of a kind of button data or start payload.
@@ -110,3 +109,25 @@ def test_every_domain_error_code_has_a_sentence_in_both_languages() -> None:
     missing = sorted(f"{lang} error.{code}" for code in codes for lang in ("zh_CN", "en")
                      if not catalogs.get(lang).has(f"error.{code}"))
     assert missing == []
+
+
+def test_every_error_sentence_is_one_the_code_can_still_raise() -> None:
+    """A refusal nothing raises any more is dead text: its code (or its whole key) must be
+    written somewhere in the code, e.g. DomainError("no_branch_private") or a usage passed on
+    as target_account(..., "lift_usage")."""
+    import re
+
+    literals: set[str] = set()
+    for path in _sources():
+        literals |= set(re.findall(r'"([a-z_.]+)"', path.read_text()))
+    errors = {key.split("@")[0] for key in _po("zh_CN") if key.startswith("error.")}
+    assert len(errors) > 50
+    unraised = sorted(key for key in errors
+                      if key not in literals and key.removeprefix("error.") not in literals)
+    assert unraised == [], "remove these from every locale, or raise them again"
+
+
+def _sources() -> list[Path]:
+    """The code that can refuse: features, runtime (the desk too) and storage."""
+    return [path for folder in ("handlers", "bot", "storage")
+            for path in sorted(Path(folder).rglob("*.py"))]

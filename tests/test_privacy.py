@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from bot.console import ConsoleWorld
 from storage.models import Account, CheckIn, MemberProfile
-from tests.story import GROUP, set_up_branch, texts, verified_member
+from tests.story import GROUP, register, set_up_branch, texts, verified_member
 
 
 def test_privacy_is_explained_privately(world: ConsoleWorld) -> None:
@@ -18,6 +18,35 @@ def test_privacy_is_explained_privately(world: ConsoleWorld) -> None:
     assert group == [], "the group sees nothing"
     assert "· 姓名：1 条（张三）\n· 楼栋：1 条（3号楼2单元）" in private[0]
     assert "谁能看到" in private[0]
+
+
+def test_my_data_mentions_a_change_only_while_one_waits(world: ConsoleWorld) -> None:
+    set_up_branch(world)
+    verified_member(world, "张三")
+    answer = texts(world.say("张三", "private", "我的数据"))[0]
+    assert answer.startswith("我存了你的这些数据：\n· 姓名：1 条（张三）")
+    assert "等待核实的修改" not in answer
+    assert "驳回" not in answer
+
+    register(world, "张三", "5号楼1单元")  # moved: the new building waits for the secretary
+    answer = texts(world.say("张三", "private", "我的数据"))[0]
+    assert "· 等待核实的修改：1 条\n" in answer
+    assert "· 楼栋：1 条（3号楼2单元）" in answer  # what holds until she verifies
+
+    world.press("王书记", "private", "驳回")
+    world.say("王书记", "private", "楼栋写错了")
+    answer = texts(world.say("张三", "private", "我的数据"))[0]
+    assert "等待核实的修改" not in answer
+    assert "· 书记驳回时写的原因：1 条（楼栋写错了）" in answer
+
+
+def test_my_data_names_roles_and_platforms_in_words(world: ConsoleWorld) -> None:
+    set_up_branch(world)
+    answer = texts(world.say("王书记", "private", "我的数据"))[0]
+    assert "· 任命：1 条（书记）\n· 关联的聊天账号：1 条（控制台）" in answer
+    world.say("Tom", "private", "/lang en")
+    answer = texts(world.say("Tom", "private", "/privacy"))[0]
+    assert "· Linked chat accounts: 1 (the console)" in answer
 
 
 def test_forget_asks_first_then_erases_but_keeps_counts(world: ConsoleWorld) -> None:
