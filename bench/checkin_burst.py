@@ -64,6 +64,7 @@ from telegram.ext import (
 
 from bot.background import keep_replies
 from bot.ratelimit import SmoothRateLimiter
+from bot.services import keep_out_of_collections
 from bot.settings import Settings
 from bot.telegram import ALLOWED_UPDATES, build_application, rate_limiter, reply_settles
 from bot.telegram_http import AiohttpRequest
@@ -412,6 +413,9 @@ async def bench_store(name: str, database: Database, fake: ChildFake, members: i
         keep_replies(core, None)  # as the bot runs on PostgreSQL: answers outlive a crash
     scan = f"/start {qrcodes.make(SECRET, seeded.activity_id, 'i')}"
     rows: list[Row] = []
+    # As the bot does before serving; for every bot here, so that none pays for full
+    # collector passes over a heap a bare bot's own process would not hold.
+    keep_out_of_collections()
 
     bare = bare_application(fake, limits)
     async with polling(bare, fake):

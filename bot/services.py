@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import gc
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -212,6 +213,15 @@ class PollingService:
         self.server.should_exit = True
 
 
+def keep_out_of_collections() -> None:
+    """Leave what was loaded at start (catalogs, models, the services) out of the garbage
+    collector's passes: it lives as long as the process, and each full pass over it took
+    100-150 ms in the middle of a burst (bench/wechat_burst.py, bench/checkin_burst.py), a
+    pause every waiting member shared. Called by every service before it starts serving."""
+    gc.collect()
+    gc.freeze()
+
+
 def intake_for(settings: Settings, core: Core) -> Intake | None:
     """The durable intake when the database is PostgreSQL; None for embedded SQLite."""
     if core.db.is_sqlite:
@@ -225,17 +235,23 @@ def intake_for(settings: Settings, core: Core) -> Intake | None:
 
 async def serve_webhook(settings: Settings, core: Core) -> None:
     """Register the webhook with Telegram and serve it with uvicorn until stopped."""
-    await WebhookService(settings, core, intake=intake_for(settings, core),
-                         work=settings.web_worker).run()
+    service = WebhookService(settings, core, intake=intake_for(settings, core),
+                             work=settings.web_worker)
+    keep_out_of_collections()
+    await service.run()
 
 
 async def serve_polling(settings: Settings, core: Core) -> None:
     """Long-poll Telegram and serve the web pages with uvicorn until stopped."""
-    await PollingService(settings, core).run()
+    service = PollingService(settings, core)
+    keep_out_of_collections()
+    await service.run()
 
 
 async def serve_worker(settings: Settings, core: Core) -> None:
     """Handle stored updates (PostgreSQL) until SIGTERM."""
     intake = intake_for(settings, core)
     assert intake is not None, "workers need PostgreSQL"
-    await WorkerService(settings, core, intake).run()
+    service = WorkerService(settings, core, intake)
+    keep_out_of_collections()
+    await service.run()

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 
 from bot.background import Background
 from bot.delivery import Registry
 from bot.desk import Desk
 from bot.qrpage import qr_routes
-from bot.services import PollingService, WebhookService
+from bot.services import PollingService, WebhookService, keep_out_of_collections
 from bot.settings import Settings
 from bot.web import Server, create_web_app, server_config
 from bot.wechat import WechatAdapter, build_adapter
@@ -82,11 +81,3 @@ def run(settings: Settings, core: Core) -> None:
     keep_out_of_collections()
     asyncio.run(service.run())
 
-
-def keep_out_of_collections() -> None:
-    """Leave what was loaded at start (catalogs, models, the services) out of the garbage
-    collector's passes: it lives as long as the process, and each full pass over it took
-    about 150 ms in the middle of a burst of callbacks (bench/wechat_burst.py), a pause
-    every waiting follower shared."""
-    gc.collect()
-    gc.freeze()
