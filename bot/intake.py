@@ -55,7 +55,11 @@ def conninfo(database_url: str) -> str:
 class Intake:
     """The job queue of updates: `put` from the web server, `work` in a worker."""
 
-    def __init__(self, database_url: str, *, pool_size: int = CONCURRENCY + 4) -> None:
+    def __init__(self, database_url: str, *, jobs: int = CONCURRENCY) -> None:
+        # A job holds a connection only while it is fetched or finished: a few more than
+        # CONCURRENCY are enough however many `jobs` run at once, and several workers stay
+        # well within PostgreSQL's 100 connections.
+        pool_size = min(jobs, CONCURRENCY) + 4
         connector = procrastinate.PsycopgConnector(conninfo=conninfo(database_url),
                                                    min_size=1, max_size=pool_size)
         self.queue = procrastinate.App(connector=connector)

@@ -20,7 +20,6 @@ from bot.background import Background
 from bot.delivery import Registry
 from bot.desk import Desk
 from bot.health import Readiness
-from bot.intake import CONCURRENCY as INTAKE_CONCURRENCY
 from bot.intake import Intake
 from bot.settings import Settings
 from bot.telegram import ALLOWED_UPDATES, PLATFORM, build_application, chat_key
@@ -226,11 +225,7 @@ def intake_for(settings: Settings, core: Core) -> Intake | None:
     """The durable intake when the database is PostgreSQL; None for embedded SQLite."""
     if core.db.is_sqlite:
         return None
-    # A job holds a connection only while it is fetched or finished: a few more than
-    # INTAKE_CONCURRENCY are enough however many run at once, and several workers stay well
-    # within PostgreSQL's 100 connections.
-    jobs = min(settings.telegram_concurrent_updates, INTAKE_CONCURRENCY)
-    return Intake(settings.db_url, pool_size=jobs + 4)
+    return Intake(settings.db_url, jobs=settings.telegram_concurrent_updates)
 
 
 async def serve_webhook(settings: Settings, core: Core) -> None:
