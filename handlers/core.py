@@ -85,6 +85,15 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _sender_info(incoming: Incoming) -> SenderInfo:
+    """The sender as stored: names come from the platform as the person typed them, and are
+    cleaned first."""
+    sender = incoming.sender
+    return SenderInfo(sender.platform, sender.external_id, clean_name(sender.display_name),
+                      clean_name(sender.username) if sender.username else None,
+                      sender.language_code)
+
+
 class Core:
     """Handles updates from any adapter; holds no platform knowledge."""
 
@@ -149,11 +158,15 @@ class Core:
         for_us = [not self._chatter(incoming, ack)
                   for incoming, ack in zip(incomings, acknowledged, strict=True)]
         answers: list[list[Outgoing]] = [[] for _ in incomings]
+        keyed = [(incoming.platform, incoming.update_key, _sender_info(incoming))
+                 for incoming, mine in zip(incomings, for_us, strict=True)
+                 if mine and incoming.update_key]
         with self.db.session() as session:
+            arrivals = people.Arrivals(session, keyed, self.clock())
             for n, incoming in enumerate(incomings):
                 if for_us[n]:
                     answers[n] = self._in_session(session, incoming, acknowledged[n],
-                                                  careful=False)
+                                                  careful=False, arrivals=arrivals)
             return self._kept(session, answers)
 
     def _chatter(self, incoming: Incoming, acknowledged: int | None) -> bool:
@@ -162,17 +175,17 @@ class Core:
             and not self._addressed(incoming)
 
     def _in_session(self, session: Session, incoming: Incoming, acknowledged: int | None,
-                    *, careful: bool) -> list[Outgoing]:
-        """Act on one update inside `session`'s transaction."""
+                    *, careful: bool, arrivals: people.Arrivals | None = None,
+                    ) -> list[Outgoing]:
+        """Act on one update inside `session`'s transaction (its sender perhaps read ahead
+        with others of the transaction in `arrivals`)."""
         now = self.clock()
-        sender = incoming.sender
-        # Names come from the platform as the person typed them: cleaned before storing.
-        info = SenderInfo(sender.platform, sender.external_id, clean_name(sender.display_name),
-                          clean_name(sender.username) if sender.username else None,
-                          sender.language_code)
+        info = _sender_info(incoming)
         if incoming.update_key:
-            arrived = people.arriving_once(session, info, incoming.platform,
-                                           incoming.update_key, now)
+            arrived = (arrivals.take(session, info, incoming.platform, incoming.update_key,
+                                     now) if arrivals
+                       else people.arriving_once(session, info, incoming.platform,
+                                                 incoming.update_key, now))
             if arrived is None:
                 return []  # handled before
         else:

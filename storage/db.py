@@ -26,6 +26,9 @@ RETURNED_AT = "jinlin_returned_at"
 WRITES = "jinlin_writes"
 # An execution option: the caller counts this statement's write itself, if it wrote.
 COUNTED_BY_CALLER = "jinlin_counted_by_caller"
+# Where a connection counts, per table, the INSERT, UPDATE and DELETE statements it ran
+# (see `writes_to`).
+TABLE_WRITES = "jinlin_table_writes"
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -70,9 +73,20 @@ def _count(connection: Any) -> None:
 
 def _count_insert(connection: Any, _cursor: Any, _statement: str, _parameters: Any,
                   context: Any, _executemany: bool) -> None:
-    if context is not None and context.isinsert \
-            and not context.execution_options.get(COUNTED_BY_CALLER):
+    if context is None or not (context.isinsert or context.isupdate or context.isdelete):
+        return
+    _count_table(connection, context)
+    if context.isinsert and not context.execution_options.get(COUNTED_BY_CALLER):
         _count(connection)
+
+
+def _count_table(connection: Any, context: Any) -> None:
+    """Note the table a write statement is about to touch (whether it then changes a row
+    or not: the tally may say "written" where nothing was, never the other way)."""
+    table = getattr(getattr(context.compiled, "statement", None), "table", None)
+    name = getattr(table, "name", None)
+    tally = connection.info.setdefault(TABLE_WRITES, {})
+    tally[name] = tally.get(name, 0) + 1
 
 
 def _count_change(connection: Any, cursor: Any, _statement: str, _parameters: Any,
@@ -94,6 +108,14 @@ def writes(session: Session) -> int:
     flush counts its own): two readings that agree mean nothing was written between them."""
     count: int = session.connection().info.get(WRITES, 0)
     return count
+
+
+def writes_to(session: Session, *tables: str) -> int:
+    """How many write statements the session's connection has run on these tables (a flush
+    counts its own): two readings that agree mean none of them was written between them.
+    Statements that write through a WITH inside a SELECT are not counted."""
+    tally: dict[str | None, int] = session.connection().info.get(TABLE_WRITES, {})
+    return sum(tally.get(table, 0) for table in tables)
 
 
 def discard_pending(session: Session) -> None:

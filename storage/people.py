@@ -5,14 +5,26 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, delete, select, union, update
+from sqlalchemy import (
+    Select,
+    String,
+    and_,
+    bindparam,
+    delete,
+    func,
+    inspect,
+    select,
+    union,
+    update,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstanceState, Session
 
 from storage import dialogs, states
-from storage.db import counted_write
+from storage.db import counted_write, writes_to
 from storage.models import (
     Account,
     Branch,
@@ -111,6 +123,109 @@ _ARRIVING_ONCE = (
                              Account.external_id == bindparam("external_id")))
     .outerjoin(Person, Person.id == Account.person_id)
     .outerjoin(Dialog, Dialog.person_id == Person.id))
+
+
+Arrived = tuple[Account, Person, Dialog | None]
+Update = tuple[str, str, SenderInfo]  # an update's platform and key, and its sender
+
+
+class Arrivals:
+    """The senders of several updates handled in one transaction, read together: on
+    PostgreSQL every update is marked as handled and every sender's account, person and
+    dialog read in one statement, where `arriving_once` takes one for each update.
+
+    `take` then gives each update what `arriving_once` would have given it, in turn. A
+    sender read ahead is given as read only while no update before it wrote to accounts,
+    persons or dialogs; after such a write the rest are read again, each at its turn: the
+    updates act as if handled one after another.
+    """
+
+    def __init__(self, session: Session, updates: list[Update], now: dt.datetime) -> None:
+        """`updates`: each update's platform and key, with its sender."""
+        self._read: dict[Update, Arrived | None] = {}  # as read (None: first contact)
+        self._later: set[Update] = set()  # marked here, their senders read at their turn
+        self._marked: set[Update] = set()  # marked here, handled before or not
+        if _together(session, updates):
+            self._read_all(session, updates, now)
+        self._written = writes_to(session, *_PEOPLE_TABLES)
+
+    def take(self, session: Session, sender: SenderInfo, platform: str, key: str,
+             now: dt.datetime) -> Arrived | None:
+        """As `arriving_once(session, sender, platform, key, now)`."""
+        update = (platform, key, sender)
+        if update not in self._marked:
+            return arriving_once(session, sender, platform, key, now)
+        if update in self._read and writes_to(session, *_PEOPLE_TABLES) != self._written:
+            self._forget(session)
+        if update in self._read:
+            return _arrived(session, sender, now, self._read.pop(update))
+        if update in self._later:
+            self._later.discard(update)
+            return arriving(session, sender, now)
+        return None  # the mark was there: handled before
+
+    def _read_all(self, session: Session, updates: list[Update], now: dt.datetime) -> None:
+        platform, _, sender = updates[0]
+        rows = session.execute(_ARRIVING_TOGETHER, {
+            "platform": sender.platform, "update_platform": platform, "at": now,
+            "keys": [key for _, key, _ in updates],
+            "external_ids": [sender.external_id for _, _, sender in updates]}).all()
+        counted_write(session)
+        self._marked = set(updates)
+        by_key = {update[1]: update for update in updates}
+        for key, marked, account, person, dialog in rows:
+            if marked is not None:
+                found = None if account is None else (account, person, dialog)
+                self._read[by_key[key]] = found
+
+    def _forget(self, session: Session) -> None:
+        """Someone's account, person or dialog was written: the senders read ahead and not
+        yet taken are read again at their turn (changes are flushed first: none is lost)."""
+        session.flush()
+        for found in self._read.values():
+            for entity in found or ():
+                if entity is not None and cast(InstanceState[Any], inspect(entity)).persistent:
+                    session.expire(entity)
+        self._later |= set(self._read)
+        self._read = {}
+
+
+_PEOPLE_TABLES = ("accounts", "persons", "dialogs")
+
+
+def _together(session: Session, updates: list[Update]) -> bool:
+    """Whether these updates can be marked and their senders read in one statement: on
+    PostgreSQL, two or more, each update and each sender once, all from one platform."""
+    if len(updates) < 2 or session.get_bind().dialect.name != "postgresql":
+        return False
+    keys = {(platform, key) for platform, key, _ in updates}
+    ids = {(sender.platform, sender.external_id) for _, _, sender in updates}
+    return len(keys) == len(ids) == len(updates) \
+        and len({platform for platform, _ in keys}) == len({platform for platform, _ in ids}) == 1
+
+
+def _arriving_together() -> Select[Any]:
+    """`_ARRIVING_ONCE` for many updates (their keys and senders' ids as two arrays): a row
+    per update with its key, the key again when the mark was new, and the sender's account,
+    person and dialog."""
+    given = func.unnest(bindparam("keys", type_=postgresql.ARRAY(String)),
+                        bindparam("external_ids", type_=postgresql.ARRAY(String))
+                        ).table_valued("key", "external_id").render_derived()
+    mark = (postgresql.insert(ProcessedUpdate)
+            .from_select(["platform", "key", "at"], select(
+                bindparam("update_platform", type_=String), given.c.key,
+                bindparam("at", type_=ProcessedUpdate.__table__.c.at.type)))
+            .on_conflict_do_nothing().returning(ProcessedUpdate.key).cte("marks"))
+    return (select(given.c.key, mark.c.key, Account, Person, Dialog).select_from(given)
+            .outerjoin(mark, mark.c.key == given.c.key)
+            .outerjoin(Account, and_(Account.platform == bindparam("platform"),
+                                     Account.external_id == given.c.external_id))
+            .outerjoin(Person, Person.id == Account.person_id)
+            .outerjoin(Dialog, Dialog.person_id == Person.id))
+
+
+# Built once: this runs on every batch of updates.
+_ARRIVING_TOGETHER = _arriving_together()
 
 
 def _create_account(session: Session, sender: SenderInfo, now: dt.datetime) -> Account:

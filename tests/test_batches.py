@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from handlers.context import Context
 from handlers.core import Core
@@ -86,3 +86,60 @@ def test_a_refusal_after_a_write_in_a_batch_is_undone_alone(any_db: Database,
     assert language(any_db, NEIGHBOURS[0]) == "en"
     assert language(any_db, NEIGHBOURS[1]) != "en"
     assert language(any_db, NEIGHBOURS[2]) == "en"
+
+
+def start(sender: Sender, key: str) -> Incoming:
+    return Incoming("telegram", sender.external_id, ChatKind.PRIVATE, sender, text="/start",
+                    update_key=key)
+
+
+def greeting(answers: list[list[object]], n: int) -> str:
+    return texts(answers)[n][0]
+
+
+def test_a_batch_of_old_and_new_updates_answers_only_the_new(any_db: Database,
+                                                              clock: Clock) -> None:
+    core = Core(any_db, rules=TEST_RULES, clock=clock)
+    core.handle_batch([lang_en(n, f"u{i}") for i, n in enumerate(NEIGHBOURS[:2])])
+    # 邻居0's update comes again, beside 邻居1's and 邻居2's new ones: only theirs are
+    # answered, each once.
+    answers = core.handle_batch([lang_en(NEIGHBOURS[0], "u0"), start(NEIGHBOURS[1], "u10"),
+                                 start(NEIGHBOURS[2], "u11")])
+    assert answers[0] == []
+    assert greeting(answers, 1).startswith("Hello, 邻居1!")
+    assert greeting(answers, 2).startswith("你好，邻居2！")
+    assert core.handle_batch([start(NEIGHBOURS[1], "u10"), start(NEIGHBOURS[2], "u11")]) == \
+        [[], []]
+
+
+def test_an_update_sees_what_the_one_before_it_in_the_batch_wrote(any_db: Database,
+                                                                  clock: Clock) -> None:
+    """Two updates in one batch act as if one came after the other, even when the first
+    changes the second sender (here a stand-in for /lang that, as a secretary's action
+    would, writes to another person, with a plain statement)."""
+    core = Core(any_db, rules=TEST_RULES, clock=clock)
+    core.handle_batch([start(n, f"s{i}") for i, n in enumerate(NEIGHBOURS)])
+    assert language(any_db, NEIGHBOURS[1]) is None
+
+    def sets_the_neighbours_language(ctx: Context, _args: str) -> None:
+        account = people.find_account(ctx.session, "telegram", NEIGHBOURS[1].external_id)
+        assert account is not None
+        ctx.session.connection().execute(
+            update(Person).where(Person.id == account.person_id).values(lang="en"))
+        ctx.reply("lang.set")
+
+    with_lang(core, sets_the_neighbours_language)
+    answers = core.handle_batch([lang_en(NEIGHBOURS[0], "u0"), start(NEIGHBOURS[1], "u1"),
+                                 start(NEIGHBOURS[2], "u2")])
+    assert greeting(answers, 1).startswith("Hello, 邻居1!")
+    assert greeting(answers, 2).startswith("你好，邻居2！")
+
+
+def test_one_persons_two_messages_in_a_batch_are_taken_in_order(any_db: Database,
+                                                                 clock: Clock) -> None:
+    core = Core(any_db, rules=TEST_RULES, clock=clock)
+    answers = core.handle_batch([lang_en(NEIGHBOURS[0], "u0"), start(NEIGHBOURS[0], "u1"),
+                                 start(NEIGHBOURS[1], "u2")])
+    assert texts(answers)[0] == [SET_TO_ENGLISH]
+    assert greeting(answers, 1).startswith("Hello, 邻居0!")
+    assert greeting(answers, 2).startswith("你好，邻居1！")
