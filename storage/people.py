@@ -117,16 +117,24 @@ _MARK = (postgresql.insert(ProcessedUpdate)
          .values(platform=bindparam("update_platform"), key=bindparam("update_key"),
                  at=bindparam("at"))
          .on_conflict_do_nothing().returning(ProcessedUpdate.key).cte("mark"))
-_ARRIVING_ONCE = (
-    select(_MARK.c.key, Account, Person, Dialog).select_from(_MARK)
-    .outerjoin(Account, and_(Account.platform == bindparam("platform"),
-                             Account.external_id == bindparam("external_id")))
-    .outerjoin(Person, Person.id == Account.person_id)
-    .outerjoin(Dialog, Dialog.person_id == Person.id))
+
+
+def _with_sender(query: Select[Any], external_id: Any) -> Select[Any]:
+    """`query` joined to the account with this id on `platform` (a bound parameter), its
+    person and dialog: all None for a first contact."""
+    return (query.outerjoin(Account, and_(Account.platform == bindparam("platform"),
+                                          Account.external_id == external_id))
+            .outerjoin(Person, Person.id == Account.person_id)
+            .outerjoin(Dialog, Dialog.person_id == Person.id))
+
+
+_ARRIVING_ONCE = _with_sender(select(_MARK.c.key, Account, Person, Dialog).select_from(_MARK),
+                              bindparam("external_id"))
 
 
 Arrived = tuple[Account, Person, Dialog | None]
 Update = tuple[str, str, SenderInfo]  # an update's platform and key, and its sender
+Key = tuple[str, str]  # an update's platform and key
 
 
 class Arrivals:
@@ -142,9 +150,9 @@ class Arrivals:
 
     def __init__(self, session: Session, updates: list[Update], now: dt.datetime) -> None:
         """`updates`: each update's platform and key, with its sender."""
-        self._read: dict[Update, Arrived | None] = {}  # as read (None: first contact)
-        self._later: set[Update] = set()  # marked here, their senders read at their turn
-        self._marked: set[Update] = set()  # marked here, handled before or not
+        self._read: dict[Key, Arrived | None] = {}  # as read (None: first contact)
+        self._later: set[Key] = set()  # marked here, their senders read at their turn
+        self._marked: set[Key] = set()  # marked here, handled before or not
         if _together(session, updates):
             self._read_all(session, updates, now)
         self._written = writes_to(session, *_PEOPLE_TABLES)
@@ -152,15 +160,15 @@ class Arrivals:
     def take(self, session: Session, sender: SenderInfo, platform: str, key: str,
              now: dt.datetime) -> Arrived | None:
         """As `arriving_once(session, sender, platform, key, now)`."""
-        update = (platform, key, sender)
-        if update not in self._marked:
+        if (platform, key) not in self._marked:
             return arriving_once(session, sender, platform, key, now)
-        if update in self._read and writes_to(session, *_PEOPLE_TABLES) != self._written:
+        if (platform, key) in self._read \
+                and writes_to(session, *_PEOPLE_TABLES) != self._written:
             self._forget(session)
-        if update in self._read:
-            return _arrived(session, sender, now, self._read.pop(update))
-        if update in self._later:
-            self._later.discard(update)
+        if (platform, key) in self._read:
+            return _arrived(session, sender, now, self._read.pop((platform, key)))
+        if (platform, key) in self._later:
+            self._later.discard((platform, key))
             return arriving(session, sender, now)
         return None  # the mark was there: handled before
 
@@ -171,12 +179,11 @@ class Arrivals:
             "keys": [key for _, key, _ in updates],
             "external_ids": [sender.external_id for _, _, sender in updates]}).all()
         counted_write(session)
-        self._marked = set(updates)
-        by_key = {update[1]: update for update in updates}
+        self._marked = {(platform, key) for platform, key, _ in updates}
         for key, marked, account, person, dialog in rows:
             if marked is not None:
                 found = None if account is None else (account, person, dialog)
-                self._read[by_key[key]] = found
+                self._read[platform, key] = found
 
     def _forget(self, session: Session) -> None:
         """Someone's account, person or dialog was written: the senders read ahead and not
@@ -199,9 +206,9 @@ def _together(session: Session, updates: list[Update]) -> bool:
     if len(updates) < 2 or session.get_bind().dialect.name != "postgresql":
         return False
     keys = {(platform, key) for platform, key, _ in updates}
-    ids = {(sender.platform, sender.external_id) for _, _, sender in updates}
-    return len(keys) == len(ids) == len(updates) \
-        and len({platform for platform, _ in keys}) == len({platform for platform, _ in ids}) == 1
+    senders = {(sender.platform, sender.external_id) for _, _, sender in updates}
+    platforms = ({platform for platform, _ in keys}, {platform for platform, _ in senders})
+    return len(keys) == len(senders) == len(updates) and all(len(p) == 1 for p in platforms)
 
 
 def _arriving_together() -> Select[Any]:
@@ -216,12 +223,9 @@ def _arriving_together() -> Select[Any]:
                 bindparam("update_platform", type_=String), given.c.key,
                 bindparam("at", type_=ProcessedUpdate.__table__.c.at.type)))
             .on_conflict_do_nothing().returning(ProcessedUpdate.key).cte("marks"))
-    return (select(given.c.key, mark.c.key, Account, Person, Dialog).select_from(given)
-            .outerjoin(mark, mark.c.key == given.c.key)
-            .outerjoin(Account, and_(Account.platform == bindparam("platform"),
-                                     Account.external_id == given.c.external_id))
-            .outerjoin(Person, Person.id == Account.person_id)
-            .outerjoin(Dialog, Dialog.person_id == Person.id))
+    return _with_sender(select(given.c.key, mark.c.key, Account, Person, Dialog)
+                        .select_from(given).outerjoin(mark, mark.c.key == given.c.key),
+                        given.c.external_id)
 
 
 # Built once: this runs on every batch of updates.
