@@ -25,11 +25,16 @@ and ours keeps its own with the throttles off, so both run as fast as they can.
 python-telegram-bot's AIORateLimiter; printed: the time to answer all N scans against the
 floor N/30 s.
 
+Each run alternates the bare bot and ours for `--rounds` rounds (3 with limits off) and shows
+the medians over the rounds, each round's figures above the table: this machine's speed drifts
+within a minute, and one burst of each could compare a fast moment of one with a slow one of
+the other.
+
 Goals (issue 12): ratio >= 0.8 on SQLite and >= 0.6 on PostgreSQL; p99 wait <= 1.25 x the
 bare bot's in the same run; with limits on, all N answered within 1.1 x the floor.
 
     .venv/bin/python -m bench.checkin_burst [--members 500] [--postgres URL | --no-postgres]
-        [--limits off|telegram] [--concurrency N]
+        [--limits off|telegram] [--concurrency N] [--rounds N]
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from pydantic import SecretStr
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from telegram import Update
 from telegram.ext import (
     AIORateLimiter,
@@ -93,6 +98,10 @@ CONCURRENCY = [Settings.model_fields["telegram_concurrent_updates"].default]
 # transport slows as more requests share it): a row shows ours against that, beside the
 # goal's comparison at the same setting.
 BARE_FASTEST = 4
+# Rounds of the bare bot and ours, alternated: this machine's speed drifts by a third within
+# a minute, so one burst of each could compare a fast moment of one with a slow one of the
+# other. With limits on, a burst takes the floor's 17 s and the rate is the limits' own.
+ROUNDS = {"off": 3, "telegram": 1}
 
 
 # ------------------------------------------------------------------ the fake, in a child
@@ -333,6 +342,30 @@ class Burst:
         return percentile(self.waits_ms, share)
 
 
+@dataclass
+class Rounds:
+    """One bot's bursts, a round each: its figures are the medians over the rounds (the
+    machine's speed drifts between runs of a few seconds; alternating the bots round by
+    round and taking medians compares them under the same conditions)."""
+
+    bursts: list[Burst]
+
+    @property
+    def rate(self) -> float:
+        return statistics.median(b.rate for b in self.bursts)
+
+    @property
+    def seconds(self) -> float:
+        return statistics.median(b.seconds for b in self.bursts)
+
+    @property
+    def too_many(self) -> int:
+        return sum(b.too_many for b in self.bursts)
+
+    def p(self, share: float) -> float:
+        return statistics.median(b.p(share) for b in self.bursts)
+
+
 def percentile(values: list[float], share: float) -> float:
     if len(values) < 2:
         return values[0] if values else float("nan")
@@ -378,7 +411,7 @@ async def warm_up(fake: ChildFake) -> None:
 class Row:
     bot: str
     store: str
-    burst: Burst
+    burst: Rounds
     ratio: float = 1.0
     check: str = ""
     ok: bool = True
@@ -408,7 +441,7 @@ def reply_check(result: Burst, accepted: set[str]) -> tuple[int, str]:
 
 
 async def bench_store(name: str, database: Database, fake: ChildFake, members: int,
-                      limits: str) -> list[Row]:
+                      limits: str, rounds: int) -> list[Row]:
     started = time.perf_counter()
     seeded = seed(database, members)
     print(f"[{name}] seeded {members} members in {time.perf_counter() - started:.1f} s",
@@ -417,65 +450,126 @@ async def bench_store(name: str, database: Database, fake: ChildFake, members: i
     if not database.is_sqlite:
         keep_replies(core, None)  # as the bot runs on PostgreSQL: answers outlive a crash
     scan = f"/start {qrcodes.make(SECRET, seeded.activity_id, 'i')}"
-    rows: list[Row] = []
     # As the bot does before serving; for every bot here, so that none pays for full
     # collector passes over a heap a bare bot's own process would not hold.
     keep_out_of_collections()
-
-    bare = bare_application(fake, limits)
-    async with polling(bare, fake):
-        await warm_up(fake)
-        bare_burst = await burst(fake, fake.scans(seeded.members, scan))
-    once, problems = reply_check(bare_burst, {scan})
-    rows.append(Row("bare PTB echo", name, bare_burst, check=f"{once} echoed once{problems}",
-                    ok=once == members))
+    bots = Bots(fake, seeded, scan, limits)
     if limits == "off":
-        quick = bare_application(fake, limits, aiohttp=True)
-        async with polling(quick, fake):
-            await warm_up(fake)
-            quick_burst = await burst(fake, fake.scans(seeded.members, scan))
-        once, problems = reply_check(quick_burst, {scan})
-        rows.append(Row("bare on aiohttp", name, quick_burst, quick_burst.rate / bare_burst.rate,
-                        f"{once} echoed once{problems}", once == members))
-    if limits == "off" and CONCURRENCY[0] != BARE_FASTEST:
-        fastest = bare_application(fake, limits, concurrency=BARE_FASTEST)
-        async with polling(fastest, fake):
-            await warm_up(fake)
-            fastest_burst = await burst(fake, fake.scans(seeded.members, scan))
-        once, problems = reply_check(fastest_burst, {scan})
-        rows.append(Row(f"bare PTB at {BARE_FASTEST}", name, fastest_burst,
-                        fastest_burst.rate / bare_burst.rate, f"{once} echoed once{problems}",
-                        once == members))
+        await bots.bare_variants()
+    for round_ in range(rounds):
+        if round_:
+            forget_sign_ins(database, seeded.activity_id)
+        await bots.bare_round()
+        await bots.our_round(core, database)
+        print(f"[{name}] round {round_ + 1}: {bots.round_line()}", flush=True)
+    return bots.rows(name, core, database, members)
 
-    ours = our_application(fake, core, limits)
-    async with polling(ours, fake):
-        await warm_up(fake)
-        first_at = utc_now()
-        first = await burst(fake, fake.scans(seeded.members, scan))
-        first_end = utc_now()
-        after_first = stored(database, seeded.activity_id)
-        repeat = await burst(fake, fake.scans(seeded.members, scan))
-        after_repeat = stored(database, seeded.activity_id)
-        await reply_settles(ours, core).flush()
-    left = kept_left(database)
 
-    signed = expected_texts(core, "scan.signed_in", first_at, first_end, title=TITLE,
-                            points=POINTS, count=POINTS)
-    once, problems = reply_check(first, signed)
-    ok = after_first == (members, members, members) and once == members
-    rows.append(Row("jinlin sign-in", name, first, first.rate / bare_burst.rate,
-                    f"{after_first[0]} rows/{after_first[1]} people/{after_first[2]} points;"
-                    f" {once} answered once{problems}", ok))
-    refused = expected_texts(core, "error.already_signed_in", first_at, first_end,
-                             title=TITLE)
-    once, problems = reply_check(repeat, refused)
-    unchanged = after_repeat == after_first
-    rows.append(Row("jinlin repeat", name, repeat, repeat.rate / bare_burst.rate,
-                    f"{'nothing new stored' if unchanged else 'STORED MORE'}; "
-                    f"{once} 'already signed in'{problems}"
-                    + ("" if database.is_sqlite else f"; {left} kept answers left unsent"),
-                    unchanged and once == members and left == 0))
-    return rows
+def forget_sign_ins(database: Database, activity_id: int) -> None:
+    """Undo a round's sign-ins, so that the next round signs the same members in anew."""
+    with database.session() as session:
+        session.execute(delete(PointsEntry).where(
+            PointsEntry.source == f"activity:{activity_id}"))
+        session.execute(delete(Attendance).where(Attendance.activity_id == activity_id))
+
+
+class Bots:
+    """The bots of one store, and what each of their bursts measured."""
+
+    def __init__(self, fake: ChildFake, seeded: Seeded, scan: str, limits: str) -> None:
+        self.fake, self.seeded, self.scan, self.limits = fake, seeded, scan, limits
+        self.bare: list[Burst] = []
+        self.variants: dict[str, Burst] = {}
+        self.first: list[tuple[Burst, dt.datetime, dt.datetime, tuple[int, int, int]]] = []
+        self.repeat: list[tuple[Burst, tuple[int, int, int]]] = []
+
+    async def _echo(self, app: Application) -> Burst:
+        async with polling(app, self.fake):
+            await warm_up(self.fake)
+            return await burst(self.fake, self.fake.scans(self.seeded.members, self.scan))
+
+    async def bare_variants(self) -> None:
+        """Once: the bare bot on our transport, and at its fastest setting."""
+        self.variants["bare on aiohttp"] = await self._echo(
+            bare_application(self.fake, self.limits, aiohttp=True))
+        if CONCURRENCY[0] != BARE_FASTEST:
+            self.variants[f"bare PTB at {BARE_FASTEST}"] = await self._echo(
+                bare_application(self.fake, self.limits, concurrency=BARE_FASTEST))
+
+    async def bare_round(self) -> None:
+        self.bare.append(await self._echo(bare_application(self.fake, self.limits)))
+
+    async def our_round(self, core: Core, database: Database) -> None:
+        """Our bot: the burst of sign-ins, then the same scans again."""
+        updates = self.fake.scans(self.seeded.members, self.scan)
+        async with polling(our_application(self.fake, core, self.limits), self.fake) as ours:
+            await warm_up(self.fake)
+            first_at = utc_now()
+            first = await burst(self.fake, updates)
+            first_end = utc_now()
+            after_first = stored(database, self.seeded.activity_id)
+            repeat = await burst(self.fake, updates)
+            after_repeat = stored(database, self.seeded.activity_id)
+            await reply_settles(ours, core).flush()
+        self.first.append((first, first_at, first_end, after_first))
+        self.repeat.append((repeat, after_repeat))
+
+    def round_line(self) -> str:
+        bare, ours = self.bare[-1], self.first[-1][0]
+        return (f"bare {bare.rate:.0f}/s, p99 {bare.p(.99):.0f} ms; ours {ours.rate:.0f}/s, "
+                f"p99 {ours.p(.99):.0f} ms; ratio {ours.rate / bare.rate:.2f}")
+
+    def rows(self, name: str, core: Core, database: Database, members: int) -> list[Row]:
+        bare = Rounds(self.bare)
+        checks = [reply_check(b, {self.scan}) for b in self.bare]
+        once = min(n for n, _ in checks)
+        rows = [Row("bare PTB echo", name, bare, check=f"{once} echoed once"
+                    + "".join(p for _, p in checks), ok=once == members)]
+        for bot, variant in self.variants.items():
+            once, problems = reply_check(variant, {self.scan})
+            rows.append(Row(bot, name, Rounds([variant]), variant.rate / bare.rate,
+                            f"{once} echoed once{problems}", once == members))
+        return [*rows, self._first_row(name, core, bare, members),
+                self._repeat_row(name, core, database, bare, members)]
+
+    def _first_row(self, name: str, core: Core, bare: Rounds, members: int) -> Row:
+        checks = []
+        for result, start, end, after in self.first:
+            signed = expected_texts(core, "scan.signed_in", start, end, title=TITLE,
+                                    points=POINTS, count=POINTS)
+            once, problems = reply_check(result, signed)
+            checks.append((after == (members, members, members) and once == members,
+                           f"{after[0]} rows/{after[1]} people/{after[2]} points;"
+                           f" {once} answered once{problems}"))
+        ours = Rounds([result for result, *_ in self.first])
+        return Row("jinlin sign-in", name, ours, ours.rate / bare.rate,
+                   self._said(checks), all(ok for ok, _ in checks))
+
+    def _repeat_row(self, name: str, core: Core, database: Database, bare: Rounds,
+                    members: int) -> Row:
+        checks = []
+        for (result, after), (_, start, end, after_first) in zip(self.repeat, self.first,
+                                                                 strict=True):
+            refused = expected_texts(core, "error.already_signed_in", start, end, title=TITLE)
+            once, problems = reply_check(result, refused)
+            unchanged = after == after_first
+            checks.append((unchanged and once == members,
+                           f"{'nothing new stored' if unchanged else 'STORED MORE'}; "
+                           f"{once} 'already signed in'{problems}"))
+        if not database.is_sqlite:
+            left = kept_left(database)
+            checks.append((left == 0, f"{left} kept answers left unsent"))
+        ours = Rounds([result for result, _ in self.repeat])
+        return Row("jinlin repeat", name, ours, ours.rate / bare.rate, self._said(checks),
+                   all(ok for ok, _ in checks))
+
+    def _said(self, checks: list[tuple[bool, str]]) -> str:
+        """What the checks found: the first round that failed, or what every round showed."""
+        failed = [said for ok, said in checks if not ok]
+        if failed:
+            return failed[0]
+        rounds = " (every round)" if len(self.first) > 1 else ""
+        return "; ".join(dict.fromkeys(said for _, said in checks)) + rounds
 
 
 # ------------------------------------------------------------------ output
@@ -551,12 +645,13 @@ async def run(args: argparse.Namespace) -> list[Row]:
             with postgres_database(args.postgres) as postgres:
                 if postgres is not None:
                     rows += await bench_store("postgresql", postgres, fake, args.members,
-                                              args.limits)
+                                              args.limits, args.rounds)
         with tempfile.TemporaryDirectory() as folder:
             sqlite = Database.from_url(f"sqlite:///{folder}/bench.sqlite3")
             try:
                 upgrade(sqlite.engine)
-                rows += await bench_store("sqlite", sqlite, fake, args.members, args.limits)
+                rows += await bench_store("sqlite", sqlite, fake, args.members, args.limits,
+                                          args.rounds)
             finally:
                 sqlite.dispose()
     finally:
@@ -575,7 +670,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="flood limits at the fake server (and in the bots)")
     parser.add_argument("--concurrency", type=int, default=CONCURRENCY[0],
                         help="updates in flight for both bots (default: the bot's setting)")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="rounds of the bare bot and ours, alternated; medians are shown "
+                             f"(default {ROUNDS['off']} with limits off, "
+                             f"{ROUNDS['telegram']} with limits on)")
     args = parser.parse_args(argv)
+    args.rounds = args.rounds or ROUNDS[args.limits]
     CONCURRENCY[0] = args.concurrency
     logging.basicConfig(level=logging.WARNING)
     started = time.perf_counter()
