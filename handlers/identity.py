@@ -397,8 +397,11 @@ MEMBER_SUBCOMMANDS = {"edit": edit_member, "move": move_member}
 PERSONAL_DATA: list[PersonalData | Reference] = [
     PersonalData("name", MemberProfile, "person_id", ("name",), shown="name"),
     PersonalData("building", MemberProfile, "person_id", ("building",), shown="building"),
-    PersonalData("skills", MemberProfile, "person_id", ("skills", "kind", "registered_here"),
-                 shown="skills"),
+    # Skills are optional: listed only when given (an empty line would say "1 条" of nothing).
+    PersonalData("skills", MemberProfile, "person_id", ("skills",), shown="skills",
+                 only_held=True),
+    PersonalData("kind", MemberProfile, "person_id", ("kind", "registered_here"), shown="kind",
+                 shown_as="kind.{}"),
     # A change waiting for the secretary, and the reason given with a refusal: listed only
     # while they hold something (erasing deletes the profile with the name).
     PersonalData("pending_change", MemberProfile, "person_id", ("pending_change",),

@@ -86,7 +86,7 @@ def test_privacy_lists_every_kind_stored(world: ConsoleWorld) -> None:
     zhang_everywhere(world)
     (shown,) = texts(world.say("张三", "private", "隐私"))
     for line in ("· 姓名：1 条（张三）", "· 楼栋：1 条（7号楼1单元）",
-                 "· 特长和身份类别：1 条（水电维修）",
+                 "· 特长：1 条（水电维修）", "· 身份类别：1 条（离退休）",
                  "· 求助时留的电话和门牌：1 条（电话13812345678",
                  "· 活动报名：2 条", "· 认领和承诺：2 条", "· 反映的问题：1 条",
                  "· 积分记录：", "· 每日签到：1 条", "· 关联的聊天账号：2 条",

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from bot.console import ConsoleWorld
 from storage.models import Account, CheckIn, MemberProfile
-from tests.story import GROUP, register, set_up_branch, texts, verified_member
+from tests.story import GROUP, fill_form, register, set_up_branch, texts, verified_member
 
 
 def test_privacy_is_explained_privately(world: ConsoleWorld) -> None:
@@ -38,6 +38,21 @@ def test_my_data_mentions_a_change_only_while_one_waits(world: ConsoleWorld) -> 
     answer = texts(world.say("张三", "private", "我的数据"))[0]
     assert "等待核实的修改" not in answer
     assert "· 书记驳回时写的原因：1 条（楼栋写错了）" in answer
+
+
+def test_my_data_lists_skills_only_when_given_and_the_kind_in_words(world: ConsoleWorld) -> None:
+    set_up_branch(world)
+    verified_member(world, "张三")  # tapped 暂无 for skills
+    answer = texts(world.say("张三", "private", "我的数据"))[0]
+    assert "特长" not in answer, "no line that counts an empty answer"
+    assert "· 身份类别：1 条（离退休）" in answer
+
+    world.say("Tom", GROUP, "亮身份")
+    fill_form(world, "Tom", "3号楼1单元", kind="在职", skills="电工")
+    world.say("Tom", "private", "/lang en")
+    answer = texts(world.say("Tom", "private", "/privacy"))[0]
+    assert "· Skills: 1 (电工)" in answer
+    assert "· Member kind: 1 (employed)" in answer
 
 
 def test_my_data_names_roles_and_platforms_in_words(world: ConsoleWorld) -> None:
