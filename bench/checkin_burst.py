@@ -344,9 +344,7 @@ class Burst:
 
 @dataclass
 class Rounds:
-    """One bot's bursts, a round each: its figures are the medians over the rounds (the
-    machine's speed drifts between runs of a few seconds; alternating the bots round by
-    round and taking medians compares them under the same conditions)."""
+    """One bot's bursts, a round each (see ROUNDS): its figures are the medians."""
 
     bursts: list[Burst]
 
@@ -521,10 +519,10 @@ class Bots:
 
     def rows(self, name: str, core: Core, database: Database, members: int) -> list[Row]:
         bare = Rounds(self.bare)
-        checks = [reply_check(b, {self.scan}) for b in self.bare]
-        once = min(n for n, _ in checks)
-        rows = [Row("bare PTB echo", name, bare, check=f"{once} echoed once"
-                    + "".join(p for _, p in checks), ok=once == members)]
+        checks = [(once == members, f"{once} echoed once{problems}")
+                  for once, problems in (reply_check(b, {self.scan}) for b in self.bare)]
+        rows = [Row("bare PTB echo", name, bare, check=self._said(checks),
+                    ok=all(ok for ok, _ in checks))]
         for bot, variant in self.variants.items():
             once, problems = reply_check(variant, {self.scan})
             rows.append(Row(bot, name, Rounds([variant]), variant.rate / bare.rate,
