@@ -41,7 +41,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     else:
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         _tune_sqlite(engine)
-    event.listen(engine, "before_cursor_execute", _count_insert)
+    event.listen(engine, "before_cursor_execute", _count_write)
     event.listen(engine, "after_cursor_execute", _count_change)
     event.listen(engine, "handle_error", _count_failure)
     return engine
@@ -71,8 +71,10 @@ def _count(connection: Any) -> None:
     connection.info[WRITES] = connection.info.get(WRITES, 0) + 1
 
 
-def _count_insert(connection: Any, _cursor: Any, _statement: str, _parameters: Any,
-                  context: Any, _executemany: bool) -> None:
+def _count_write(connection: Any, _cursor: Any, _statement: str, _parameters: Any,
+                 context: Any, _executemany: bool) -> None:
+    """Before a write statement: note its table, and count it if it is an INSERT (an UPDATE
+    or DELETE counts once it changed a row: `_count_change`)."""
     if context is None or not (context.isinsert or context.isupdate or context.isdelete):
         return
     _count_table(connection, context)
