@@ -22,7 +22,8 @@ from handlers.personal import Erase, PersonalData, Reference
 from handlers.roles import Role, require, require_branch
 from handlers.router import Command, Feature, On
 from storage import activities, orgs, states
-from storage.models import Activity, Attendance, Signup, SignupStatus
+from storage.ledger import served_hours
+from storage.models import Activity, Attendance, SignupStatus
 
 DIRECTIONS = {"i": "in", "o": "out"}
 
@@ -106,7 +107,7 @@ def _sign_in(ctx: Context, found: activities.AtActivity) -> None:
     if found.attendance is not None:
         raise DomainError("already_signed_in", title=item.title,
                           time=_hhmm(ctx, found.attendance.signed_in_at))
-    walk_in = _take_seat(ctx, item, found.signup)
+    walk_in = _take_seat(ctx, item, found.signup_status)
     if not activities.sign_in(ctx.session, item.id, ctx.person.id, ctx.now, walk_in,
                               points.for_attending(ctx, item, ctx.person.id)):
         raise DomainError("already_signed_in", title=item.title, time=_hhmm(ctx, ctx.now))
@@ -116,9 +117,9 @@ def _sign_in(ctx: Context, found: activities.AtActivity) -> None:
         refresh_cards(ctx, item)
 
 
-def _take_seat(ctx: Context, item: Activity, signup: Signup | None) -> bool:
+def _take_seat(ctx: Context, item: Activity, signup_status: str | None) -> bool:
     """True for a walk-in who got a free seat; refused as `full` when none is left."""
-    if signup is not None and signup.status == SignupStatus.CONFIRMED:
+    if signup_status == SignupStatus.CONFIRMED:
         return False  # their seat is theirs: no need to queue on the activity's lock
     locked = activities.locked(ctx.session, item.id)
     assert locked is not None
@@ -132,7 +133,7 @@ def _take_seat(ctx: Context, item: Activity, signup: Signup | None) -> bool:
     return True
 
 
-def _sign_out(ctx: Context, item: Activity, found: Attendance | None) -> None:
+def _sign_out(ctx: Context, item: Activity, found: activities.Attended | None) -> None:
     if ctx.now < item.starts_at:
         raise DomainError("sign_out_before_start", title=item.title,
                           start=_hhmm(ctx, item.starts_at))
@@ -141,18 +142,15 @@ def _sign_out(ctx: Context, item: Activity, found: Attendance | None) -> None:
     if not activities.sign_out(ctx.session, found.id, ctx.now):
         raise DomainError("already_signed_out", title=item.title,
                           time=_hhmm(ctx, found.signed_out_at or ctx.now))
-    found.signed_out_at = ctx.now
-    points.for_hours(ctx, item, ctx.person.id, hours(found, item))
+    served = served_hours(item, found.signed_in_at, ctx.now)
+    points.for_hours(ctx, item, ctx.person.id, served)
     ctx.reply("scan.signed_out", title=item.title, time=_hhmm(ctx, ctx.now),
-              hours=f"{hours(found, item):.1f}")
+              hours=f"{served:.1f}")
 
 
 def hours(row: Attendance, item: Activity) -> float:
     """Hours between sign-in and sign-out, never more than the activity lasted."""
-    if row.signed_out_at is None:
-        return 0.0
-    served = min(row.signed_out_at - row.signed_in_at, item.ends_at - item.starts_at)
-    return max(served.total_seconds(), 0) / 3600
+    return served_hours(item, row.signed_in_at, row.signed_out_at)
 
 
 def _hhmm(ctx: Context, moment: dt.datetime) -> str:

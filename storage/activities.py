@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql
@@ -138,29 +139,64 @@ def signups_of_person(session: Session, person_id: int,
 
 
 @dataclass(frozen=True)
+class Attended:
+    """A person's sign-in at an activity (signed_out_at None while they are there)."""
+
+    id: int
+    signed_in_at: dt.datetime
+    signed_out_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
 class AtActivity:
-    """An activity with one person's attendance and sign-up (each None when there is none)."""
+    """An activity with one person's attendance and sign-up status (each None when there is
+    none)."""
 
     activity: Activity
-    attendance: Attendance | None
-    signup: Signup | None
+    attendance: Attended | None
+    signup_status: str | None
 
 
 def at_activity(session: Session, activity_id: int, person_id: int) -> AtActivity | None:
-    """The activity, the person's attendance and sign-up, in one query (every scan needs
-    all three); None when there is no such activity."""
-    row = session.execute(_AT_ACTIVITY, {"activity": activity_id, "person": person_id}).first()
-    return None if row is None else AtActivity(*row)
+    """The activity, the person's attendance and sign-up, in one query (every scan needs all
+    three); None when there is no such activity.
+
+    The activity is held for the rest of the transaction: the next scans of a batch find it
+    loaded and read only the person's rows, without the ORM's cost of loading an entity.
+    """
+    held: dict[int, Activity] = session.info.setdefault(_HELD, {})
+    values = {"activity": activity_id, "person": person_id}
+    activity = held.get(activity_id)
+    if activity is None:
+        row = session.execute(_AT_ACTIVITY, values).first()
+        if row is None:
+            return None
+        activity, *person = row
+        held[activity_id] = activity
+    else:
+        person = list(execute_core(session, _PERSON_AT, values).one())
+    attendance_id, signed_in_at, signed_out_at, signup_status = person
+    attended = (None if attendance_id is None
+                else Attended(attendance_id, signed_in_at, signed_out_at))
+    return AtActivity(activity, attended, signup_status)
 
 
-# Built once: this runs on every scan.
-_AT_ACTIVITY = (
-    select(Activity, Attendance, Signup)
-    .outerjoin(Attendance, and_(Attendance.activity_id == Activity.id,
-                                Attendance.person_id == bindparam("person")))
-    .outerjoin(Signup, and_(Signup.activity_id == Activity.id,
-                            Signup.person_id == bindparam("person")))
-    .where(Activity.id == bindparam("activity")))
+_HELD = "activities held"
+_PERSON = (Attendance.id, Attendance.signed_in_at, Attendance.signed_out_at, Signup.status)
+
+
+def _person_at(*selected: Any) -> Select[Any]:
+    return (select(*selected).select_from(Activity)
+            .outerjoin(Attendance, and_(Attendance.activity_id == Activity.id,
+                                        Attendance.person_id == bindparam("person")))
+            .outerjoin(Signup, and_(Signup.activity_id == Activity.id,
+                                    Signup.person_id == bindparam("person")))
+            .where(Activity.id == bindparam("activity")))
+
+
+# Built once: these run on every scan.
+_AT_ACTIVITY = _person_at(Activity, *_PERSON)
+_PERSON_AT = _person_at(*_PERSON)
 
 
 def attendance(session: Session, activity_id: int, person_id: int) -> Attendance | None:
