@@ -80,18 +80,17 @@ def _opens(ctx: Context, item: Activity) -> dt.datetime:
 def scan(ctx: Context, scanned: qrcodes.SignInCode) -> None:
     """A scanned code arrives as `/start ci_…`."""
     code = qrcodes.verify(ctx.rules.secret, scanned)
-    found = activities.at_activity(ctx.session, code.activity_id, ctx.person.id)
-    if found is None:
+    item = activities.held(ctx.session, code.activity_id)
+    if item is None:
         raise DomainError("code_forged")
-    item = found.activity
     if item.cancelled_at is not None:
         raise DomainError("activity_cancelled", title=item.title, reason=item.cancel_reason)
     _check_window(ctx, item)
     qrcodes.check_fresh(code, ctx.now, ctx.rules.qr_period_seconds)
     if code.direction == "i":
-        _sign_in(ctx, found)
+        _sign_in(ctx, item)
     else:
-        _sign_out(ctx, item, found.attendance)
+        _sign_out(ctx, item, activities.person_at(ctx.session, item.id, ctx.person.id))
 
 
 def _check_window(ctx: Context, item: Activity) -> None:
@@ -102,15 +101,24 @@ def _check_window(ctx: Context, item: Activity) -> None:
         raise DomainError("ended", title=item.title)
 
 
-def _sign_in(ctx: Context, found: activities.AtActivity) -> None:
-    item = found.activity
+def _sign_in(ctx: Context, item: Activity) -> None:
+    award = points.for_attending(ctx, item, ctx.person.id)
+    # Most who scan hold a confirmed place and are not in yet: one statement does it.
+    if activities.sign_in(ctx.session, item.id, ctx.person.id, ctx.now, False, award,
+                          booked=True):
+        _signed_in(ctx, item, walk_in=False)
+        return
+    found = activities.person_at(ctx.session, item.id, ctx.person.id)
     if found.attendance is not None:
         raise DomainError("already_signed_in", title=item.title,
                           time=_hhmm(ctx, found.attendance.signed_in_at))
     walk_in = _take_seat(ctx, item, found.signup_status)
-    if not activities.sign_in(ctx.session, item.id, ctx.person.id, ctx.now, walk_in,
-                              points.for_attending(ctx, item, ctx.person.id)):
+    if not activities.sign_in(ctx.session, item.id, ctx.person.id, ctx.now, walk_in, award):
         raise DomainError("already_signed_in", title=item.title, time=_hhmm(ctx, ctx.now))
+    _signed_in(ctx, item, walk_in)
+
+
+def _signed_in(ctx: Context, item: Activity, walk_in: bool) -> None:
     ctx.reply("scan.signed_in_walk_in" if walk_in else "scan.signed_in", title=item.title,
               time=_hhmm(ctx, ctx.now), count=item.points)
     if walk_in:
@@ -133,10 +141,11 @@ def _take_seat(ctx: Context, item: Activity, signup_status: str | None) -> bool:
     return True
 
 
-def _sign_out(ctx: Context, item: Activity, found: activities.Attended | None) -> None:
+def _sign_out(ctx: Context, item: Activity, at: activities.PersonAt) -> None:
     if ctx.now < item.starts_at:
         raise DomainError("sign_out_before_start", title=item.title,
                           start=_hhmm(ctx, item.starts_at))
+    found = at.attendance
     if found is None:
         raise DomainError("not_signed_in", title=item.title)
     if not activities.sign_out(ctx.session, found.id, ctx.now):

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, func, select, update
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import Insert, Select, and_, bindparam, exists, func, select, true, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage import points, states
-from storage.db import counted_write, execute_core, insert_if_absent
+from storage.db import COUNTED_BY_CALLER, counted_write, execute_core, insert_if_absent
 from storage.models import Activity, Attendance, NoShow, PointsEntry, Signup, SignupStatus
 
 
@@ -147,56 +147,51 @@ class Attended:
     signed_out_at: dt.datetime | None
 
 
+def held(session: Session, activity_id: int) -> Activity | None:
+    """The activity, loaded once per transaction: a batch's scans of one code share it (the
+    session's identity map forgets an entity nothing refers to, and would load it again)."""
+    kept: dict[int, Activity] = session.info.setdefault(_HELD, {})
+    if activity_id not in kept:
+        found = session.get(Activity, activity_id)
+        if found is None:
+            return None
+        kept[activity_id] = found
+    return kept[activity_id]
+
+
+_HELD = "activities held"
+
+
 @dataclass(frozen=True)
-class AtActivity:
-    """An activity with one person's attendance and sign-up status (each None when there is
+class PersonAt:
+    """One person's attendance and sign-up status at an activity (each None when there is
     none)."""
 
-    activity: Activity
     attendance: Attended | None
     signup_status: str | None
 
 
-def at_activity(session: Session, activity_id: int, person_id: int) -> AtActivity | None:
-    """The activity, the person's attendance and sign-up, in one query (every scan needs all
-    three); None when there is no such activity.
-
-    The activity is held for the rest of the transaction: the next scans of a batch find it
-    loaded and read only the person's rows, without the ORM's cost of loading an entity.
-    """
-    held: dict[int, Activity] = session.info.setdefault(_HELD, {})
-    values = {"activity": activity_id, "person": person_id}
-    activity = held.get(activity_id)
-    if activity is None:
-        row = session.execute(_AT_ACTIVITY, values).first()
-        if row is None:
-            return None
-        activity, *person = row
-        held[activity_id] = activity
-    else:
-        person = list(execute_core(session, _PERSON_AT, values).one())
-    attendance_id, signed_in_at, signed_out_at, signup_status = person
+def person_at(session: Session, activity_id: int, person_id: int) -> PersonAt:
+    """The person's attendance and sign-up status, in one query of plain columns."""
+    row = execute_core(session, _PERSON_AT, {"activity": activity_id,
+                                              "person": person_id}).first()
+    if row is None:
+        return PersonAt(None, None)
+    attendance_id, signed_in_at, signed_out_at, signup_status = tuple(row)
     attended = (None if attendance_id is None
                 else Attended(attendance_id, signed_in_at, signed_out_at))
-    return AtActivity(activity, attended, signup_status)
+    return PersonAt(attended, signup_status)
 
 
-_HELD = "activities held"
-_PERSON = (Attendance.id, Attendance.signed_in_at, Attendance.signed_out_at, Signup.status)
-
-
-def _person_at(*selected: Any) -> Select[Any]:
-    return (select(*selected).select_from(Activity)
-            .outerjoin(Attendance, and_(Attendance.activity_id == Activity.id,
-                                        Attendance.person_id == bindparam("person")))
-            .outerjoin(Signup, and_(Signup.activity_id == Activity.id,
-                                    Signup.person_id == bindparam("person")))
-            .where(Activity.id == bindparam("activity")))
-
-
-# Built once: these run on every scan.
-_AT_ACTIVITY = _person_at(Activity, *_PERSON)
-_PERSON_AT = _person_at(*_PERSON)
+# Built once: this runs on most scans.
+_PERSON_AT = (
+    select(Attendance.id, Attendance.signed_in_at, Attendance.signed_out_at, Signup.status)
+    .select_from(Activity)
+    .outerjoin(Attendance, and_(Attendance.activity_id == Activity.id,
+                                Attendance.person_id == bindparam("person")))
+    .outerjoin(Signup, and_(Signup.activity_id == Activity.id,
+                            Signup.person_id == bindparam("person")))
+    .where(Activity.id == bindparam("activity")))
 
 
 def attendance(session: Session, activity_id: int, person_id: int) -> Attendance | None:
@@ -205,33 +200,50 @@ def attendance(session: Session, activity_id: int, person_id: int) -> Attendance
 
 
 def sign_in(session: Session, activity_id: int, person_id: int, now: dt.datetime,
-            walk_in: bool, award: points.Award | None = None) -> bool:
+            walk_in: bool, award: points.Award | None = None, *, booked: bool = False,
+            ) -> bool:
     """Record arrival once, with the points it earns (`award`, added once per its source);
-    False, and nothing written, when the person had already signed in. On PostgreSQL one
-    statement: a scan's round trip less."""
-    signed = {"activity_id": activity_id, "person_id": person_id, "signed_in_at": now,
+    False, and nothing written, when the person had already signed in or, with `booked`,
+    holds no confirmed place. On PostgreSQL one statement: a scan's round trip less."""
+    values = {"activity_id": activity_id, "person_id": person_id, "signed_in_at": now,
               "walk_in": walk_in}
-    if award is None or session.get_bind().dialect.name != "postgresql":
-        if not insert_if_absent(session, Attendance, signed):
-            return False
-        if award is not None:
-            points.add(session, award)
-        return True
-    added = execute_core(session, _SIGN_IN_AWARDED, signed | {
-        f"award_{name}": value for name, value in award.values().items()}).first()
-    if added is None:
+    dialect = session.get_bind().dialect.name
+    awarded_here = award is not None and dialect == "postgresql"
+    if awarded_here and award is not None:
+        values |= {f"award_{name}": value for name, value in award.values().items()}
+    statement = (_sign_in_awarded(booked) if awarded_here
+                 else _sign_in_statement(dialect, booked))
+    if execute_core(session, statement, values).first() is None:
         return False
     counted_write(session)
+    if award is not None and not awarded_here:
+        points.add(session, award)
     return True
 
 
-def _sign_in_awarded() -> Select[tuple[int, int]]:
+@functools.cache
+def _sign_in_statement(dialect: str, booked: bool) -> Insert:
+    """The attendance row unless there is one (and, when `booked`, only for a person with a
+    confirmed place), returning its id. Built once: this runs on every scan."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    columns = [Attendance.__table__.c[name] for name in (
+        "activity_id", "person_id", "signed_in_at", "walk_in")]
+    # SQLite needs a WHERE before ON CONFLICT in INSERT … SELECT, even an always-true one.
+    chosen = select(*[bindparam(c.name, type_=c.type) for c in columns]).where(true())
+    if booked:
+        chosen = chosen.where(exists().where(
+            Signup.activity_id == bindparam("activity_id"),
+            Signup.person_id == bindparam("person_id"),
+            Signup.status == SignupStatus.CONFIRMED))
+    return (insert(Attendance).from_select(columns, chosen).on_conflict_do_nothing()
+            .returning(Attendance.id).execution_options(**{COUNTED_BY_CALLER: True}))
+
+
+@functools.cache
+def _sign_in_awarded(booked: bool) -> Select[tuple[int, int]]:
     """The attendance row and, when it was added, the points entry, in one statement
     (data-modifying WITHs, PostgreSQL only): a row when the sign-in was new."""
-    signed = (postgresql.insert(Attendance)
-              .values({name: bindparam(name) for name in (
-                  "activity_id", "person_id", "signed_in_at", "walk_in")})
-              .on_conflict_do_nothing().returning(Attendance.id).cte("signed"))
+    signed = _sign_in_statement("postgresql", booked).cte("signed")
     entries = PointsEntry.__table__
     columns = [entries.c[name] for name in (
         "person_id", "branch_id", "points", "reason", "source", "at", "note")]
@@ -241,10 +253,6 @@ def _sign_in_awarded() -> Select[tuple[int, int]]:
                    .select_from(signed))
                .on_conflict_do_nothing().returning(PointsEntry.id).cte("awarded"))
     return select(signed.c.id, select(func.count()).select_from(awarded).scalar_subquery())
-
-
-# Built once: this runs on every scan.
-_SIGN_IN_AWARDED = _sign_in_awarded()
 
 
 def sign_out(session: Session, attendance_id: int, now: dt.datetime) -> bool:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from bot.console import ConsoleWorld
-from tests.conftest import Clock
+from handlers.core import Core
+from handlers.messages import ChatKind, Incoming
+from storage.db import Database
+from tests.conftest import TEST_RULES, Clock
 from tests.story import (
     GROUP,
     card,
@@ -100,6 +103,39 @@ def test_walk_ins_while_seats_remain_then_full(world: ConsoleWorld, clock: Clock
     assert texts(world.scan("路人乙", sign_in)) == ["「清扫楼道」名额已满，不能现场报名了。"]
     report = texts(world.say("王书记", "private", "活动 report"))[0]
     assert "签到：1（其中现场报名 1 人：路人甲）" in report
+
+
+def test_scans_arriving_together_are_answered_as_if_one_after_another(
+        any_db: Database, clock: Clock) -> None:
+    """At the door five scans reach the bot in one batch: two members with places, a
+    passer-by while one seat is left, a second passer-by when none is, and the first member
+    scanning again."""
+    world = ConsoleWorld(Core(any_db, rules=TEST_RULES, clock=clock))
+    _with_members(world, "张三", "李四")
+    publish(world, capacity=3)
+    world.press("张三", GROUP, "报名")
+    world.press("李四", GROUP, "报名")
+    sign_in, _ = codes(world)
+    clock.set(2026, 11, 28, 9, 0)
+
+    def scanned(name: str, n: int) -> Incoming:
+        sender = world.user(name)
+        return Incoming(sender.platform, sender.external_id, ChatKind.PRIVATE, sender,
+                        text=f"/start {sign_in}", update_key=f"door-{n}")
+
+    door = ["张三", "路人甲", "李四", "路人乙", "张三"]
+    answers = world.core.handle_batch([scanned(name, n) for n, name in enumerate(door)])
+    assert [outs[0].text for outs in answers] == [
+        "「清扫楼道」签到成功（09:00），参加可得 5 积分。离开时别忘了扫签退码。",
+        "「清扫楼道」现场报名并签到成功（09:00），参加可得 5 积分。",
+        "「清扫楼道」签到成功（09:00），参加可得 5 积分。离开时别忘了扫签退码。",
+        "「清扫楼道」名额已满，不能现场报名了。",
+        "你已于 09:00 签到「清扫楼道」。"]
+    assert answers[1][1].text.endswith("报名 3/3 · 候补 0（报名已截止）")  # the group's card
+    assert [_points_of(world, name) for name in ("张三", "路人甲", "李四", "路人乙")] == \
+        [5, 5, 5, 0]
+    report = texts(world.say("王书记", "private", "活动 report"))[0]
+    assert "签到：3（其中现场报名 1 人：路人甲）" in report
 
 
 def test_bad_codes_are_refused_with_reasons(world: ConsoleWorld, clock: Clock) -> None:
