@@ -7,12 +7,23 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Insert, Select, and_, bindparam, exists, func, select, true, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import (
+    Executable,
+    Insert,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    func,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from storage import points, states
-from storage.db import COUNTED_BY_CALLER, counted_write, execute_core, insert_if_absent
+from storage.db import counted_write, execute_core, insert_if_absent, insert_once
 from storage.models import Activity, Attendance, NoShow, PointsEntry, Signup, SignupStatus
 
 
@@ -208,15 +219,17 @@ def sign_in(session: Session, activity_id: int, person_id: int, now: dt.datetime
     values = {"activity_id": activity_id, "person_id": person_id, "signed_in_at": now,
               "walk_in": walk_in}
     dialect = session.get_bind().dialect.name
-    awarded_here = award is not None and dialect == "postgresql"
-    if awarded_here and award is not None:
+    statement: Executable
+    if award is not None and dialect == "postgresql":
+        statement = _sign_in_awarded(booked)
         values |= {f"award_{name}": value for name, value in award.values().items()}
-    statement = (_sign_in_awarded(booked) if awarded_here
-                 else _sign_in_statement(dialect, booked))
+        award = None  # added by the same statement
+    else:
+        statement = _sign_in_statement(dialect, booked)
     if execute_core(session, statement, values).first() is None:
         return False
     counted_write(session)
-    if award is not None and not awarded_here:
+    if award is not None:
         points.add(session, award)
     return True
 
@@ -225,7 +238,6 @@ def sign_in(session: Session, activity_id: int, person_id: int, now: dt.datetime
 def _sign_in_statement(dialect: str, booked: bool) -> Insert:
     """The attendance row unless there is one (and, when `booked`, only for a person with a
     confirmed place), returning its id. Built once: this runs on every scan."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     columns = [Attendance.__table__.c[name] for name in (
         "activity_id", "person_id", "signed_in_at", "walk_in")]
     # SQLite needs a WHERE before ON CONFLICT in INSERT … SELECT, even an always-true one.
@@ -235,8 +247,8 @@ def _sign_in_statement(dialect: str, booked: bool) -> Insert:
             Signup.activity_id == bindparam("activity_id"),
             Signup.person_id == bindparam("person_id"),
             Signup.status == SignupStatus.CONFIRMED))
-    return (insert(Attendance).from_select(columns, chosen).on_conflict_do_nothing()
-            .returning(Attendance.id).execution_options(**{COUNTED_BY_CALLER: True}))
+    statement: Insert = insert_once(dialect, Attendance.__table__).from_select(columns, chosen)
+    return statement
 
 
 @functools.cache

@@ -190,7 +190,7 @@ def insert_if_absent(session: Session, model: type[Any], values: dict[str, Any])
 
     One statement instead of look-up, savepoint, insert: the unique key decides who was first.
     """
-    statement = _insert_statement(session.get_bind().dialect.name, model.__table__)
+    statement = insert_once(session.get_bind().dialect.name, model.__table__)
     # rowcount is not reliable here across drivers; a returned key is.
     if execute_core(session, statement, values).first() is None:
         return False  # the row was there: nothing was written
@@ -215,9 +215,11 @@ def counted_write(session: Session) -> None:
 
 
 @functools.cache
-def _insert_statement(dialect: str, table: Any) -> Any:
-    """Built once per table: this runs on every update (processed-update mark, attendance,
-    points), and building and keying the statement anew cost more than executing it."""
+def insert_once(dialect: str, table: Any) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING the key, its write counted by the caller
+    (`counted_write`): VALUES as it is, or add `.from_select(…)`. Built once per table: this
+    runs on every update (processed-update mark, attendance, points), and building and keying
+    the statement anew cost more than executing it."""
     from sqlalchemy.dialects import postgresql, sqlite
 
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
